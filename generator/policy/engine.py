@@ -1,0 +1,422 @@
+"""The embedded Rego engine: policies compiled once with regopy, evaluated per document.
+
+Every module is upgraded to Rego v1 first (regopy misreads v0), compiled once into a
+bundle with one entry point per decision rule, and queried per document through
+`query_bundle_entrypoint`. Built-in errors are strict, so an unsupported builtin
+(`http.send`, ...) is an error, and any error raises `PolicyError`: a policy that could
+not run never reads as a policy that passed.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import regopy
+import regopy.rego_shared as rs
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from generator.policy import PolicyError
+from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
+from generator.policy.rego_v1 import package_name, rule_names, upgrade_to_v1
+
+__all__ = [
+    "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
+    "results_from_value", "entrypoint",
+]
+
+# conftest's rule-name patterns: deny, deny_foo, violation_bar, warn_baz
+DECISION_RULE = re.compile(r"^(deny|violation|warn)(_[a-zA-Z0-9]+)*$")
+DATA_FILES = ("data.json", "data.yaml", "data.yml")
+
+
+def rule_kind(rule: str) -> str:
+    match = DECISION_RULE.match(rule)
+    if not match:
+        raise ValueError(f"{rule} is not a deny/warn/violation rule")
+    return match.group(1)
+
+
+def entrypoint(package: str, rule: str) -> str:
+    return f"{package.replace('.', '/')}/{rule}"
+
+
+@dataclass(frozen=True)
+class PolicyModule:
+    path: str  # as shown to users (relative where the caller gave a relative path)
+    package: str
+    source: str  # Rego v1 (upgraded); same line count as the file
+    rules: tuple[str, ...]
+    metadata: ModuleMetadata
+    is_test: bool = False
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One message from one deny/warn/violation rule for one input document."""
+
+    namespace: str  # the Rego package
+    rule: str  # the rule name (deny, deny_foo, violation, warn_x)
+    kind: str  # deny | warn | violation
+    msg: str
+    raw: Any = field(default=None, compare=False, hash=False)  # the string or object produced
+    id: str = ""
+    title: str = ""
+    severity: str = ""
+    remediation: str = ""
+    description: str = ""
+    policy_file: str = ""
+
+    @property
+    def package(self) -> str:
+        return self.namespace
+
+    @property
+    def failure(self) -> bool:
+        """deny and violation fail; warn only warns."""
+        return self.kind != "warn"
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The object's keys other than `msg` (conftest's metadata)."""
+        return {k: v for k, v in self.raw.items() if k != "msg"} if isinstance(self.raw, dict) else {}
+
+
+# -- loading ---------------------------------------------------------------------------
+
+def _yaml_load(path: Path) -> Any:
+    try:
+        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except YAMLError as error:
+        raise PolicyError(f"{path}: invalid YAML data document: {str(error).splitlines()[0]}") from error
+
+
+def _load_data_file(path: Path) -> Any:
+    if path.suffix == ".json":
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise PolicyError(f"{path}:{error.lineno}:{error.colno}: invalid JSON data document: {error.msg}") from error
+    return _yaml_load(path)
+
+
+def _merge_data(target: dict[str, Any], prefix: Sequence[str], value: Any, origin: Path) -> None:
+    """Place `value` at `prefix` (OPA bundle layout: the directory is the data path)."""
+    node = target
+    for part in prefix:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise PolicyError(f"{origin}: data path {'.'.join(prefix)} conflicts with another data document")
+    if not isinstance(value, dict):
+        raise PolicyError(f"{origin}: a data document must be a mapping at the top level")
+    for key, item in value.items():
+        if key in node and isinstance(node[key], dict) and isinstance(item, dict):
+            _merge_data(node, [key], item, origin)
+        elif key in node:
+            raise PolicyError(f"{origin}: data key {'.'.join([*prefix, key])} is defined twice")
+        else:
+            node[key] = item
+
+
+def _policy_files(root: Path) -> Iterable[Path]:
+    if root.is_file():
+        yield root
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
+            yield path
+
+
+def _read_module(path: Path, shown: str, *, is_test: bool) -> PolicyModule:
+    try:
+        original = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"{shown}: cannot read policy: {error}") from error
+    package = package_name(original)
+    if not package:
+        raise PolicyError(f"{shown}:1:1: no package clause")
+    source = upgrade_to_v1(original)
+    return PolicyModule(path=shown, package=package, source=source, rules=tuple(rule_names(source)),
+                        metadata=parse_metadata(original, package, shown), is_test=is_test)
+
+
+def load_modules(paths: Sequence[str | Path], *, include_tests: bool = False) -> tuple[list[PolicyModule], dict[str, Any]]:
+    """Every .rego module (v1-upgraded) and the merged data documents under `paths`."""
+    modules: list[PolicyModule] = []
+    data: dict[str, Any] = {}
+    for given in paths:
+        root = Path(given)
+        if not root.exists():
+            raise PolicyError(f"{given}: no such policy file or directory")
+        for path in _policy_files(root):
+            shown = str(path) if root.is_file() else str(Path(given) / path.relative_to(root))
+            if path.suffix == ".rego":
+                is_test = path.name.endswith("_test.rego")
+                if include_tests or not is_test:
+                    modules.append(_read_module(path, shown, is_test=is_test))
+            elif path.name in DATA_FILES and root.is_dir():
+                prefix = path.parent.relative_to(root).parts
+                _merge_data(data, prefix, _load_data_file(path), path)
+    if not modules:
+        raise PolicyError(f"no .rego policies found in {', '.join(str(p) for p in paths)}")
+    return modules, data
+
+
+# -- regopy plumbing ---------------------------------------------------------------------
+
+_LOCATION = re.compile(r"(\d+):([^\s|()]+)\|(\d+)\|(\d+)")
+_ERRORMSG = re.compile(r"\(errormsg (\d+):")
+_ERRORCODE = re.compile(r"\(rego-errorcode (\d+):")
+
+
+def _length_prefixed(text: str, match: re.Match[str]) -> str:
+    start = match.end()
+    return text[start:start + int(match.group(1))]
+
+
+class _Sources:
+    """Module sources by name, to turn regopy byte offsets into line:col."""
+
+    def __init__(self, modules: Sequence[PolicyModule]):
+        self._bytes = {m.path: m.source.encode("utf-8") for m in modules}
+
+    def where(self, name: str, offset: int) -> str:
+        data = self._bytes.get(name)
+        if data is None:
+            return name
+        line = data.count(b"\n", 0, offset) + 1
+        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        return f"{name}:{line}:{column}"
+
+    def describe(self, sexpr: str) -> str:
+        """One line for one regopy `(error ...)` S-expression."""
+        messages = [_length_prefixed(sexpr, m) for m in _ERRORMSG.finditer(sexpr)]
+        message = messages[0] if messages else sexpr.strip().splitlines()[0]
+        codes = [_length_prefixed(sexpr, m) for m in _ERRORCODE.finditer(sexpr)]
+        for match in _LOCATION.finditer(sexpr):
+            name = match.group(2)
+            if len(name) == int(match.group(1)) and name in self._bytes:
+                message = f"{self.where(name, int(match.group(3)))}: {message}"
+                break
+        return f"{message} ({codes[0]})" if codes and codes[0] else message
+
+
+def _split_errors(text: str) -> list[str]:
+    chunks = re.split(r"(?=\(error\b)", text)
+    return [c for c in chunks if c.startswith("(error")] or [text]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    defined: bool
+    value: Any = None
+    error: str = ""
+
+
+def _error_nodes(impl: Any) -> list[str]:
+    root = rs.rego_output_node(impl)
+    if not root:
+        return []
+    children = [rs.rego_node_get(root, i) for i in range(rs.rego_node_size(root))]
+    return [rs.rego_node_json(child) for child in children] or [rs.rego_node_json(root)]
+
+
+def _query(interpreter: regopy.Interpreter, bundle: regopy.Bundle, point: str, sources: _Sources) -> _Outcome:
+    impl = rs.rego_bundle_query_entrypoint(interpreter._impl, bundle._impl, point)
+    try:
+        ok = rs.rego_output_ok(impl)
+        text = rs.rego_output_string(impl)
+        if not ok:
+            details = [sources.describe(s) for s in _error_nodes(impl)] or [text]
+            return _Outcome(False, error="; ".join(details))
+    finally:
+        rs.rego_free_output(impl)
+    if text.startswith("(error"):  # unknown functions come back "ok" with an error tree
+        return _Outcome(False, error="; ".join(sources.describe(s) for s in _split_errors(text)))
+    if text.strip() == "undefined":
+        return _Outcome(False)
+    parsed = json.loads(text)
+    results = parsed if isinstance(parsed, list) else [parsed]
+    expressions = results[0].get("expressions", []) if results else []
+    return _Outcome(True, expressions[0]) if expressions else _Outcome(False)
+
+
+def _new_interpreter() -> regopy.Interpreter:
+    interpreter = regopy.Interpreter()
+    interpreter.log_level = regopy.LogLevel.NONE  # compile errors are reported by us, not printed
+    interpreter.strict_built_in_errors = True
+    return interpreter
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)  # YAML timestamps and the like, as conftest passes them: text
+
+
+def input_term(document: Any) -> str:
+    return json.dumps(document, default=_json_default, ensure_ascii=False)
+
+
+# -- results -----------------------------------------------------------------------------
+
+def _annotation_value(rule_note: Annotation | None, package_note: Annotation | None, name: str) -> str:
+    for note in (rule_note, package_note):
+        if note is not None and getattr(note, name):
+            return str(getattr(note, name))
+    return ""
+
+
+def results_from_value(namespace: str, rule: str, value: Any, *, metadata: ModuleMetadata | None = None,
+                       policy_file: str = "") -> list[RuleResult]:
+    """Turn a rule's value into results: strings, objects with `msg`, or `true`."""
+    kind = rule_kind(rule)
+    where = f"data.{namespace}.{rule}"
+    if value is None or value is False:
+        return []
+    if value is True:
+        items: list[Any] = [f"{where} is true"]
+    elif isinstance(value, list):
+        items = value
+    elif isinstance(value, dict):
+        raise PolicyError(f"{where} produced an object, not a set of messages; write "
+                          f"`{rule} contains msg if {{ ... }}` (a Rego v0 rule not upgraded?)")
+    else:
+        items = [value]
+    rule_note = metadata.for_rule(rule) if metadata else None
+    package_note = metadata.package_annotation if metadata else None
+    common = {name: _annotation_value(rule_note, package_note, name)
+              for name in ("title", "severity", "remediation", "description")}
+    rule_id = _annotation_value(rule_note, package_note, "id") or namespace
+    results = []
+    for item in items:
+        if isinstance(item, dict):
+            msg = item.get("msg")
+            if not isinstance(msg, str):
+                raise PolicyError(f"{where} produced an object without a string `msg` field: {json.dumps(item)[:200]}")
+        else:
+            msg = item if isinstance(item, str) else json.dumps(item)
+        results.append(RuleResult(namespace=namespace, rule=rule, kind=kind, msg=msg, raw=item, id=rule_id,
+                                  policy_file=policy_file, **common))
+    return results
+
+
+# -- the policy set ---------------------------------------------------------------------------
+
+class PolicySet:
+    """Policies compiled once; `evaluate` is cheap per document and safe to call from threads.
+
+    `rule_filter` picks which rules get an entry point (deny/warn/violation by default; the
+    test runner passes `test_*`).
+    """
+
+    def __init__(self, modules: Sequence[PolicyModule], data: Mapping[str, Any] | None = None, *,
+                 rule_filter: Callable[[str], bool] = lambda name: bool(DECISION_RULE.match(name))):
+        self.modules = tuple(modules)
+        self.data = dict(data or {})
+        self._sources = _Sources(self.modules)
+        self.rules: dict[str, tuple[str, ...]] = {}
+        for module in self.modules:
+            found = [r for r in module.rules if rule_filter(r)]
+            known = self.rules.get(module.package, ())
+            self.rules[module.package] = known + tuple(r for r in found if r not in known)
+        self._metadata = self._merge_metadata()
+        self._bundle = self._compile()
+        self._local = threading.local()
+
+    @classmethod
+    def load(cls, paths: Sequence[str | Path], *, include_tests: bool = False, **kwargs: Any) -> "PolicySet":
+        modules, data = load_modules(paths, include_tests=include_tests)
+        return cls(modules, data, **kwargs)
+
+    @property
+    def namespaces(self) -> list[str]:
+        return sorted(self.rules)
+
+    def _merge_metadata(self) -> dict[str, ModuleMetadata]:
+        merged: dict[str, ModuleMetadata] = {}
+        for module in self.modules:
+            old = merged.get(module.package, ModuleMetadata(package=module.package))
+            merged[module.package] = ModuleMetadata(
+                package=module.package,
+                package_annotation=old.package_annotation or module.metadata.package_annotation,
+                rule_annotations=old.rule_annotations + module.metadata.rule_annotations)
+        return merged
+
+    def _compile(self) -> regopy.Bundle:
+        builder = _new_interpreter()
+        points = [entrypoint(pkg, rule) for pkg, rules in sorted(self.rules.items()) for rule in rules]
+        try:
+            for module in self.modules:
+                builder.add_module(module.path, module.source)
+            if self.data:
+                builder.add_data_json(input_term(self.data))
+            # a query as well, so a set without decision rules is still compiled and checked
+            bundle = builder.build("true", points)
+        except rs.RegoError as error:
+            raise PolicyError(self._compile_message(str(error))) from error
+        if not bundle.ok():
+            raise PolicyError("policies failed to compile (regopy gave no details)")
+        return bundle
+
+    def _compile_message(self, text: str) -> str:
+        problems = sorted({self._sources.describe(chunk) for chunk in _split_errors(text)})
+        return "policies failed to compile:\n" + "\n".join(f"  {p}" for p in problems)
+
+    def _interpreter(self) -> regopy.Interpreter:
+        # regopy interpreters are not thread-safe: one per thread, all sharing the bundle
+        interpreter = getattr(self._local, "interpreter", None)
+        if interpreter is None:
+            interpreter = self._local.interpreter = _new_interpreter()
+        return interpreter
+
+    def policy_file(self, namespace: str, rule: str) -> str:
+        for module in self.modules:
+            if module.package == namespace and rule in module.rules:
+                return module.path
+        return ""
+
+    def query(self, namespace: str, rule: str, document: Any = None, *, fresh: bool = False) -> tuple[bool, Any]:
+        """(defined, value) of `data.<namespace>.<rule>`; errors raise PolicyError."""
+        interpreter = _new_interpreter() if fresh else self._interpreter()
+        if document is not None:
+            interpreter.set_input_term(input_term(document))
+        outcome = _query(interpreter, self._bundle, entrypoint(namespace, rule), self._sources)
+        if outcome.error:
+            raise PolicyError(f"data.{namespace}.{rule}: {outcome.error}")
+        return outcome.defined, outcome.value
+
+    def evaluate(self, document: Any, namespaces: Sequence[str] | None = None) -> list[RuleResult]:
+        """Results of every decision rule in `namespaces` (all packages when None)."""
+        wanted = self.namespaces if namespaces is None else [ns for ns in namespaces if ns in self.rules]
+        interpreter = self._interpreter()
+        interpreter.set_input_term(input_term(document))
+        results: list[RuleResult] = []
+        for namespace in wanted:
+            for rule in self.rules[namespace]:
+                outcome = _query(interpreter, self._bundle, entrypoint(namespace, rule), self._sources)
+                if outcome.error:
+                    raise PolicyError(f"data.{namespace}.{rule}: {outcome.error}")
+                if outcome.defined:
+                    results.extend(results_from_value(namespace, rule, outcome.value,
+                                                      metadata=self._metadata.get(namespace),
+                                                      policy_file=self.policy_file(namespace, rule)))
+        return results
+
+    def evaluate_many(self, documents: Sequence[Any], namespaces: Sequence[str] | None = None, *,
+                      workers: int = 2) -> list[list[RuleResult]]:
+        """`evaluate` for each document, in order, on `workers` threads (one interpreter each)."""
+        documents = list(documents)
+        if workers <= 1 or len(documents) < 2:
+            return [self.evaluate(doc, namespaces) for doc in documents]
+        size = -(-len(documents) // workers)
+        chunks = [documents[i:i + size] for i in range(0, len(documents), size)]
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            parts = list(pool.map(lambda chunk: [self.evaluate(doc, namespaces) for doc in chunk], chunks))
+        return [result for part in parts for result in part]

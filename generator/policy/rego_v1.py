@@ -1,0 +1,300 @@
+"""Rewrite Rego v0 modules to Rego v1, the way `opa fmt --v0-v1` does.
+
+regopy (rego-cpp) parses every module as v1 and does not reject v0: `deny[msg] { ... }`
+silently becomes an object `{msg: true}`. So every module is upgraded before it is loaded.
+
+The rewrite works on tokens (strings, raw strings and comments are opaque, so braces
+inside them cannot confuse it) and only ever edits text inside a line: it never adds or
+removes a newline, so line numbers in compiler errors still point at the user's file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names"]
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<nl>\r?\n)
+  | (?P<ws>[ \t\f\r]+)
+  | (?P<comment>\#[^\n]*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<raw>`[^`]*`)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<number>[0-9][0-9.eE+\-]*)
+  | (?P<op>:=|==|!=|<=|>=)
+  | (?P<punct>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = {")", "]", "}"}
+_TRIVIA = {"nl", "ws", "comment"}
+
+
+@dataclass
+class Token:
+    kind: str  # nl | ws | comment | string | raw | ident | number | op | punct
+    text: str
+
+    @property
+    def significant(self) -> bool:
+        return self.kind not in _TRIVIA
+
+    def ends_term(self) -> bool:
+        """True when a `{` right after this token opens a rule body, not a literal."""
+        return self.kind in {"ident", "number", "string", "raw"} or self.text in _CLOSERS
+
+
+def tokenize(source: str) -> list[Token]:
+    tokens = []
+    for match in _TOKEN_RE.finditer(source):
+        kind = match.lastgroup or "punct"
+        tokens.append(Token("string" if kind == "raw" else kind, match.group()))
+    return tokens
+
+
+def _imports(tokens: list[Token]) -> list[str]:
+    """Dotted paths of every `import` statement (`rego.v1`, `future.keywords.if`, ...)."""
+    found = []
+    sig = [t for t in tokens if t.kind not in {"ws", "comment"}]
+    for i, token in enumerate(sig):
+        at_line_start = i == 0 or sig[i - 1].kind == "nl"
+        if token.text == "import" and at_line_start:
+            parts = []
+            for nxt in sig[i + 1:]:
+                if nxt.kind == "nl" or nxt.text == "as":
+                    break
+                parts.append(nxt.text)
+            found.append("".join(parts))
+    return found
+
+
+def is_v1(source: str) -> bool:
+    """A module is v1 when it imports rego.v1, or uses `if`/`contains` without future imports."""
+    tokens = tokenize(source)
+    imports = _imports(tokens)
+    if "rego.v1" in imports:
+        return True
+    if any(path.startswith("future.keywords") for path in imports):
+        return False
+    sig = [t for t in tokens if t.significant]
+    for i, token in enumerate(sig):
+        if token.kind != "ident":
+            continue
+        # `contains(s, x)` is also a builtin; only the keyword is followed by a term
+        if token.text == "if" or (token.text == "contains" and (i + 1 == len(sig) or sig[i + 1].text != "(")):
+            return True
+    return False
+
+
+class _Unbalanced(Exception):
+    pass
+
+
+class _Rewriter:
+    """Walks the top-level statements of a v0 module and edits rule heads in place."""
+
+    def __init__(self, tokens: list[Token]):
+        self.t = tokens
+        self.i = 0
+
+    # -- cursor helpers -------------------------------------------------------------
+    def _next_sig(self, start: int, *, cross_lines: bool = True) -> int:
+        j = start
+        while j < len(self.t) and not self.t[j].significant:
+            if self.t[j].kind == "nl" and not cross_lines:
+                return -1
+            j += 1
+        return j if j < len(self.t) else -1
+
+    def _skip_balanced(self, j: int) -> int:
+        """From an opening bracket at j, return the index just past its partner."""
+        depth = 0
+        while j < len(self.t):
+            text = self.t[j].text if self.t[j].kind == "punct" else ""
+            if text in _OPENERS:
+                depth += 1
+            elif text in _CLOSERS:
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+        raise _Unbalanced()
+
+    def _skip_to_line_end(self, j: int) -> int:
+        while j < len(self.t) and self.t[j].kind != "nl":
+            if self.t[j].kind == "punct" and self.t[j].text in _OPENERS:
+                j = self._skip_balanced(j)
+                continue
+            j += 1
+        return j
+
+    def _is(self, j: int, text: str) -> bool:
+        return 0 <= j < len(self.t) and self.t[j].text == text and self.t[j].kind != "string"
+
+    # -- statements -----------------------------------------------------------------
+    def run(self) -> str:
+        j = self._next_sig(0)
+        while j != -1:
+            word = self.t[j].text
+            if word in {"package", "import", "default"} and self.t[j].kind == "ident":
+                j = self._skip_to_line_end(j)
+            elif self.t[j].kind == "ident":
+                j = self._rule(j)
+            else:
+                j = self._skip_to_line_end(j)
+            j = self._next_sig(j)
+        return "".join(t.text for t in self.t)
+
+    def _rule(self, j: int) -> int:
+        """Rewrite one rule starting at the name token j; return the index after it."""
+        last_bracket: tuple[int, int] | None = None  # (open, close) of a trailing `[key]`
+        is_function = has_contains = has_value = has_if = False
+        # the reference (name, .field, [key]) and function arguments
+        j += 1
+        while j < len(self.t):
+            tok = self.t[j]
+            if tok.kind == "punct" and tok.text == "[":
+                end = self._skip_balanced(j)
+                last_bracket = (j, end - 1)
+                j = end
+            elif tok.kind == "punct" and tok.text == "(":
+                j = self._skip_balanced(j)
+                is_function = True
+                last_bracket = None
+            elif tok.kind == "punct" and tok.text == "." and j + 1 < len(self.t) and self.t[j + 1].kind == "ident":
+                j += 2
+                last_bracket = None
+            else:
+                break
+        j_next = self._next_sig(j, cross_lines=False)
+        if j_next != -1 and self._is(j_next, "contains"):
+            has_contains = True
+            j = self._value_end(j_next + 1)
+            j_next = self._next_sig(j, cross_lines=False)
+        if j_next != -1 and self.t[j_next].text in {"=", ":="} and self.t[j_next].kind in {"punct", "op"}:
+            has_value = True
+            if self.t[j_next].text == "=":
+                self.t[j_next] = Token("op", ":=")
+            j = self._value_end(j_next + 1)
+            j_next = self._next_sig(j, cross_lines=False)
+        if last_bracket and not has_value and not has_contains and not is_function:
+            self._to_contains(*last_bracket)
+        if j_next != -1 and self._is(j_next, "if"):
+            has_if = True
+            j = j_next + 1
+            j_next = self._next_sig(j)
+            if j_next != -1 and not self._is(j_next, "{"):
+                return self._skip_to_line_end(j_next)  # `p if expr` single-expression body
+        return self._bodies(j, has_if)
+
+    def _value_end(self, j: int) -> int:
+        """Index just past a head term (value or `contains` term) starting after j."""
+        prev: Token | None = None
+        while j < len(self.t):
+            tok = self.t[j]
+            if tok.kind == "nl":
+                return j
+            if tok.kind == "ident" and tok.text == "if" and prev is not None:
+                return j
+            if tok.kind == "punct" and tok.text == "{" and prev is not None and prev.ends_term():
+                return j
+            if tok.kind == "punct" and tok.text in _OPENERS:
+                prev = Token("punct", _OPENERS[tok.text])
+                j = self._skip_balanced(j)
+                continue
+            if tok.significant:
+                prev = tok
+            j += 1
+        return j
+
+    def _to_contains(self, open_idx: int, close_idx: int) -> None:
+        self.t[open_idx] = Token("punct", " contains ")
+        self.t[close_idx] = Token("punct", "")
+
+    def _bodies(self, j: int, has_if: bool) -> int:
+        """Handle `{ body }` repeated, then `else [= v] [{ body }]` chains."""
+        first = True
+        while True:
+            k = self._next_sig(j)
+            if k == -1:
+                return len(self.t)
+            if self._is(k, "{") and self.t[k].kind == "punct":
+                if first and not has_if:
+                    self.t[k:k] = [Token("ident", "if"), Token("ws", " ")]
+                    k += 2
+                first = False
+                j = self._skip_balanced(k)
+                continue
+            if self.t[k].kind == "ident" and self.t[k].text == "else" and not first:
+                j, has_if, first = self._else(k), False, True
+                if self._is(self._next_sig(j, cross_lines=False), "if"):
+                    has_if = True
+                    j = self._next_sig(j, cross_lines=False) + 1
+                continue
+            return j
+
+    def _else(self, k: int) -> int:
+        j = k + 1
+        j_next = self._next_sig(j, cross_lines=False)
+        if j_next != -1 and self.t[j_next].text == "=" and self.t[j_next].kind == "punct":
+            self.t[j_next] = Token("op", ":=")
+        if j_next != -1 and self.t[j_next].text in {"=", ":="}:
+            return self._value_end(j_next + 1)
+        return j
+
+
+def upgrade_to_v1(source: str) -> str:
+    """Return `source` as Rego v1; modules that already are v1 come back unchanged.
+
+    Edits: `p[x] { }` -> `p contains x if { }`; `p[k] = v { }` -> `p[k] := v if { }`;
+    `p = v { }` / `p { }` / `f(x) = y { }` -> `:=` and `if`; `else = v { }` -> `else := v if { }`.
+    `default` rules, constants and imports are left as they are.
+    """
+    if is_v1(source):
+        return source
+    try:
+        return _Rewriter(tokenize(source)).run()
+    except _Unbalanced:
+        return source  # a syntax error: let the compiler report it at the user's position
+
+
+def package_name(source: str) -> str:
+    """The dotted package of a module (`""` when it has none)."""
+    sig = [t for t in tokenize(source) if t.kind not in {"ws", "comment"}]
+    for i, token in enumerate(sig):
+        if token.kind == "ident" and token.text == "package" and (i == 0 or sig[i - 1].kind == "nl"):
+            parts = []
+            for nxt in sig[i + 1:]:
+                if nxt.kind == "nl":
+                    break
+                parts.append(nxt.text)
+            return "".join(parts)
+    return ""
+
+
+def rule_names(source: str) -> list[str]:
+    """Names of the top-level rules and functions, in order of first appearance."""
+    names: list[str] = []
+    depth, line_start, after_default = 0, True, False
+    for token in tokenize(source):
+        if token.kind == "nl":
+            line_start = depth == 0
+            continue
+        if not token.significant:
+            continue
+        if token.kind == "punct" and token.text in _OPENERS:
+            depth += 1
+        elif token.kind == "punct" and token.text in _CLOSERS:
+            depth = max(depth - 1, 0)
+        elif depth == 0 and token.kind == "ident" and (line_start or after_default):
+            if token.text == "default":
+                after_default, line_start = True, False
+                continue
+            if token.text not in {"package", "import", "else"} and token.text not in names:
+                names.append(token.text)
+        line_start, after_default = False, False
+    return names

@@ -1,0 +1,83 @@
+"""Sandboxed Jinja2 blueprints, with the filters that keep user values from becoming YAML structure.
+
+Templates never splice raw text: `q` renders a scalar as a JSON literal (a valid, quoted
+YAML flow scalar), `json` renders a structure as flow YAML. The output is then parsed and
+re-dumped by `generator.yamlio`, so a value such as "x\nprivileged: true" stays a string.
+A team overrides any blueprint by placing a file of the same name in
+`blueprints/teams/<team>/`.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from generator.errors import ModelopsError
+from generator.resources import bundled
+
+__all__ = ["Blueprints", "to_scalar", "to_flow"]
+
+TEMPLATES_DIR = "blueprints/templates"
+TEAMS_DIR = "blueprints/teams"
+
+
+def _defined(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()  # raises UndefinedError, reported with the template name
+    return value
+
+
+def to_scalar(value: Any) -> str:
+    value = _defined(value)
+    if isinstance(value, (dict, list)):
+        raise ModelopsError(f"blueprint bug: `q` is for scalars, got {type(value).__name__}; use `json`")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_flow(value: Any) -> str:
+    return json.dumps(_defined(value), ensure_ascii=False, sort_keys=False)
+
+
+def combine(left: dict, right: dict) -> dict:
+    return {**left, **right}
+
+
+class Blueprints:
+    """Loads templates for a team: the team's folder first, then the shared blueprints."""
+
+    def __init__(self, repo_root: Path):
+        self.repo_root = repo_root
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one Blueprints per run; bounded
+    def environment(self, team: str) -> SandboxedEnvironment:
+        search = [self.repo_root / TEAMS_DIR / team, self.repo_root / TEMPLATES_DIR, _packaged_templates()]
+        env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader([str(p) for p in search if p.is_dir()]),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=False,
+        )
+        env.filters.update(q=to_scalar, json=to_flow, combine=combine)
+        return env
+
+    def render(self, team: str, name: str, context: dict[str, Any]) -> str:
+        try:
+            return self.environment(team).get_template(name).render(context)
+        except jinja2.TemplateNotFound:
+            raise ModelopsError(f"blueprint '{name}' not found in {TEAMS_DIR}/{team}/ or {TEMPLATES_DIR}/") from None
+        except jinja2.TemplateSyntaxError as error:
+            raise ModelopsError(f"{error.filename or name}:{error.lineno}: blueprint syntax error: {error.message}") from None
+        except jinja2.UndefinedError as error:
+            raise ModelopsError(f"blueprint '{name}' (team '{team}'): {error.message}") from None
+        except jinja2.exceptions.SecurityError as error:
+            raise ModelopsError(f"blueprint '{name}' (team '{team}'): unsafe operation refused: {error}") from None
+
+
+def _packaged_templates() -> Path:
+    """Blueprints shipped with modelops, used when a repository has none of its own."""
+    return bundled(TEMPLATES_DIR)

@@ -1,0 +1,222 @@
+"""Load a GitOps repository's specs and environments, collecting every problem before failing.
+
+Structure is checked by JSON Schema; what a schema cannot say (known GPU types, duplicate
+names, references to environments that exist, promotion cycles) is checked here. Either
+the whole repository loads, or a `SpecError` lists every problem with file:line:col.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import ModelopsError, Problem, SpecError
+from generator.gpus import GPU_TYPES
+from generator.spec.model import Environment, ModelSpec, ResolvedModel, resolve
+from generator.spec.schema import ENVIRONMENT_SCHEMA, MODEL_SCHEMA
+from generator.spec.validate import did_you_mean, schema_problems
+from generator.yamlio import Located, load_located
+
+__all__ = ["Repository", "load_repository", "load_model_file", "MODELS_DIR", "ENVIRONMENTS_DIR"]
+
+MODELS_DIR = "models"
+ENVIRONMENTS_DIR = "environments"
+MAX_SPEC_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Repository:
+    root: Path
+    models: dict[str, ModelSpec]
+    environments: dict[str, Environment]
+
+    def select_environments(self, names: Iterable[str] | None) -> list[Environment]:
+        return [self.environment(n) for n in names] if names else list(self.environments.values())
+
+    def select_models(self, names: Iterable[str] | None) -> list[ModelSpec]:
+        return [self.model(n) for n in names] if names else list(self.models.values())
+
+    def environment(self, name: str) -> Environment:
+        if name not in self.environments:
+            known = sorted(self.environments)
+            raise ModelopsError(f"unknown environment '{name}'{did_you_mean(name, known)}; "
+                                f"known: {', '.join(known) or 'none'} (from {ENVIRONMENTS_DIR}/*/environment.yaml)")
+        return self.environments[name]
+
+    def model(self, name: str) -> ModelSpec:
+        if name not in self.models:
+            known = sorted(self.models)
+            raise ModelopsError(f"unknown model '{name}'{did_you_mean(name, known)}; "
+                                f"known: {', '.join(known) or 'none'} (from {MODELS_DIR}/*.yaml)")
+        return self.models[name]
+
+    def resolved(self, environments: Iterable[str] | None = None,
+                 models: Iterable[str] | None = None) -> Iterator[ResolvedModel]:
+        """Every selected (model, environment) pair, in a stable order."""
+        for environment in self.select_environments(environments):
+            for spec in self.select_models(models):
+                yield resolve(spec, environment)
+
+    def chain(self, environment: str) -> list[str]:
+        """The promotion chain ending at `environment`, e.g. [dev, staging, prod]."""
+        chain = [environment]
+        while (source := self.environments[chain[0]].promotes_from) is not None:
+            chain.insert(0, source)
+        return chain
+
+
+def _read(path: Path, display: str) -> list[Located]:
+    try:
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError([Problem(display, 1, 1, "", f"file is larger than {MAX_SPEC_BYTES} bytes")])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError([Problem(display, 1, 1, "", f"not UTF-8 text ({error.reason})")]) from None
+    return load_located(text, display)
+
+
+def _single_document(path: Path, display: str, kind: str) -> Located:
+    documents = [d for d in _read(path, display) if d.data is not None]
+    if len(documents) != 1:
+        raise SpecError([Problem(display, 1, 1, "", f"expected exactly one {kind} document, found {len(documents)}")])
+    if not isinstance(documents[0].data, dict):
+        raise SpecError([Problem(display, 1, 1, "", f"expected a mapping ({kind}), got {type(documents[0].data).__name__}")])
+    return documents[0]
+
+
+def _load_environment(root: Path, directory: Path) -> tuple[Environment | None, list[Problem]]:
+    display = f"{ENVIRONMENTS_DIR}/{directory.name}/environment.yaml"
+    try:
+        located = _single_document(directory / "environment.yaml", display, "Environment")
+    except SpecError as error:
+        return None, list(error.problems)
+    problems = schema_problems(located, ENVIRONMENT_SCHEMA)
+    if problems:
+        return None, problems
+    name = located.data["metadata"]["name"]
+    if name != directory.name:
+        problems.append(located.problem(("metadata", "name"),
+                                        f"environment '{name}' must live in {ENVIRONMENTS_DIR}/{name}/"))
+    for index, gpu in enumerate(located.data["gpus"]["allowed"]):
+        if gpu not in GPU_TYPES:
+            problems.append(located.problem(("gpus", "allowed", index),
+                                            f"unknown GPU type '{gpu}'{did_you_mean(gpu, sorted(GPU_TYPES))}"))
+    return Environment(name, display, located.data, located), problems
+
+
+def load_model_file(path: Path, display: str) -> tuple[ModelSpec | None, list[Problem]]:
+    try:
+        located = _single_document(path, display, "Model")
+    except SpecError as error:
+        return None, list(error.problems)
+    problems = schema_problems(located, MODEL_SCHEMA)
+    if problems:
+        return None, problems
+    return ModelSpec(located.data["metadata"]["name"], display, located.data, located), []
+
+
+def _model_semantics(spec: ModelSpec, environments: dict[str, Environment]) -> list[Problem]:
+    located, data, problems = spec.located, spec.data, []
+    for section in ("environments", "releases"):
+        for env in data.get(section, {}):
+            if env not in environments:
+                hint = did_you_mean(env, sorted(environments))
+                problems.append(located.problem((section, env), f"environment '{env}' does not exist{hint}; "
+                                                f"known: {', '.join(sorted(environments))}", at_key=True))
+    gpu_paths = [("training", "gpus", "type"), ("serving", "gpus", "type")]
+    for env in data.get("environments", {}):
+        gpu_paths += [("environments", env, "training", "gpus", "type"), ("environments", env, "serving", "gpus", "type")]
+    for path in gpu_paths:
+        value = _get(data, path)
+        if value is not None and value not in GPU_TYPES:
+            problems.append(located.problem(path, f"unknown GPU type '{value}'{did_you_mean(value, sorted(GPU_TYPES))}; "
+                                                  f"known: {', '.join(sorted(GPU_TYPES))}"))
+    if "training" not in data and "serving" not in data:
+        problems.append(located.problem((), "a model needs a training section, a serving section, or both"))
+    for env in environments.values():
+        problems += _resolved_semantics(spec, resolve_safely(spec, env))
+    return problems
+
+
+def resolve_safely(spec: ModelSpec, env: Environment) -> ResolvedModel | None:
+    try:
+        return resolve(spec, env)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list[Problem]:
+    if resolved is None or resolved.serving is None:
+        return []
+    serving, env, located = resolved.serving, resolved.environment.name, spec.located
+    override = ("environments", env, "serving") if env in spec.data.get("environments", {}) else ("serving",)
+    problems = []
+    if serving["replicas"]["min"] > serving["replicas"]["max"]:
+        problems.append(located.problem(override + ("replicas", "min"),
+                                        f"replicas.min ({serving['replicas']['min']}) is greater than replicas.max "
+                                        f"({serving['replicas']['max']}) in environment '{env}'"))
+    if serving["runtime"] == "custom":
+        for key in ("port", "healthPath"):
+            if key not in serving:
+                problems.append(located.problem(("serving", "runtime"), f"runtime 'custom' needs serving.{key}"))
+    return problems
+
+
+def _get(data: dict, path: tuple) -> object:
+    node: object = data
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _environment_semantics(environments: dict[str, Environment]) -> list[Problem]:
+    problems = []
+    for env in environments.values():
+        source, seen = env.promotes_from, {env.name}
+        if source is not None and source not in environments:
+            problems.append(env.located.problem(("promotesFrom",), f"environment '{source}' does not exist"
+                                                f"{did_you_mean(source, sorted(environments))}"))
+            continue
+        while source is not None and source in environments:
+            if source in seen:
+                problems.append(env.located.problem(("promotesFrom",), "promotion chain has a cycle"))
+                break
+            seen.add(source)
+            source = environments[source].promotes_from
+    return problems
+
+
+def load_repository(root: Path | str) -> Repository:
+    root = Path(root)
+    problems: list[Problem] = []
+    environments: dict[str, Environment] = {}
+    env_root = root / ENVIRONMENTS_DIR
+    for directory in sorted(p for p in env_root.iterdir() if p.is_dir()) if env_root.is_dir() else []:
+        if (directory / "environment.yaml").is_file():
+            env, found = _load_environment(root, directory)
+            problems += found
+            if env is not None:
+                environments[env.name] = env
+    if not environments and not problems:
+        raise ModelopsError(f"no environments found under {root / ENVIRONMENTS_DIR}/*/environment.yaml "
+                            "(is -C/--repo-root the GitOps repository?)")
+    problems += _environment_semantics(environments)
+    models: dict[str, ModelSpec] = {}
+    model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
+    for path in model_files:
+        display = f"{MODELS_DIR}/{path.name}"
+        spec, found = load_model_file(path, display)
+        problems += found
+        if spec is None:
+            continue
+        if spec.name in models:
+            problems.append(spec.located.problem(("metadata", "name"),
+                                                 f"duplicate model name '{spec.name}' (also in {models[spec.name].path})"))
+            continue
+        models[spec.name] = spec
+        problems += _model_semantics(spec, environments)
+    if problems:
+        raise SpecError(problems)
+    return Repository(root=root, models=dict(sorted(models.items())), environments=environments)

@@ -1,0 +1,187 @@
+"""JSON Schemas of the model spec and the environment file.
+
+They are the single source of truth for structure: the loader validates against them
+(positions come from the YAML), `modelops schema` prints them for editors, and
+`schemas/` in the repo holds the committed copies. Semantic checks that a schema cannot
+express (known GPU types, duplicate names, environments that exist) live in
+`generator.spec.validate`.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["MODEL_SCHEMA", "ENVIRONMENT_SCHEMA", "WAIVERS_SCHEMA", "partial", "DNS_LABEL", "DURATION"]
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DURATION = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"
+# A container image reference: registry/path[:tag][@sha256:digest]; no whitespace, no YAML structure.
+IMAGE = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+URI = r"^[a-z][a-z0-9+.-]*://[^\s]+$"
+
+
+def _string(pattern: str | None = None, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "minLength": 1, **extra}
+    if pattern:
+        schema["pattern"] = pattern
+    return schema
+
+
+def _object(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": properties, **extra}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+POSITIVE_INT = {"type": "integer", "minimum": 1}
+RESOURCES = _object({
+    "cpu": {"type": ["string", "integer"], "pattern": QUANTITY, "description": "CPU cores, e.g. \"8\" or 500m"},
+    "memory": _string(QUANTITY, description="memory, e.g. 64Gi"),
+})
+ENV_VARS = {"type": "array", "items": _object({"name": _string(r"^[A-Za-z_][A-Za-z0-9_]*$"),
+                                               "value": {"type": "string"}}, ("name", "value"))}
+
+TRAINING = _object({
+    "image": _string(IMAGE, description="training image, pinned by digest outside dev"),
+    "command": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                "description": "module or script run by torchrun; omit to use the built-in trainer"},
+    "args": {"type": "array", "items": {"type": "string"}, "description": "extra arguments after the command"},
+    "gpus": _object({
+        "type": _string(description="GPU type, e.g. nvidia-h100-80gb (see `modelops plan`)"),
+        "perNode": {**POSITIVE_INT, "description": "GPUs per node (torchrun --nproc-per-node)"},
+        "nodes": {**POSITIVE_INT, "default": 1, "description": "nodes; more than one renders a JobSet"},
+    }, ("type", "perNode")),
+    "strategy": {"enum": ["ddp", "fsdp"], "default": "ddp"},
+    "precision": {"enum": ["bf16", "fp32"], "default": "bf16"},
+    "dataset": _string(URI),
+    "checkpoints": _string(URI, description="checkpoint location; required when retries > 0"),
+    "maxDuration": _string(DURATION, description="deadline for the whole run, e.g. 12h"),
+    "retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 2},
+    "schedule": _string(r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$",
+                        description="cron schedule; renders a CronWorkflow"),
+    "resources": RESOURCES,
+    "env": ENV_VARS,
+    "architecture": _object({
+        "preset": {"enum": ["gpt-tiny", "gpt-small", "gpt-medium", "gpt-large", "gpt-1b", "gpt-7b"]},
+        "parameters": {**POSITIVE_INT, "description": "declared parameter count when not a built-in preset"},
+    }),
+    "trainer": _object({
+        "steps": POSITIVE_INT, "batchSize": POSITIVE_INT, "seqLen": POSITIVE_INT,
+        "checkpointEvery": POSITIVE_INT, "compile": {"type": "boolean"},
+    }),
+}, ("image", "gpus", "dataset", "maxDuration"))
+
+SERVING = _object({
+    "runtime": {"enum": ["vllm", "triton", "custom"]},
+    "image": _string(IMAGE),
+    "modelUri": _string(URI),
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "custom runtime only"},
+    "healthPath": _string(r"^/[^\s]*$", description="custom runtime only"),
+    "args": {"type": "array", "items": {"type": "string"}},
+    "env": ENV_VARS,
+    "gpus": _object({"type": _string(), "count": POSITIVE_INT}, ("type", "count")),
+    "replicas": _object({"min": POSITIVE_INT, "max": POSITIVE_INT}, ("min", "max")),
+    "autoscaling": _object({"targetCPUUtilization": {"type": "integer", "minimum": 1, "maximum": 100}}),
+    "resources": RESOURCES,
+    "shmSize": _string(QUANTITY),
+}, ("runtime", "image", "modelUri", "replicas"))
+
+RELEASE = _object({
+    "image": _string(IMAGE, description="serving image promoted to this environment"),
+    "trainingImage": _string(IMAGE),
+    "modelUri": _string(URI),
+    "modelVersion": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},
+    "chartRevision": _string(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="git revision of the serving chart"),
+})
+
+METRIC_GATE = _string(r"^(>=|<=|>|<|==)\s*-?[0-9]+(\.[0-9]+)?$", description="e.g. \">= 0.92\"")
+
+
+def partial(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same schema with nothing required: per-environment overrides set only what differs."""
+    out = copy.deepcopy(schema)
+    stack = [out]
+    while stack:
+        node = stack.pop()
+        node.pop("required", None)
+        node.pop("default", None)
+        stack.extend(v for v in node.get("properties", {}).values() if isinstance(v, dict))
+    return out
+
+
+MODEL_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "$id": "https://modelops.dev/schemas/model-v1.json",
+    "title": "modelops Model",
+    **_object({
+        "apiVersion": {"const": "modelops.dev/v1"},
+        "kind": {"const": "Model"},
+        "metadata": _object({
+            "name": _string(DNS_LABEL, maxLength=53, description="DNS-1123 label; file name must match"),
+            "team": _string(DNS_LABEL),
+            "costCenter": _string(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"),
+            "owner": _string(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="contact e-mail"),
+            "description": {"type": "string"},
+        }, ("name", "team", "costCenter", "owner")),
+        "training": TRAINING,
+        "serving": SERVING,
+        "environments": {
+            "type": "object",
+            "propertyNames": {"pattern": DNS_LABEL},
+            "additionalProperties": _object({"training": partial(TRAINING), "serving": partial(SERVING)}),
+            "description": "per-environment overrides, merged over training/serving",
+        },
+        "releases": {
+            "type": "object",
+            "propertyNames": {"pattern": DNS_LABEL},
+            "additionalProperties": RELEASE,
+            "description": "what is promoted to each environment (written by `modelops promote`)",
+        },
+        "promotion": _object({
+            "metrics": {"type": "object", "additionalProperties": METRIC_GATE,
+                        "description": "metric thresholds a candidate must meet, e.g. accuracy: \">= 0.92\""},
+            "soak": _string(DURATION, description="time the source must be Synced and Healthy"),
+        }),
+    }, ("apiVersion", "kind", "metadata")),
+}
+
+ENVIRONMENT_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "$id": "https://modelops.dev/schemas/environment-v1.json",
+    "title": "modelops Environment",
+    **_object({
+        "apiVersion": {"const": "modelops.dev/v1"},
+        "kind": {"const": "Environment"},
+        "metadata": _object({"name": _string(DNS_LABEL), "description": {"type": "string"}}, ("name",)),
+        "promotesFrom": {"type": ["string", "null"], "pattern": DNS_LABEL},
+        "cluster": _object({"server": _string(URI), "name": _string()}),
+        "namespace": _string(DNS_LABEL),
+        "argocd": _object({
+            "namespace": _string(DNS_LABEL), "project": _string(DNS_LABEL),
+            "repoURL": _string(), "targetRevision": _string(),
+        }, ("project", "repoURL")),
+        "syncPolicy": _object({"automated": {"type": "boolean"}, "prune": {"type": "boolean"},
+                               "selfHeal": {"type": "boolean"}}, ("automated",)),
+        "gpus": _object({
+            "allowed": {"type": "array", "items": _string(), "uniqueItems": True},
+            "quota": {"type": "integer", "minimum": 0},
+            "nodeSelectors": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": {"type": "string"}}},
+        }, ("allowed", "quota")),
+        "registries": {"type": "array", "items": _string(), "minItems": 1},
+        "policy": _object({"enforcement": {"enum": ["warn", "deny"]}}, ("enforcement",)),
+        "kubernetesVersion": _string(r"^1\.[0-9]+$"),
+        "training": _object({
+            "serviceAccount": _string(DNS_LABEL),
+            "priorityClassName": _string(DNS_LABEL),
+            "queueName": _string(DNS_LABEL, description="Kueue LocalQueue for gang admission"),
+            "checkpointClaim": _string(DNS_LABEL, description="PVC mounted at /checkpoints"),
+            "ncclSocketIfname": _string(),
+            "semaphore": _object({"configMap": _string(DNS_LABEL), "key": _string()}, ("configMap", "key")),
+        }),
+    }, ("apiVersion", "kind", "metadata", "namespace", "argocd", "syncPolicy", "gpus", "registries", "policy")),
+}
+
+WAIVERS_SCHEMA: dict[str, Any] = {"type": "object"}  # documented in generator.policy.waivers

@@ -1,0 +1,106 @@
+"""Schema errors rendered for people: `file:line:col: field.path: message`, one per problem.
+
+jsonschema's own messages dump whole instances; ours name the field, what was expected
+and, for unknown keys, the closest known one.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from generator.errors import Problem
+from generator.yamlio import Located
+
+__all__ = ["schema_problems", "did_you_mean"]
+
+_TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
+               "object": "a mapping", "array": "a list", "null": "null"}
+_PATTERN_HINTS = {
+    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": "a DNS-1123 label (lowercase letters, digits and '-', "
+                                             "starting and ending with a letter or digit, at most 63 characters)",
+    r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$": "a duration such as 12h, 90m or 1h30m",
+    r"^[a-z][a-z0-9+.-]*://[^\s]+$": "a URI such as s3://bucket/path",
+}
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+@lru_cache(maxsize=8)
+def _validator(schema_id: str, schema_json: str) -> jsonschema.Draft7Validator:
+    import json
+
+    return jsonschema.Draft7Validator(json.loads(schema_json))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _messages(error: jsonschema.ValidationError) -> Iterator[tuple[tuple, str, bool]]:
+    """(path, message, at_key) for one jsonschema error."""
+    path = tuple(error.absolute_path)
+    kind = error.validator
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        known = sorted(error.schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(known)):
+            hint = did_you_mean(key, known) or (f"; known fields: {', '.join(known)}" if known else "")
+            yield path + (key,), f"unknown field '{key}'{hint}", True
+    elif kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield path, f"missing required field '{missing}'", False
+    elif kind == "type":
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        yield path, f"expected {wanted}, got {_describe(error.instance)}", False
+    elif kind in ("enum", "const"):
+        options = error.validator_value if kind == "enum" else [error.validator_value]
+        hint = did_you_mean(str(error.instance), [str(o) for o in options])
+        yield path, f"must be one of {', '.join(map(str, options))}, got {_describe(error.instance)}{hint}", False
+    elif kind == "pattern":
+        hint = _PATTERN_HINTS.get(error.validator_value, f"matching {error.validator_value}")
+        yield path, f"{_describe(error.instance)} is not {hint}", False
+    elif kind in ("minimum", "maximum"):
+        relation = ">=" if kind == "minimum" else "<="
+        noun = "a positive integer" if kind == "minimum" and error.validator_value == 1 else f"{relation} {error.validator_value}"
+        yield path, f"must be {noun}, got {_describe(error.instance)}", False
+    elif kind == "minLength":
+        yield path, "must not be empty", False
+    elif kind == "maxLength":
+        yield path, f"must be at most {error.validator_value} characters", False
+    elif kind == "propertyNames":
+        yield path, f"{error.message}", False
+    else:
+        yield path, error.message, False
+
+
+def schema_problems(located: Located, schema: dict[str, Any]) -> list[Problem]:
+    import json
+
+    validator = _validator(schema.get("$id", ""), json.dumps(schema, sort_keys=True))
+    problems = []
+    for error in validator.iter_errors(located.data):
+        if error.validator == "propertyNames" and error.context:
+            # Report the bad key itself, at the key's position.
+            for sub in error.context:
+                bad = sub.instance
+                problems.append(located.problem(tuple(error.absolute_path) + (bad,),
+                                                f"'{bad}' is not {_PATTERN_HINTS.get(sub.validator_value, 'a valid name')}",
+                                                at_key=True))
+            continue
+        for path, message, at_key in _messages(error):
+            problems.append(located.problem(path, message, at_key=at_key))
+    return problems

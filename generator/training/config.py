@@ -1,0 +1,124 @@
+"""Model and run configuration for the reference trainer: plain frozen dataclasses, no torch.
+
+Kept free of torch so that `planner` (and the generator process that renders workflows)
+can reason about presets without the training image's dependencies.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["GPTConfig", "TrainConfig", "PRESETS", "ConfigError", "parse_model_config", "flops_per_token"]
+
+
+class ConfigError(ValueError):
+    """A user-supplied setting the trainer cannot run with; reported as one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """Shape of a GPT-2 style decoder (biases on, weights tied, no dropout)."""
+
+    vocab_size: int = 50304
+    block_size: int = 1024
+    n_layer: int = 12
+    n_head: int = 12
+    n_embd: int = 768
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"model config {field.name}={value!r}: must be a positive integer")
+        if self.n_embd % self.n_head:
+            raise ConfigError(
+                f"model config n_embd={self.n_embd} is not divisible by n_head={self.n_head}"
+            )
+
+
+# gpt-small is GPT-2 124M with the vocabulary padded to a multiple of 64 (50257 -> 50304),
+# which keeps the embedding and lm-head matmuls on fast tensor-core shapes.
+PRESETS: dict[str, GPTConfig] = {
+    "gpt-tiny": GPTConfig(vocab_size=256, block_size=128, n_layer=2, n_head=2, n_embd=64),
+    "gpt-small": GPTConfig(),
+    "gpt-medium": GPTConfig(n_layer=24, n_head=16, n_embd=1024),
+    "gpt-large": GPTConfig(n_layer=36, n_head=20, n_embd=1280),
+    "gpt-1b": GPTConfig(block_size=2048, n_layer=24, n_head=16, n_embd=2048),
+}
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs; built and validated by `cli` before any process group."""
+
+    strategy: str
+    model: GPTConfig
+    data: str = "synthetic"
+    batch_size: int = 8
+    seq_len: int = 128
+    steps: int = 100
+    lr: float = 6e-4
+    warmup_steps: int = 0
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 1337
+    checkpoint_dir: Path | None = None
+    checkpoint_every: int = 0
+    keep_checkpoints: int = 2
+    metrics_out: Path | None = None
+    compile: bool = False
+    precision: str = "fp32"  # resolved: bf16 | fp32
+    device: str = "cpu"  # resolved: cuda | cpu
+    log_every: int = 10
+    preempt_at_step: int | None = None
+
+
+def flops_per_token(config: GPTConfig, seq_len: int) -> float:
+    """Training FLOPs per token: 6 * N (matmuls, forward + backward) + attention scores.
+
+    The PaLM appendix B estimate used by nanoGPT for MFU; N excludes position embeddings.
+    """
+    n = _params_without_wpe(config)
+    return 6.0 * n + 12.0 * config.n_layer * config.n_embd * seq_len
+
+
+def _params_without_wpe(c: GPTConfig) -> int:
+    d = c.n_embd
+    block = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d)
+    return c.vocab_size * d + c.n_layer * block + 2 * d
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(GPTConfig))
+
+
+def parse_model_config(text: str) -> GPTConfig:
+    """Parse `PRESET`, `key=value,...` or `PRESET,key=value,...` (overrides apply to the preset).
+
+    Without a preset the overrides apply to gpt-tiny, so `n_layer=4` is a small model.
+    """
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise ConfigError("--model-config is empty: name a preset (" + ", ".join(PRESETS) + ")")
+    base = PRESETS["gpt-tiny"]
+    if "=" not in parts[0]:
+        name = parts.pop(0)
+        if name not in PRESETS:
+            raise ConfigError(f"unknown model preset {name!r}{_suggest(name, PRESETS)}; known: {', '.join(PRESETS)}")
+        base = PRESETS[name]
+    overrides: dict[str, int] = {}
+    for part in parts:
+        key, sep, raw = part.partition("=")
+        key = key.strip()
+        if not sep or key not in _FIELDS:
+            raise ConfigError(f"bad model config entry {part!r}{_suggest(key, _FIELDS)}; keys: {', '.join(_FIELDS)}")
+        try:
+            overrides[key] = int(raw)
+        except ValueError:
+            raise ConfigError(f"model config {key}={raw!r}: not an integer") from None
+    return dataclasses.replace(base, **overrides)
+
+
+def _suggest(word: str, choices: object) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)  # type: ignore[call-overload]
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,305 @@
+"""The training loop: DDP or FSDP2 over a GPT, AdamW, checkpoints, metrics.
+
+Hot-loop rules (the throughput bench holds the trainer to a plain hand-written loop):
+no host syncs except at `log_every` boundaries, no per-step file writes, batches built
+on the host and copied with non_blocking from pinned memory, the preemption vote is an
+asynchronous CPU collective on a separate gloo group whose result is read one step later.
+A world of one process skips DDP entirely (nothing to all-reduce).
+
+Precision: `bf16` uses autocast for DDP (fp32 master weights and grads) and FSDP2's
+MixedPrecisionPolicy (bf16 all-gather and compute, fp32 gradient reduction) on CUDA.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from . import checkpoint as ckpt
+from .config import ConfigError, TrainConfig
+from .data import open_data
+from .model import GPT
+
+__all__ = ["train", "Dist"]
+
+log = logging.getLogger("generator.training")
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int
+    local_rank: int
+    world: int
+    device: torch.device
+
+
+def train(cfg: TrainConfig) -> int:
+    """Run (or resume) training; returns 0 when done, EXIT_PREEMPTED after a SIGTERM checkpoint."""
+    stop = ckpt.StopFlag().install()
+    env = _init_distributed(cfg)
+    try:
+        return _run(cfg, env, stop)
+    finally:
+        dist.destroy_process_group()
+
+
+def _init_distributed(cfg: TrainConfig) -> Dist:
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(cfg.device, local_rank) if cfg.device == "cuda" else torch.device("cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if "RANK" in os.environ:
+        dist.init_process_group(backend, device_id=device if device.type == "cuda" else None)
+    else:  # plain `python -m generator.training`: a world of one, same code path
+        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+    return Dist(rank=dist.get_rank(), local_rank=local_rank, world=dist.get_world_size(), device=device)
+
+
+def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
+    model, optimizer = _build(cfg, env)
+    start = _maybe_resume(cfg, env, model, optimizer)
+    data = open_data(cfg.data, vocab_size=cfg.model.vocab_size, seq_len=cfg.seq_len, batch_size=cfg.batch_size,
+                     seed=cfg.seed, rank=env.rank, world=env.world)
+    vote = _StopVote(env.world)
+    stats = _Stats(env, start=start, skip=min(5, max(1, (cfg.steps - start) // 10)) if cfg.steps - start > 1 else 0)
+    autocast = _autocast(cfg, env)
+    step, exit_code = start, 0
+    for step in range(start, cfg.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(cfg, step)
+        x, y = (t.pin_memory().to(env.device, non_blocking=True) if env.device.type == "cuda" else t
+                for t in data.batch(step))
+        with autocast:
+            loss = model(x, y)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        stats.after_step(done, loss, log_now=done % cfg.log_every == 0 or done == cfg.steps)
+        if cfg.preempt_at_step == done and env.rank == 0:
+            _simulate_preemption()
+        if vote.should_stop(stop.raised) and done < cfg.steps:
+            log.warning("rank %d: SIGTERM received, checkpointing at step %d and exiting %d",
+                        env.rank, done, ckpt.EXIT_PREEMPTED)
+            stats.pause(lambda: _save(cfg, env, done, model, optimizer))
+            step, exit_code = done, ckpt.EXIT_PREEMPTED
+            break
+        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+            stats.pause(lambda: _save(cfg, env, done, model, optimizer))
+    else:
+        step = cfg.steps
+        _save(cfg, env, step, model, optimizer)
+    vote.close()
+    metrics = stats.finish(cfg, step)
+    if env.rank == 0 and cfg.metrics_out is not None:
+        ckpt.write_json_atomic(cfg.metrics_out, metrics)
+    return exit_code
+
+
+def _build(cfg: TrainConfig, env: Dist) -> tuple[nn.Module, torch.optim.Optimizer]:
+    torch.manual_seed(cfg.seed)  # identical init on every rank: FSDP shards, DDP checks it
+    model: nn.Module = GPT(cfg.model).to(env.device)
+    if cfg.strategy == "fsdp":
+        model = _shard(model, cfg, env)
+    elif env.world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        model = DDP(model, device_ids=[env.local_rank] if env.device.type == "cuda" else None)
+    if cfg.compile and cfg.strategy == "ddp":
+        model = torch.compile(model)  # type: ignore[assignment]
+    torch.manual_seed(cfg.seed + env.rank)
+    return model, _optimizer(model, cfg, env)
+
+
+def _shard(model: nn.Module, cfg: TrainConfig, env: Dist) -> nn.Module:
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    kwargs: dict[str, Any] = {}
+    if cfg.precision == "bf16" and env.device.type == "cuda":
+        kwargs["mp_policy"] = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+    for block in model.h:  # type: ignore[union-attr]
+        if cfg.compile:
+            block.compile()
+        fully_shard(block, **kwargs)
+    fully_shard(model, **kwargs)
+    return model
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig, env: Dist) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    fused = env.device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8, fused=fused)
+
+
+def _lr(cfg: TrainConfig, step: int) -> float:
+    """Linear warmup, then cosine decay to 10% of --lr at the last step."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def _autocast(cfg: TrainConfig, env: Dist) -> contextlib.AbstractContextManager[Any]:
+    fsdp_handles_it = cfg.strategy == "fsdp" and env.device.type == "cuda"
+    if cfg.precision != "bf16" or fsdp_handles_it:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=env.device.type, dtype=torch.bfloat16)
+
+
+def _meta(cfg: TrainConfig, env: Dist) -> dict[str, Any]:
+    return {
+        "world_size": env.world,
+        "strategy": cfg.strategy,
+        "model": dataclasses.asdict(cfg.model),
+        "data": {"source": cfg.data, "seed": cfg.seed, "batch_size": cfg.batch_size, "seq_len": cfg.seq_len},
+    }
+
+
+def _save(cfg: TrainConfig, env: Dist, step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    if cfg.checkpoint_dir is None:
+        return
+    path = ckpt.save_checkpoint(cfg.checkpoint_dir, step, model, optimizer, _meta(cfg, env), keep=cfg.keep_checkpoints)
+    if env.rank == 0:
+        log.info("checkpoint %s", path)
+
+
+def _maybe_resume(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
+    if cfg.checkpoint_dir is None or (path := ckpt.latest_checkpoint(cfg.checkpoint_dir)) is None:
+        return 0
+    saved = _meta(cfg, env)
+    found = ckpt.read_meta(path)
+    if found["model"] != saved["model"]:
+        raise ConfigError(f"{path}: checkpoint model {found['model']} differs from --model-config {saved['model']}")
+    if found["data"] != saved["data"] or found["world_size"] != env.world:
+        log.warning("resuming %s with different data settings or world size: batches will not match an "
+                    "uninterrupted run", path)
+    resumed = ckpt.load_checkpoint(path, model, optimizer)
+    if env.rank == 0:
+        log.info("resumed from %s at step %d", path, resumed.step)
+    return resumed.step
+
+
+def _simulate_preemption() -> None:
+    """Test hook: deliver a real SIGTERM the way Kubernetes does, to the launcher when
+    there is one (torchrun forwards it to every worker), else to this process."""
+    target = os.getppid() if "TORCHELASTIC_RUN_ID" in os.environ else os.getpid()
+    os.kill(target, signal.SIGTERM)
+
+
+class _StopVote:
+    """All ranks agree on stopping at the same step without a per-step device sync: each
+    step starts an async MAX all-reduce of the local flag on a gloo group and reads the
+    previous step's result."""
+
+    def __init__(self, world: int) -> None:
+        self.group = dist.new_group(backend="gloo") if world > 1 else None
+        self.buf = torch.zeros(1, dtype=torch.int32)
+        self.work: Any = None
+
+    def should_stop(self, local: bool) -> bool:
+        if self.group is None:
+            return local
+        decided = False
+        if self.work is not None:
+            self.work.wait()
+            decided = bool(self.buf.item())
+        self.buf = torch.tensor([int(local)], dtype=torch.int32)
+        self.work = dist.all_reduce(self.buf, op=dist.ReduceOp.MAX, group=self.group, async_op=True)
+        return decided
+
+    def close(self) -> None:
+        if self.work is not None:
+            self.work.wait()
+            self.work = None
+
+
+class _Stats:
+    """Loss and timing without per-step syncs: the clock is read only after a device sync
+    (once after `skip` warm-up steps, at checkpoints, at the end); checkpoint time is excluded."""
+
+    def __init__(self, env: Dist, *, start: int, skip: int) -> None:
+        self.env, self.start, self.skip = env, start, skip
+        self.started = time.perf_counter()
+        self.t_start: float | None = self.started if skip == 0 else None
+        self.timed_from = start
+        self.paused = 0.0
+        self.first_loss: torch.Tensor | None = None
+        self.last_loss: torch.Tensor | None = None
+        self.history: list[list[float]] = []
+
+    def after_step(self, done: int, loss: torch.Tensor, *, log_now: bool) -> None:
+        self.last_loss = loss.detach()
+        if self.first_loss is None:
+            self.first_loss = self.last_loss.clone()
+        if self.t_start is None and done - self.start >= self.skip:
+            self._sync()
+            self.t_start, self.timed_from = time.perf_counter(), done
+        if log_now:
+            value = self._mean(self.last_loss)
+            self.history.append([done, value])
+            if self.env.rank == 0:
+                log.info("step %d loss %.4f", done, value)
+
+    def pause(self, fn: Callable[[], None]) -> None:
+        self._sync()
+        t = time.perf_counter()
+        fn()
+        self.paused += time.perf_counter() - t
+
+    def finish(self, cfg: TrainConfig, step: int) -> dict[str, Any]:
+        self._sync()
+        now = time.perf_counter()
+        timed = step - self.timed_from
+        step_time = (now - self.t_start - self.paused) / timed if self.t_start is not None and timed > 0 else None
+        tokens = cfg.batch_size * cfg.seq_len * self.env.world
+        cuda = self.env.device.type == "cuda"
+        return {
+            "strategy": cfg.strategy,
+            "world_size": self.env.world,
+            "device": torch.cuda.get_device_name(self.env.device) if cuda else "cpu",
+            "precision": cfg.precision,
+            "compile": cfg.compile,
+            "model": dataclasses.asdict(cfg.model),
+            "steps": step,
+            "resumed_from_step": self.start,
+            "batch_size": cfg.batch_size,
+            "seq_len": cfg.seq_len,
+            "tokens_per_step": tokens,
+            "initial_loss": self._mean(self.first_loss) if self.first_loss is not None else None,
+            "final_loss": self._mean(self.last_loss) if self.last_loss is not None else None,
+            "loss_history": self.history,
+            "step_time_mean_s": step_time,
+            "tokens_per_s": tokens / step_time if step_time else None,
+            "peak_gpu_memory_gib": torch.cuda.max_memory_allocated(self.env.device) / 2**30 if cuda else None,
+            "wall_time_s": now - self.started,
+        }
+
+    def _mean(self, loss: torch.Tensor) -> float:
+        value = loss.detach().float().reshape(1).clone()
+        if self.env.world > 1:
+            dist.all_reduce(value, op=dist.ReduceOp.SUM)
+            value /= self.env.world
+        return float(value.item())
+
+    def _sync(self) -> None:
+        if self.env.device.type == "cuda":
+            torch.cuda.synchronize(self.env.device)

@@ -1,0 +1,205 @@
+"""The one YAML module: position-aware safe loading, and one dumper with fixed options.
+
+Loading uses ruamel.yaml's round-trip loader (YAML 1.2: `yes`, `no`, `on` stay strings)
+only to learn line/column of every key; values are then converted to plain Python with
+a node budget, so an alias/anchor bomb is an error instead of an out-of-memory.
+Dumping always goes through `dump_documents`, so every rendered file has the same style.
+"""
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from generator.errors import Problem, SpecError
+
+__all__ = ["Located", "load_located", "load_all_plain", "dump_documents", "MAX_NODES"]
+
+# A legitimate spec is a few hundred nodes; this bounds alias expansion far above that.
+MAX_NODES = 100_000
+
+PathTuple = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """A loaded document as plain data, plus the (line, column) of every path in it (1-based)."""
+
+    file: str
+    data: Any
+    positions: dict[PathTuple, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[PathTuple, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Iterable[str | int]) -> tuple[int, int]:
+        """The closest known position for `path`: the value, its key, or an ancestor."""
+        path = tuple(path)
+        while True:
+            if path in self.positions:
+                return self.positions[path]
+            if path in self.key_positions:
+                return self.key_positions[path]
+            if not path:
+                return (1, 1)
+            path = path[:-1]
+
+    def problem(self, path: Iterable[str | int], message: str, *, at_key: bool = False) -> Problem:
+        path = tuple(path)
+        line, column = (self.key_positions.get(path) if at_key else None) or self.where(path)
+        return Problem(self.file, line, column, format_path(path), message)
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _yaml_rt() -> YAML:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+class _Converter:
+    """Round-trip nodes to plain dict/list/scalars, recording positions, within a node budget."""
+
+    def __init__(self, located: Located):
+        self.located = located
+        self.count = 0
+
+    def convert(self, node: Any, path: PathTuple) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError([Problem(self.located.file, 1, 1, "", f"document expands to more than {MAX_NODES} "
+                                     "nodes (YAML alias/anchor bomb?); refusing to load")])
+        if isinstance(node, CommentedMap):
+            return self._mapping(node, path)
+        if isinstance(node, CommentedSeq):
+            out = []
+            for index, item in enumerate(node):
+                try:
+                    line, col = node.lc.item(index)
+                    self.located.positions[path + (index,)] = (line + 1, col + 1)
+                except (KeyError, TypeError, AttributeError):
+                    pass
+                out.append(self.convert(item, path + (index,)))
+            return out
+        return _plain_scalar(node)
+
+    def _mapping(self, node: CommentedMap, path: PathTuple) -> dict:
+        out: dict = {}
+        for key in node:
+            plain_key = _plain_scalar(key)
+            if not isinstance(plain_key, str):
+                line, col = node.lc.key(key)
+                raise SpecError([Problem(self.located.file, line + 1, col + 1, format_path(path),
+                                         f"mapping keys must be strings, got {type(plain_key).__name__} {plain_key!r}")])
+            child = path + (plain_key,)
+            try:
+                kline, kcol = node.lc.key(key)
+                self.located.key_positions[child] = (kline + 1, kcol + 1)
+                vline, vcol = node.lc.value(key)
+                self.located.positions[child] = (vline + 1, vcol + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            out[plain_key] = self.convert(node[key], child)
+        return out
+
+
+def _plain_scalar(value: Any) -> Any:
+    # ruamel gives str subclasses (ScalarString), ScalarFloat, ScalarBoolean...; normalise
+    # so equality, JSON encoding and jsonschema type checks behave as for plain values.
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return bool(value) if type(value).__name__ == "ScalarBoolean" else int(value)
+    if isinstance(value, float):
+        return float(value)
+    # Timestamps and other tagged scalars: keep their source text; specs want strings.
+    return str(value)
+
+
+def _syntax_problem(file: str, error: YAMLError) -> Problem:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if isinstance(error, MarkedYAMLError):
+        detail = " ".join(part for part in (error.context, error.problem) if part) or str(error)
+    else:
+        detail = str(error).splitlines()[0]
+    detail = " ".join(detail.split())
+    return Problem(file, line, col, "", f"YAML syntax error: {detail}")
+
+
+def load_located(text: str, file: str) -> list[Located]:
+    """Every document in `text`, as plain data with positions. Raises SpecError on bad YAML."""
+    try:
+        raw_documents = list(_yaml_rt().load_all(text))
+    except YAMLError as error:
+        raise SpecError([_syntax_problem(file, error)]) from None
+    documents = []
+    for raw in raw_documents:
+        located = Located(file=file, data=None)
+        located.data = _Converter(located).convert(raw, ())
+        documents.append(located)
+    return documents
+
+
+def load_all_plain(text: str, file: str) -> list[Any]:
+    """Plain data of every document, without positions (for manifests and CRDs we only read)."""
+    return [doc.data for doc in load_located(text, file) if doc.data is not None]
+
+
+_YAML11_NON_STRINGS = re.compile(
+    r"""^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+    |~|null|Null|NULL|
+    [-+]?(?:0b[01_]+|0[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+|[0-9][0-9_]*)
+    |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?:[eE][-+]?[0-9]+)
+    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?)$""",
+    re.VERBOSE,
+)
+
+
+def _represent_str(representer: Any, value: str) -> Any:
+    # Consumers differ (Helm and Argo read YAML 1.1, where `yes`/`on`/`0755` are not
+    # strings): quote anything either YAML version could read as another type.
+    if "\n" in value:
+        # Literal blocks keep embedded manifests readable; ruamel falls back to quoting
+        # when a block cannot represent the text exactly (e.g. trailing spaces).
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if value == "" or _YAML11_NON_STRINGS.match(value):
+        return representer.represent_scalar("tag:yaml.org,2002:str", value, style="'")
+    return representer.represent_str(value)
+
+
+def _dumper() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    # Options first: the representer captures them when it is created.
+    yaml.default_flow_style = False
+    yaml.width = 4096  # never fold long strings: keeps diffs line-stable
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.sort_base_mapping_type_on_output = False  # the blueprint's key order is for people
+    yaml.representer.add_representer(str, _represent_str)
+    return yaml
+
+
+def dump_documents(documents: list[Any], header: str = "") -> str:
+    """Serialise documents with the house style: block style, no folding, `---` between docs."""
+    stream = io.StringIO()
+    if header:
+        stream.write(header)
+    yaml = _dumper()
+    for index, document in enumerate(documents):
+        if index:
+            stream.write("---\n")
+        yaml.dump(document, stream)
+    return stream.getvalue()

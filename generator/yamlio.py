@@ -145,6 +145,8 @@ def load_located(text: str, file: str) -> list[Located]:
         raw_documents = list(_yaml_rt().load_all(text))
     except YAMLError as error:
         raise SpecError([_syntax_problem(file, error)]) from None
+    except (ValueError, TypeError) as error:  # e.g. an impossible timestamp such as 2027-02-30
+        raise SpecError([Problem(file, 1, 1, "", f"YAML value error: {error}")]) from None
     documents = []
     for raw in raw_documents:
         located = Located(file=file, data=None)

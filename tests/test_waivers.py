@@ -114,11 +114,11 @@ waivers:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("waivers: [\n", "waivers.yaml:2:1: invalid YAML"),
+    ("waivers: [\n", "waivers.yaml:2:1: YAML syntax error"),
     ("- rule: x\n", "waivers.yaml:1:1: expected a mapping with a 'waivers' list"),
     ("waivers: {rule: x}\n", "waivers.yaml:1:10: waivers: must be a list of waivers"),
     ("waivers: []\nwaiver: []\n", "waivers.yaml:2:1: waiver: unknown key 'waiver'"),
-    ("waivers: []\nwaivers: []\n", "waivers.yaml:2:1: invalid YAML"),
+    ("waivers: []\nwaivers: []\n", "waivers.yaml:2:1: YAML syntax error"),
 ])
 def test_malformed_documents(tmp_path: Path, text: str, expected: str) -> None:
     found = problems(tmp_path, text)
@@ -193,3 +193,21 @@ def test_loaded_waivers_apply_end_to_end(tmp_path: Path) -> None:
     result = apply_waivers(found, waivers, datetime.date(2026, 12, 2))
     assert [f.waived for f in result[:3]] == [True, False, False]
     assert result[3].rule == EXPIRED_RULE and result[3].line == 9  # the MO-GPU-002 waiver lapsed on 12-01
+
+
+@pytest.mark.parametrize("value", ["20270131", "2027-W05-1", "'2027-02-30'", "2027-01-31T10:00:00", "soon"])
+def test_expires_must_be_a_plain_iso_date(tmp_path: Path, value: str) -> None:
+    text = f"waivers:\n  - rule: R\n    reason: r\n    owner: o\n    expires: {value}\n"
+    [problem] = problems(tmp_path, text)
+    assert problem.startswith("waivers.yaml:5:14: waivers[0].expires: ") and "is not an ISO date" in problem
+
+
+def test_several_documents_are_rejected(tmp_path: Path) -> None:
+    assert problems(tmp_path, "waivers: []\n---\nwaivers: []\n") == [
+        "waivers.yaml:1:1: expected one YAML document, found several"]
+
+
+def test_impossible_unquoted_date_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    text = "waivers:\n  - rule: R\n    reason: r\n    owner: o\n    expires: 2027-02-30\n"
+    [problem] = problems(tmp_path, text)
+    assert problem.startswith("waivers.yaml: ") and "day is out of range" in problem

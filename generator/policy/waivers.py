@@ -9,18 +9,16 @@ from __future__ import annotations
 import datetime
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
-
 from generator.errors import Problem, SpecError
 from generator.findings import Finding
+from generator.yamlio import Located, load_located
 
 __all__ = ["EXPIRED_RULE", "WAIVERS_FILE", "Waiver", "apply_waivers", "load_waivers"]
 
@@ -28,6 +26,7 @@ WAIVERS_FILE = "waivers.yaml"
 EXPIRED_RULE = "MO-WAIVER-EXPIRED"
 _REQUIRED = ("rule", "reason", "owner", "expires")
 _KEYS = (*_REQUIRED, "models", "environments")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -54,23 +53,13 @@ class Waiver:
 class _Entry:
     """One waiver mapping being validated; collects problems instead of raising."""
 
-    def __init__(self, data: CommentedMap, index: int, file: str, problems: list[Problem]):
-        self.data, self.index, self.file, self.problems = data, index, file, problems
-
-    def where(self, key: str | None = None) -> tuple[int, int]:
-        if key is not None and key in self.data:
-            line, column = self.data.lc.value(key)
-        else:
-            line, column = self.data.lc.line, self.data.lc.col
-        return line + 1, column + 1
+    def __init__(self, doc: Located, index: int, problems: list[Problem]):
+        self.doc, self.path, self.problems = doc, ("waivers", index), problems
+        self.data: dict[str, Any] = doc.data["waivers"][index]
 
     def problem(self, key: str | None, message: str, *, at_key: bool = False) -> None:
-        if at_key and key is not None:
-            line, column = (n + 1 for n in self.data.lc.key(key))
-        else:
-            line, column = self.where(key)
-        path = f"waivers[{self.index}]" + (f".{key}" if key else "")
-        self.problems.append(Problem(self.file, line, column, path, message))
+        path = self.path if key is None else (*self.path, key)
+        self.problems.append(self.doc.problem(path, message, at_key=at_key))
 
     def text(self, key: str) -> str:
         value = self.data.get(key)
@@ -102,18 +91,22 @@ class _Entry:
             return value.date()
         if isinstance(value, datetime.date):
             return value
+        text = str(value).strip()
         try:
-            return datetime.date.fromisoformat(str(value).strip())
+            # The regex keeps out forms fromisoformat also takes (20270131, 2027-W05-1).
+            if _ISO_DATE.match(text):
+                return datetime.date.fromisoformat(text)
         except ValueError:
-            self.problem("expires", f"{str(value)!r} is not an ISO date (YYYY-MM-DD)")
-            return None
+            pass
+        self.problem("expires", f"{text!r} is not an ISO date (YYYY-MM-DD)")
+        return None
 
     def unknown_keys(self) -> None:
         for key in self.data:
             if key not in _KEYS:
-                close = difflib.get_close_matches(str(key), _KEYS, n=1)
+                close = difflib.get_close_matches(key, _KEYS, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(_KEYS)}"
-                self.problem(str(key), f"unknown key '{key}'{hint}", at_key=True)
+                self.problem(key, f"unknown key '{key}'{hint}", at_key=True)
 
     def waiver(self) -> Waiver | None:
         before = len(self.problems)
@@ -123,48 +116,31 @@ class _Entry:
         models, environments = self.patterns("models"), self.patterns("environments")
         if len(self.problems) > before or expires is None:
             return None
-        line, column = self.where()
+        line, column = self.doc.where(self.path)
         return Waiver(rule=rule, reason=reason, owner=owner, expires=expires, models=models,
-                      environments=environments, file=self.file, line=line, column=column)
+                      environments=environments, file=self.doc.file, line=line, column=column)
 
 
-def _parse(text: str, file: str) -> Any:
-    try:
-        # Round-trip mode keeps line/column on every mapping and sequence; it builds
-        # only plain containers and scalars, never arbitrary objects.
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        message = " ".join(p for p in (error.context, error.problem) if p) or "invalid YAML"
-        raise SpecError([Problem(file, line, column, "", f"invalid YAML: {message}")]) from None
-
-
-def _entries(document: Any, file: str, problems: list[Problem]) -> Iterable[tuple[int, CommentedMap]]:
-    if document is None:
+def _entry_indexes(doc: Located, problems: list[Problem]) -> list[int]:
+    """Indexes of the well-shaped entries; problems for everything else in the document."""
+    if doc.data is None:
         return []
-    if not isinstance(document, CommentedMap) or "waivers" not in document:
-        problems.append(Problem(file, 1, 1, "", "expected a mapping with a 'waivers' list"))
+    if not isinstance(doc.data, dict) or "waivers" not in doc.data:
+        problems.append(doc.problem((), "expected a mapping with a 'waivers' list"))
         return []
-    for key in document:
+    for key in doc.data:
         if key != "waivers":
-            line, column = document.lc.key(key)
-            problems.append(Problem(file, line + 1, column + 1, str(key), f"unknown key '{key}'; expected only 'waivers'"))
-    entries = document["waivers"]
+            problems.append(doc.problem((key,), f"unknown key '{key}'; expected only 'waivers'", at_key=True))
+    entries = doc.data["waivers"]
     if entries is None:
         return []
-    if not isinstance(entries, CommentedSeq):
-        line, column = document.lc.value("waivers")
-        problems.append(Problem(file, line + 1, column + 1, "waivers", "must be a list of waivers"))
+    if not isinstance(entries, list):
+        problems.append(doc.problem(("waivers",), "must be a list of waivers"))
         return []
-    found = []
     for index, entry in enumerate(entries):
-        if isinstance(entry, CommentedMap):
-            found.append((index, entry))
-        else:
-            line, column = entries.lc.item(index)
-            problems.append(Problem(file, line + 1, column + 1, f"waivers[{index}]", "each waiver must be a mapping"))
-    return found
+        if not isinstance(entry, dict):
+            problems.append(doc.problem(("waivers", index), "each waiver must be a mapping"))
+    return [index for index, entry in enumerate(entries) if isinstance(entry, dict)]
 
 
 def load_waivers(path: str | os.PathLike[str], *, display_path: str | None = None) -> list[Waiver]:
@@ -178,9 +154,18 @@ def load_waivers(path: str | os.PathLike[str], *, display_path: str | None = Non
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
+    try:
+        documents = load_located(text, file)
+    except ValueError as error:
+        # ruamel builds dates while parsing: an impossible one (2027-02-30) raises ValueError.
+        raise SpecError([Problem(file, 0, 0, "", f"invalid value: {error}; quote dates as 'YYYY-MM-DD'")]) from None
+    if not documents:
+        return []
     problems: list[Problem] = []
-    waivers = [_Entry(entry, index, file, problems).waiver()
-               for index, entry in _entries(_parse(text, file), file, problems)]
+    if len(documents) > 1:
+        problems.append(Problem(file, 1, 1, "", "expected one YAML document, found several"))
+    doc = documents[0]
+    waivers = [_Entry(doc, index, problems).waiver() for index in _entry_indexes(doc, problems)]
     if problems:
         raise SpecError(problems)
     return [waiver for waiver in waivers if waiver is not None]

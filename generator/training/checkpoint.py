@@ -3,18 +3,22 @@
 Layout under `--checkpoint-dir` (which must be shared by all nodes in a multi-node run):
 
     step-00000020/          one complete checkpoint; only ever appears by rename
-      .metadata, *.distcp   torch.distributed.checkpoint (DCP) shards: model + optimizer
+      state.pt              full (unsharded) model + optimizer state dicts, written by rank 0
       rng-<rank>.pt         each rank's CPU (and CUDA) RNG state
       meta.json             step, world size, strategy, model config, data settings
     .tmp-step-00000030/     a checkpoint being written; removed or replaced on the next try
 
 All ranks write into the temporary directory, then rank 0 renames it into place with
 `os.replace`, so a reader never sees a partial checkpoint and the highest `step-*` is
-always loadable. DCP is used for both strategies: it saves FSDP shards without gathering
-the model on one rank, copies tensors exactly (resume is bit-identical) and reshards on
-load if the world size changes. Model and optimizer tensors restore exactly; the batch for
-a step is a pure function of (seed, step, rank, world size), so the data position is the
-step and needs no separate cursor.
+always loadable. Both strategies save a full state dict (`torch.distributed.checkpoint.
+state_dict` with full_state_dict + cpu_offload: FSDP shards are all-gathered, only rank 0
+keeps them on the host). On resume every rank memory-maps the same file and keeps its own
+slices, so no object collectives are needed; those need numpy, which the training image
+does not have, and that rules out DCP's sharded format here. The cost is that rank 0's host
+memory must hold the full fp32 model and optimizer (~12 bytes/param). Tensors round-trip
+exactly (resume is bit-identical, tested for both strategies) and the file loads into any
+world size. The batch for a step is a pure function of (seed, step, rank, world size), so
+the data position is the step itself.
 
 Preemption: `StopFlag` turns SIGTERM into a flag. The trainer checks it at step
 boundaries (all ranks agree through a small collective), writes a checkpoint and exits
@@ -38,8 +42,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.distributed.checkpoint as dcp
-from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
 
 __all__ = ["EXIT_PREEMPTED", "StopFlag", "latest_checkpoint", "save_checkpoint", "load_checkpoint", "read_meta", "write_json_atomic"]
 
@@ -84,9 +87,11 @@ def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: to
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     dist.barrier()
-    model_sd, optim_sd = get_state_dict(model, optimizer)
-    dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=tmp)
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    model_sd, optim_sd = get_state_dict(model, optimizer, options=options)
     torch.save(_rng_state(), tmp / f"rng-{rank}.pt")
+    if rank == 0:
+        torch.save({"model": model_sd, "optim": optim_sd}, tmp / "state.pt")
     dist.barrier()
     if rank == 0:
         write_json_atomic(tmp / "meta.json", {**meta, "step": step})
@@ -100,10 +105,9 @@ def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: to
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> Resumed:
     """Restore model, optimizer and (same world size only) RNG state from `path`."""
     meta = read_meta(path)
-    model_sd, optim_sd = get_state_dict(model, optimizer)
-    state = {"model": model_sd, "optim": optim_sd}
-    dcp.load(state, checkpoint_id=path)
-    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
+    state = torch.load(path / "state.pt", map_location="cpu", mmap=True, weights_only=True)
+    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"],
+                   options=StateDictOptions(full_state_dict=True))
     rng = path / f"rng-{dist.get_rank()}.pt"
     if meta.get("world_size") == dist.get_world_size() and rng.exists():
         _set_rng_state(torch.load(rng, weights_only=True))

@@ -1,0 +1,197 @@
+"""Structural validation of rendered objects: strict Kubernetes schemas and CRD schemas.
+
+Validators are compiled once per (apiVersion, kind) and reused for every document; the
+checker runs thousands. Kubernetes core schemas come from kubernetes-validate's offline
+strict set for the environment's Kubernetes version. CRD schemas come from, in order:
+`--schema-dir` folders (kubeconform layout `{group}/{kind}_{version}.json` or
+`{kind}_{version}.json`, or raw CRD YAML files), then the ones vendored with modelops
+(`generator/data/crds`, extracted from the upstream CRDs by scripts/vendor_crds.py).
+Unknown fields are violations unless the schema preserves unknown fields, as the API
+server prunes or (with strict field validation) rejects them.
+"""
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate.utils as kv
+import referencing
+import yaml
+
+from generator.errors import ModelopsError
+
+__all__ = ["SchemaViolation", "SchemaRegistry", "VENDORED_CRDS"]
+
+VENDORED_CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
+MAX_ERRORS_PER_DOCUMENT = 20
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    path: str  # dotted path inside the document, e.g. spec.templates[0].retryStrategy.limit
+    message: str
+
+
+def _path_text(parts: Iterable[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The CRD schema with unknown fields forbidden where the API server would drop them."""
+    out = copy.deepcopy(schema)
+    stack = [out]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        if ("properties" in node and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")):
+            node["additionalProperties"] = False
+        for key in ("properties", "patternProperties"):
+            stack.extend(node.get(key, {}).values())
+        for key in ("items", "additionalProperties", "not"):
+            if isinstance(node.get(key), dict):
+                stack.append(node[key])
+        for key in ("allOf", "anyOf", "oneOf"):
+            stack.extend(node.get(key, []))
+    # metadata is validated by the API server, not the CRD: allow the standard ObjectMeta fields.
+    if "properties" in out and "metadata" in out["properties"]:
+        out["properties"]["metadata"] = {"type": "object"}
+    return out
+
+
+def _group_version(api_version: str) -> tuple[str, str]:
+    return tuple(api_version.split("/", 1)) if "/" in api_version else ("", api_version)  # type: ignore[return-value]
+
+
+class SchemaRegistry:
+    """Compiled validators by (apiVersion, kind). Thread-safe; compile on first use."""
+
+    def __init__(self, kubernetes_version: str = "1.33", schema_dirs: Iterable[Path] = (), strict: bool = True):
+        self.kubernetes_version = kubernetes_version.lstrip("v")
+        self.strict = strict
+        self.schema_dirs = [Path(d) for d in schema_dirs]
+        for directory in self.schema_dirs:
+            if not directory.is_dir():
+                raise ModelopsError(f"--schema-dir {directory}: not a directory")
+        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator | None] = {}
+        self._lock = threading.Lock()
+        self._k8s_registry: referencing.Registry | None = None
+        self._crd_files = self._index_crd_files()
+
+    # ----- lookup -----
+    def validate(self, document: dict[str, Any]) -> list[SchemaViolation]:
+        """Violations of `document`; raises ModelopsError when no schema is known (fail closed)."""
+        api_version, kind = document.get("apiVersion"), document.get("kind")
+        if not isinstance(api_version, str) or not isinstance(kind, str):
+            return [SchemaViolation("", "document has no apiVersion/kind")]
+        validator = self.validator(api_version, kind)
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+        return [SchemaViolation(_path_text(e.absolute_path), _short_message(e)) for e in errors[:MAX_ERRORS_PER_DOCUMENT]]
+
+    def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+        key = (api_version, kind)
+        with self._lock:
+            if key not in self._validators:
+                self._validators[key] = self._compile(api_version, kind)
+            validator = self._validators[key]
+        if validator is None:
+            raise ModelopsError(f"no schema for {kind} ({api_version}) in Kubernetes {self.kubernetes_version}, "
+                                "the vendored CRDs or --schema-dir; refusing to pass it unchecked")
+        return validator
+
+    def _compile(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        group, version = _group_version(api_version)
+        crd = self._crd_schema(group, version, kind)
+        if crd is not None:
+            return jsonschema.Draft7Validator(crd)
+        return self._kubernetes_validator(api_version, kind)
+
+    # ----- CRDs -----
+    def _index_crd_files(self) -> dict[tuple[str, str, str], Path]:
+        index: dict[tuple[str, str, str], Path] = {}
+        for path in sorted(VENDORED_CRDS.glob("*.json.gz")):
+            match = re.match(r"^(?P<g>[^_]+)_(?P<k>[^_]+)_(?P<v>[^_.]+)\.json\.gz$", path.name)
+            if match:
+                index[(match["g"], match["k"], match["v"])] = path
+        return index
+
+    def _crd_schema(self, group: str, version: str, kind: str) -> dict[str, Any] | None:
+        for directory in self.schema_dirs:
+            found = _from_schema_dir(directory, group, version, kind)
+            if found is not None:
+                return strict_crd_schema(found) if self.strict else found
+        path = self._crd_files.get((group, kind.lower(), version))
+        if path is None:
+            return None
+        schema = json.loads(gzip.decompress(path.read_bytes()))
+        return strict_crd_schema(schema) if self.strict else schema
+
+    # ----- Kubernetes core -----
+    def _kubernetes_validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+        versions = [v for v in kv.all_versions() if kv.major_minor(v) <= kv.major_minor(self.kubernetes_version)]
+        if not versions:
+            raise ModelopsError(f"Kubernetes {self.kubernetes_version} is older than any schema kubernetes-validate ships")
+        schema_dir = f"v{versions[-1]}-local" + ("-strict" if self.strict else "")
+        normalised = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+        try:
+            schema = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{normalised}.json",
+                                        self.kubernetes_version)
+        except FileNotFoundError:
+            return None
+        except Exception as error:  # noqa: BLE001 - a broken schema must fail the check, loudly
+            raise ModelopsError(f"cannot load Kubernetes schema for {kind} ({api_version}): {error}") from None
+        if self._k8s_registry is None:
+            definitions = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json",
+                                             self.kubernetes_version)
+            self._k8s_registry = referencing.Resource.from_contents(definitions) @ referencing.Registry()
+        registry = referencing.Resource.from_contents(schema) @ self._k8s_registry
+        return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> dict[str, Any] | None:
+    short_group = group.split(".")[0]
+    candidates = [directory / group / f"{kind.lower()}_{version}.json",
+                  directory / f"{kind.lower()}_{version}.json",
+                  directory / f"{kind.lower()}-{short_group}-{version}.json"]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                return json.loads(candidate.read_text())
+            except (OSError, json.JSONDecodeError) as error:
+                raise ModelopsError(f"cannot load schema {candidate}: {error}") from None
+    for crd_file in sorted(directory.glob("*.y*ml")):
+        try:
+            documents = list(yaml.safe_load_all(crd_file.read_text()))
+        except (OSError, yaml.YAMLError) as error:
+            raise ModelopsError(f"cannot load CRD file {crd_file}: {error}") from None
+        for doc in documents:
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition" \
+                    and doc["spec"]["group"] == group and doc["spec"]["names"]["kind"] == kind:
+                for served in doc["spec"]["versions"]:
+                    if served["name"] == version:
+                        return served["schema"]["openAPIV3Schema"]
+    return None
+
+
+def _short_message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - known)
+        if unknown:
+            return f"unknown field(s): {', '.join(unknown)}"
+    if error.validator == "type":
+        return f"expected {error.validator_value}, got {type(error.instance).__name__} {json.dumps(error.instance)[:60]}"
+    message = error.message
+    return message if len(message) <= 200 else message[:197] + "..."

@@ -1,0 +1,84 @@
+# METADATA
+# title: Images are pinned by digest outside dev
+# description: >-
+#   A tag can be moved to point at different bytes at any time; only a digest
+#   (@sha256:...) guarantees that staging and prod run exactly the image that was
+#   tested and promoted. Applies to every container image in Deployments,
+#   WorkflowTemplates/CronWorkflows (container, script, init and sidecar containers and
+#   JobSet manifests) and the serving Values file, in every environment except dev.
+#   Argo template expressions ({{...}}) cannot be verified and are skipped.
+# scope: package
+# custom:
+#   id: MO-IMG-001
+#   severity: high
+#   remediation: >-
+#     Pin the image with @sha256:<digest> (e.g. registry.example.com/vllm/vllm-openai@sha256:...)
+#     in the model spec (release.image / serving.image / training.image); promotion
+#     should resolve tags to digests.
+package modelops.images.digest_pinned
+
+import rego.v1
+
+deny contains result if {
+	input.environment.name != "dev"
+	some ref in images
+	not templated(ref.image)
+	not pinned(ref.image)
+	result := {
+		"msg": sprintf("image '%s'%s is not pinned by digest in environment '%s'; use @sha256:<digest>", [ref.image, ref.where, input.environment.name]),
+		"path": ref.path,
+	}
+}
+
+pinned(image) if regex.match(`@sha256:[a-f0-9]{64}$`, image)
+
+templated(image) if contains(image, "{{")
+
+# ---- image references in the document -------------------------------------------
+
+images contains {"path": "image", "image": input.document.image, "where": ""} if {
+	input.kind == "Values"
+	is_string(input.document.image)
+}
+
+images contains {"path": sprintf("spec.template.spec.%s[%d].image", [f, i]), "image": c.image, "where": ""} if {
+	input.kind == "Deployment"
+	some f in ["containers", "initContainers"]
+	some i, c in input.document.spec.template.spec[f]
+	is_string(c.image)
+}
+
+wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+
+wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+
+wf_prefix := "spec" if input.kind == "WorkflowTemplate"
+
+wf_prefix := "spec.workflowSpec" if input.kind == "CronWorkflow"
+
+images contains {"path": sprintf("%s.templates[%d].%s.image", [wf_prefix, i, f]), "image": c.image, "where": ""} if {
+	some i, t in wf_spec.templates
+	some f in ["container", "script"]
+	c := t[f]
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i, f, j]), "image": c.image, "where": ""} if {
+	some i, t in wf_spec.templates
+	some f in ["initContainers", "sidecars"]
+	some j, c in t[f]
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": sprintf(" (JobSet replicatedJobs[%d] container '%s')", [j, c.name])} if {
+	some i, t in wf_spec.templates
+	m := t.resource.manifest
+	is_string(m)
+	yaml.is_valid(m)
+	js := yaml.unmarshal(m)
+	js.kind == "JobSet"
+	some j, rj in js.spec.replicatedJobs
+	some f in ["containers", "initContainers"]
+	some c in rj.template.spec.template.spec[f]
+	is_string(c.image)
+}

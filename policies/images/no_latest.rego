@@ -1,0 +1,102 @@
+# METADATA
+# title: Images have an explicit, non-latest tag or a digest
+# description: >-
+#   An untagged image means ':latest', and ':latest' changes under you: a node that
+#   pulls later runs different code than the one that was tested, and a rollback cannot
+#   go back to the old bytes. Applies in every environment to every container image in
+#   Deployments, WorkflowTemplates/CronWorkflows (including JobSet manifests) and the
+#   serving Values file. An image pinned by digest is accepted whatever its tag.
+# scope: package
+# custom:
+#   id: MO-IMG-002
+#   severity: high
+#   remediation: >-
+#     Use an immutable version tag (e.g. vllm/vllm-openai:v0.6.3) or, better, a digest
+#     (@sha256:<digest>) for the image in the model spec.
+package modelops.images.no_latest
+
+import rego.v1
+
+deny contains result if {
+	some ref in images
+	not contains(ref.image, "{{")
+	not has_digest(ref.image)
+	tag := image_tag(ref.image)
+	tag == "latest"
+	result := {
+		"msg": sprintf("image '%s'%s uses the mutable ':latest' tag; use a version tag or a digest", [ref.image, ref.where]),
+		"path": ref.path,
+	}
+}
+
+deny contains result if {
+	some ref in images
+	not contains(ref.image, "{{")
+	not has_digest(ref.image)
+	not image_tag(ref.image)
+	result := {
+		"msg": sprintf("image '%s'%s has no tag (defaults to ':latest'); use a version tag or a digest", [ref.image, ref.where]),
+		"path": ref.path,
+	}
+}
+
+has_digest(image) if contains(image, "@")
+
+# The tag is what follows the last ':' of the last path component (a ':' before the
+# last '/' is a registry port, as in registry.local:5000/team/model).
+image_tag(image) := tag if {
+	parts := split(image, "/")
+	last := parts[count(parts) - 1]
+	contains(last, ":")
+	segs := split(last, ":")
+	tag := segs[count(segs) - 1]
+}
+
+# ---- image references in the document -------------------------------------------
+
+images contains {"path": "image", "image": input.document.image, "where": ""} if {
+	input.kind == "Values"
+	is_string(input.document.image)
+}
+
+images contains {"path": sprintf("spec.template.spec.%s[%d].image", [f, i]), "image": c.image, "where": ""} if {
+	input.kind == "Deployment"
+	some f in ["containers", "initContainers"]
+	some i, c in input.document.spec.template.spec[f]
+	is_string(c.image)
+}
+
+wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+
+wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+
+wf_prefix := "spec" if input.kind == "WorkflowTemplate"
+
+wf_prefix := "spec.workflowSpec" if input.kind == "CronWorkflow"
+
+images contains {"path": sprintf("%s.templates[%d].%s.image", [wf_prefix, i, f]), "image": c.image, "where": ""} if {
+	some i, t in wf_spec.templates
+	some f in ["container", "script"]
+	c := t[f]
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i, f, j]), "image": c.image, "where": ""} if {
+	some i, t in wf_spec.templates
+	some f in ["initContainers", "sidecars"]
+	some j, c in t[f]
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": sprintf(" (JobSet replicatedJobs[%d] container '%s')", [j, c.name])} if {
+	some i, t in wf_spec.templates
+	m := t.resource.manifest
+	is_string(m)
+	yaml.is_valid(m)
+	js := yaml.unmarshal(m)
+	js.kind == "JobSet"
+	some j, rj in js.spec.replicatedJobs
+	some f in ["containers", "initContainers"]
+	some c in rj.template.spec.template.spec[f]
+	is_string(c.image)
+}

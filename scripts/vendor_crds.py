@@ -1,0 +1,41 @@
+"""Extract the openAPIV3Schema of the CRDs modelops renders into generator/data/crds/.
+
+The upstream CRD files (../shared/conformance/crds) are large; `check` needs only the
+schema of each served version. Run by hand when the upstream CRDs are updated:
+    python scripts/vendor_crds.py ../shared/conformance/crds
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+WANTED = {("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow"), ("argoproj.io", "Workflow"),
+          ("argoproj.io", "Application"), ("argoproj.io", "ApplicationSet"), ("argoproj.io", "AppProject"),
+          ("jobset.x-k8s.io", "JobSet")}
+
+
+def main(source: str) -> None:
+    out = Path(__file__).resolve().parent.parent / "generator" / "data" / "crds"
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(source).rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc or doc.get("kind") != "CustomResourceDefinition":
+                continue
+            group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
+            if (group, kind) not in WANTED:
+                continue
+            for version in doc["spec"]["versions"]:
+                schema = version.get("schema", {}).get("openAPIV3Schema")
+                if schema:
+                    name = out / f"{group}_{kind.lower()}_{version['name']}.json.gz"
+                    data = json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()
+                    name.write_bytes(gzip.compress(data, mtime=0))
+                    print(f"{name.name}: {len(data)} bytes")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/conformance/crds")

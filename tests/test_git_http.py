@@ -13,6 +13,12 @@ import pytest
 from tests.emulators.git_http import GitHttpServer, init_bare, isolated_git_env
 
 TOKEN = "t0ken-with/odd:chars"
+Clone = Callable[..., git.Repo]
+
+
+def _branch_head(bare: Path, branch: str) -> str:
+    with git.Repo(bare) as repo:
+        return repo.commit(branch).hexsha
 
 
 @pytest.fixture
@@ -21,12 +27,12 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def clone(env: dict[str, str]) -> Iterator[Callable[..., git.Repo]]:
+def clone(env: dict[str, str]) -> Iterator[Clone]:
     """git.Repo.clone_from that closes the repositories (and their git processes) afterwards."""
     opened: list[git.Repo] = []
 
     def _clone(url: str, path: Path, **kwargs: Any) -> git.Repo:
-        repo = clone(url, path, env=kwargs.pop("env", env), **kwargs)
+        repo = git.Repo.clone_from(url, path, env=kwargs.pop("env", env), **kwargs)
         opened.append(repo)
         return repo
 
@@ -50,7 +56,7 @@ def _commit(repo: git.Repo, name: str, text: str) -> str:
     return repo.index.commit(f"add {name}").hexsha
 
 
-def test_clone_push_and_fetch(server: GitHttpServer, tmp_path: Path, env: dict[str, str]) -> None:
+def test_clone_push_and_fetch(server: GitHttpServer, tmp_path: Path, env: dict[str, str], clone: Clone) -> None:
     first = clone(server.repo_url("gitops"), tmp_path / "a")
     with first.git.custom_environment(**env):
         sha = _commit(first, "environments/dev/apps.yaml", "kind: Application\n")
@@ -64,7 +70,7 @@ def test_clone_push_and_fetch(server: GitHttpServer, tmp_path: Path, env: dict[s
     assert any(r.path.endswith("/git-receive-pack") for r in server.requests)
 
 
-def test_large_push_uses_chunked_body(server: GitHttpServer, tmp_path: Path, env: dict[str, str]) -> None:
+def test_large_push_uses_chunked_body(server: GitHttpServer, tmp_path: Path, env: dict[str, str], clone: Clone) -> None:
     repo = clone(server.repo_url("gitops"), tmp_path / "a")
     with repo.git.custom_environment(**env):
         # Random bytes do not compress: the pack exceeds a 64 KiB postBuffer and is sent chunked.
@@ -72,8 +78,8 @@ def test_large_push_uses_chunked_body(server: GitHttpServer, tmp_path: Path, env
         repo.index.add(["blob.bin"])
         sha = repo.index.commit("big").hexsha
         repo.git.execute(["git", "-c", "http.postBuffer=65536", "push", "origin", "HEAD:main"])
-    bare = git.Repo(server.root / "gitops.git")
-    assert bare.commit("main").hexsha == sha
+    assert _branch_head(server.root / "gitops.git", "main") == sha
+    assert any(r.chunked and r.path.endswith("/git-receive-pack") for r in server.requests)
 
 
 @pytest.fixture
@@ -83,7 +89,7 @@ def private(tmp_path: Path) -> Iterator[GitHttpServer]:
         yield running
 
 
-def test_auth_required(private: GitHttpServer, tmp_path: Path, env: dict[str, str]) -> None:
+def test_auth_required(private: GitHttpServer, tmp_path: Path, env: dict[str, str], clone: Clone) -> None:
     with pytest.raises(git.GitCommandError):
         clone(private.repo_url("gitops"), tmp_path / "anon")
     with pytest.raises(git.GitCommandError):
@@ -91,7 +97,7 @@ def test_auth_required(private: GitHttpServer, tmp_path: Path, env: dict[str, st
     assert private.requests and all(r.status == 401 for r in private.requests)
 
 
-def test_token_in_url(private: GitHttpServer, tmp_path: Path, env: dict[str, str]) -> None:
+def test_token_in_url(private: GitHttpServer, tmp_path: Path, env: dict[str, str], clone: Clone) -> None:
     repo = clone(private.repo_url("gitops", ("x-access-token", TOKEN)), tmp_path / "a")
     with repo.git.custom_environment(**env):
         _commit(repo, "README.md", "hi\n")
@@ -99,7 +105,7 @@ def test_token_in_url(private: GitHttpServer, tmp_path: Path, env: dict[str, str
     assert {r.user for r in private.requests if r.status == 200} == {"x-access-token"}
 
 
-def test_token_as_extra_header(private: GitHttpServer, tmp_path: Path, env: dict[str, str]) -> None:
+def test_token_as_extra_header(private: GitHttpServer, tmp_path: Path, env: dict[str, str], clone: Clone) -> None:
     # How CI passes a token without writing it into the remote URL or .git/config.
     basic = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     header_env = {**env, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
@@ -109,4 +115,4 @@ def test_token_as_extra_header(private: GitHttpServer, tmp_path: Path, env: dict
     with repo.git.custom_environment(**header_env):
         _commit(repo, "README.md", "hi\n")
         repo.git.push("origin", "HEAD:main")
-    assert git.Repo(private.root / "gitops.git").commit("main").message == "add README.md"
+    assert _branch_head(private.root / "gitops.git", "main") == repo.head.commit.hexsha

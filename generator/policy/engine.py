@@ -28,7 +28,8 @@ from generator.policy.rego_v1 import package_name, rule_names, upgrade_to_v1
 
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
-    "results_from_value", "entrypoint",
+    "results_from_value", "entrypoint", "rules_by_package", "merge_metadata", "policy_file", "is_decision_rule",
+    "input_term",
 ]
 
 # conftest's rule-name patterns: deny, deny_foo, violation_bar, warn_baz
@@ -307,6 +308,35 @@ def results_from_value(namespace: str, rule: str, value: Any, *, metadata: Modul
     return results
 
 
+def rules_by_package(modules: Sequence[PolicyModule], rule_filter: Callable[[str], bool]) -> dict[str, tuple[str, ...]]:
+    """Package -> names of its rules that pass `rule_filter`, in source order."""
+    rules: dict[str, tuple[str, ...]] = {}
+    for module in modules:
+        known = rules.get(module.package, ())
+        rules[module.package] = known + tuple(r for r in module.rules if rule_filter(r) and r not in known)
+    return rules
+
+
+def merge_metadata(modules: Sequence[PolicyModule]) -> dict[str, ModuleMetadata]:
+    """One ModuleMetadata per package: the first package annotation, every rule annotation."""
+    merged: dict[str, ModuleMetadata] = {}
+    for module in modules:
+        old = merged.get(module.package, ModuleMetadata(package=module.package))
+        merged[module.package] = ModuleMetadata(
+            package=module.package,
+            package_annotation=old.package_annotation or module.metadata.package_annotation,
+            rule_annotations=old.rule_annotations + module.metadata.rule_annotations)
+    return merged
+
+
+def policy_file(modules: Sequence[PolicyModule], namespace: str, rule: str) -> str:
+    return next((m.path for m in modules if m.package == namespace and rule in m.rules), "")
+
+
+def is_decision_rule(name: str) -> bool:
+    return bool(DECISION_RULE.match(name))
+
+
 # -- the policy set ---------------------------------------------------------------------------
 
 class PolicySet:
@@ -317,16 +347,12 @@ class PolicySet:
     """
 
     def __init__(self, modules: Sequence[PolicyModule], data: Mapping[str, Any] | None = None, *,
-                 rule_filter: Callable[[str], bool] = lambda name: bool(DECISION_RULE.match(name))):
+                 rule_filter: Callable[[str], bool] = is_decision_rule):
         self.modules = tuple(modules)
         self.data = dict(data or {})
         self._sources = _Sources(self.modules)
-        self.rules: dict[str, tuple[str, ...]] = {}
-        for module in self.modules:
-            found = [r for r in module.rules if rule_filter(r)]
-            known = self.rules.get(module.package, ())
-            self.rules[module.package] = known + tuple(r for r in found if r not in known)
-        self._metadata = self._merge_metadata()
+        self.rules = rules_by_package(self.modules, rule_filter)
+        self._metadata = merge_metadata(self.modules)
         self._bundle = self._compile()
         self._local = threading.local()
 
@@ -338,16 +364,6 @@ class PolicySet:
     @property
     def namespaces(self) -> list[str]:
         return sorted(self.rules)
-
-    def _merge_metadata(self) -> dict[str, ModuleMetadata]:
-        merged: dict[str, ModuleMetadata] = {}
-        for module in self.modules:
-            old = merged.get(module.package, ModuleMetadata(package=module.package))
-            merged[module.package] = ModuleMetadata(
-                package=module.package,
-                package_annotation=old.package_annotation or module.metadata.package_annotation,
-                rule_annotations=old.rule_annotations + module.metadata.rule_annotations)
-        return merged
 
     def _compile(self) -> regopy.Bundle:
         builder = _new_interpreter()
@@ -377,10 +393,7 @@ class PolicySet:
         return interpreter
 
     def policy_file(self, namespace: str, rule: str) -> str:
-        for module in self.modules:
-            if module.package == namespace and rule in module.rules:
-                return module.path
-        return ""
+        return policy_file(self.modules, namespace, rule)
 
     def query(self, namespace: str, rule: str, document: Any = None, *, fresh: bool = False) -> tuple[bool, Any]:
         """(defined, value) of `data.<namespace>.<rule>`; errors raise PolicyError."""

@@ -74,7 +74,7 @@ def _run_one(policies: PolicySet, package: str, rule: str, file: str) -> TestCas
     try:
         defined, value = policies.query(package, rule, fresh=True)
     except PolicyError as error:
-        return TestCase(package, rule, file, "error", str(error))
+        return TestCase(package, rule, file, "error", str(error).removeprefix(f"data.{package}.{rule}: "))
     if defined and value is True:
         return TestCase(package, rule, file, "pass")
     return TestCase(package, rule, file, "fail", "undefined" if not defined else f"evaluated to {json.dumps(value)}")
@@ -92,7 +92,9 @@ def _last_line(text: str, default: str) -> str:
 
 def _run_isolated(paths: Sequence[str | Path], tests: list[tuple[str, str, str]]) -> list[TestCase]:
     cases: list[TestCase] = []
-    while len(cases) < len(tests):
+    first = True
+    while first or len(cases) < len(tests):
+        first = False
         start = len(cases)
         proc = _child(paths, start)
         for line in proc.stdout.splitlines():
@@ -115,8 +117,6 @@ def _run_isolated(paths: Sequence[str | Path], tests: list[tuple[str, str, str]]
 def run_tests(paths: Sequence[str | Path]) -> TestReport:
     """Run every `test_*` rule in every package under `paths` (including *_test.rego)."""
     tests = _tests(paths)
-    if not tests:
-        return TestReport(())
     return TestReport(tuple(_run_isolated(paths, tests)))
 
 

@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -171,18 +172,27 @@ def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> di
                 return json.loads(candidate.read_text())
             except (OSError, json.JSONDecodeError) as error:
                 raise ModelopsError(f"cannot load schema {candidate}: {error}") from None
+    return _crd_index(directory).get((group, kind, version))
+
+
+@lru_cache(maxsize=32)
+def _crd_index(directory: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Every CRD version schema in the YAML files of `directory`, parsed once."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    index: dict[tuple[str, str, str], dict[str, Any]] = {}
     for crd_file in sorted(directory.glob("*.y*ml")):
         try:
-            documents = list(yaml.safe_load_all(crd_file.read_text()))
+            documents = list(yaml.load_all(crd_file.read_text(), Loader=loader))  # noqa: S506 - safe loader
         except (OSError, yaml.YAMLError) as error:
             raise ModelopsError(f"cannot load CRD file {crd_file}: {error}") from None
         for doc in documents:
-            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition" \
-                    and doc["spec"]["group"] == group and doc["spec"]["names"]["kind"] == kind:
-                for served in doc["spec"]["versions"]:
-                    if served["name"] == version:
-                        return served["schema"]["openAPIV3Schema"]
-    return None
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
+                for served in doc["spec"].get("versions", []):
+                    schema = served.get("schema", {}).get("openAPIV3Schema")
+                    if schema:
+                        index[(group, kind, served["name"])] = schema
+    return index
 
 
 def _short_message(error: jsonschema.ValidationError) -> str:

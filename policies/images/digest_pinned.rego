@@ -25,7 +25,7 @@ deny contains result if {
 	not templated(ref.image)
 	not pinned(ref.image)
 	result := {
-		"msg": sprintf("image '%s'%s is not pinned by digest in environment '%s'; use @sha256:<digest>", [ref.image, ref.where, input.environment.name]),
+		"msg": concat("", ["image '", ref.image, "'", ref.where, " is not pinned by digest in environment '", input.environment.name, "'; use @sha256:<digest>"]),
 		"path": ref.path,
 	}
 }
@@ -70,7 +70,7 @@ images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i,
 	is_string(c.image)
 }
 
-images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": sprintf(" (JobSet replicatedJobs[%d] container '%s')", [j, c.name])} if {
+images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"])} if {
 	some i, t in wf_spec.templates
 	m := t.resource.manifest
 	is_string(m)

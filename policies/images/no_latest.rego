@@ -24,7 +24,7 @@ deny contains result if {
 	tag := image_tag(ref.image)
 	tag == "latest"
 	result := {
-		"msg": sprintf("image '%s'%s uses the mutable ':latest' tag; use a version tag or a digest", [ref.image, ref.where]),
+		"msg": concat("", ["image '", ref.image, "'", ref.where, " uses the mutable ':latest' tag; use a version tag or a digest"]),
 		"path": ref.path,
 	}
 }
@@ -35,7 +35,7 @@ deny contains result if {
 	not has_digest(ref.image)
 	not image_tag(ref.image)
 	result := {
-		"msg": sprintf("image '%s'%s has no tag (defaults to ':latest'); use a version tag or a digest", [ref.image, ref.where]),
+		"msg": concat("", ["image '", ref.image, "'", ref.where, " has no tag (defaults to ':latest'); use a version tag or a digest"]),
 		"path": ref.path,
 	}
 }
@@ -88,7 +88,7 @@ images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i,
 	is_string(c.image)
 }
 
-images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": sprintf(" (JobSet replicatedJobs[%d] container '%s')", [j, c.name])} if {
+images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"])} if {
 	some i, t in wf_spec.templates
 	m := t.resource.manifest
 	is_string(m)

@@ -45,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["RecordedRequest", "HttpError", "HttpEmulator", "ForgeEmulator"]
+__all__ = ["RecordedRequest", "HttpError", "HttpEmulator", "Response", "ForgeEmulator"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test render check bench clean schemas
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch==2.13.0 (the [train] extra) installs a CPU build on these machines.
+	$(BIN)/pip install --quiet -e '.[dev,train]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/modelops render
+	$(BIN)/modelops render --check
+	$(BIN)/modelops check
+	$(BIN)/modelops status
+	$(BIN)/modelops plan support-chat --env prod
+	$(BIN)/python scripts/demo_promotion.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+render: $(STAMP)
+	$(BIN)/modelops render
+
+check: $(STAMP)
+	$(BIN)/modelops check
+
+schemas: $(STAMP)
+	$(BIN)/modelops schema model > schemas/model.schema.json
+	$(BIN)/modelops schema environment > schemas/environment.schema.json
+
+bench: $(STAMP)
+	$(BIN)/python bench/check_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,224 @@
+"""`modelops policy`: test (opa test), eval (conftest test), verify (gator suites, optional).
+
+Exit codes: `test` 0 all pass, 1 any failure or error, 2 policies fail to load.
+`eval` follows conftest: 0 no failures, 1 failures; with --fail-on-warn 1 for warnings
+only and 2 for failures (conftest's own codes). Evaluation errors exit 2 and never pass.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from generator.errors import ModelopsError
+from generator.policy.engine import PolicySet, RuleResult
+
+__all__ = ["configure", "run", "CheckResult", "load_documents", "check", "exit_code"]
+
+GATEKEEPER = "generator.policy.gatekeeper"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", required=True)
+    test = sub.add_parser("test", help="run every test_* rule (like opa test)")
+    test.add_argument("paths", nargs="*", metavar="DIR", help="policy directories (default: policies/)")
+    test.set_defaults(_policy_run=run_test)
+
+    ev = sub.add_parser("eval", help="evaluate files against policies (like conftest test)")
+    ev.add_argument("files", nargs="+", metavar="FILE", help="YAML or JSON files; - reads stdin")
+    ev.add_argument("-p", "--policy", action="append", metavar="DIR", help="policy directory or file (repeatable; default: policies/)")
+    ev.add_argument("-n", "--namespace", action="append", metavar="NS", help="package to evaluate (repeatable; default: main)")
+    ev.add_argument("--all-namespaces", action="store_true", help="evaluate every package")
+    ev.add_argument("--fail-on-warn", action="store_true", help="exit 1 on warnings (and 2 on failures)")
+    ev.add_argument("--combine", action="store_true", help="evaluate all documents together as one input")
+    ev.add_argument("-o", "--output", choices=("stdout", "json"), default="stdout")
+    ev.add_argument("--workers", type=int, default=2, help="evaluation threads (default: 2)")
+    ev.add_argument("--opa", metavar="URL", help="evaluate on this OPA server (http://host:port) instead of in-process")
+    ev.set_defaults(_policy_run=run_eval)
+
+    # `verify` belongs to generator.policy.gatekeeper, which may not be installed yet
+    if importlib.util.find_spec(GATEKEEPER) is not None:
+        importlib.import_module(GATEKEEPER).add_verify_command(sub)
+
+
+def run(args: argparse.Namespace) -> int:
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "_policy_run", None) or getattr(args, "func", None)
+    if handler is None:
+        raise ModelopsError(f"policy {args.policy_command}: no handler registered")
+    return int(handler(args))
+
+
+def _default_policies(args: argparse.Namespace) -> list[str]:
+    return [str(Path(args.repo_root) / "policies")]
+
+
+# -- policy test ----------------------------------------------------------------------------
+
+def run_test(args: argparse.Namespace) -> int:
+    from generator.policy.rego_test import run_tests
+
+    report = run_tests(args.paths or _default_policies(args))
+    for case in report.cases:
+        if case.status != "pass":
+            label = "FAIL" if case.status == "fail" else "ERROR"
+            print(f"{label}: {case.file}: data.{case.package}.{case.name}: {case.message}")
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+# -- policy eval (conftest test) ---------------------------------------------------------------
+
+@dataclass
+class CheckResult:
+    """conftest's per file and namespace result."""
+
+    filename: str
+    namespace: str
+    successes: int = 0
+    warnings: list[RuleResult] = field(default_factory=list)
+    failures: list[RuleResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"filename": "" if self.filename == "-" else self.filename,
+                                "namespace": self.namespace, "successes": self.successes}
+        for key, items in (("warnings", self.warnings), ("failures", self.failures)):
+            if items:
+                data[key] = [{"msg": r.msg, **({"metadata": r.details} if r.details else {})} for r in items]
+        return data
+
+
+def _parse_text(text: str, name: str, *, as_json: bool) -> list[Any]:
+    if as_json:
+        try:
+            return [json.loads(text)]
+        except json.JSONDecodeError as error:
+            raise ModelopsError(f"{name}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
+    try:
+        return [doc for doc in YAML(typ="safe", pure=True).load_all(text) if doc is not None]
+    except YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise ModelopsError(f"{where}: invalid YAML: {getattr(error, 'problem', None) or error}") from error
+
+
+INPUT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _expand(files: Sequence[str]) -> list[str]:
+    """Directories become their YAML/JSON files, sorted (as conftest walks them)."""
+    expanded: list[str] = []
+    for name in files:
+        if name != "-" and Path(name).is_dir():
+            expanded += [str(p) for p in sorted(Path(name).rglob("*")) if p.is_file() and p.suffix in INPUT_SUFFIXES]
+        else:
+            expanded.append(name)
+    return expanded
+
+
+def load_documents(files: Sequence[str], stdin: Any = None) -> dict[str, list[Any]]:
+    """File name -> its documents (YAML multi-doc or JSON); '-' reads stdin; directories recurse."""
+    configurations: dict[str, list[Any]] = {}
+    for name in _expand(files):
+        if name == "-":
+            text = (stdin or sys.stdin).read()
+            as_json = text.lstrip().startswith(("{", "["))
+        else:
+            try:
+                text = Path(name).read_text(encoding="utf-8")
+            except OSError as error:
+                raise ModelopsError(f"{name}: cannot read: {error.strerror or error}") from error
+            as_json = name.endswith(".json")
+        configurations[name] = _parse_text(text, name, as_json=as_json)
+    return configurations
+
+
+def _combine(configurations: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """conftest --combine: one entry per document, {path, contents}, stably sorted by path."""
+    combined = [{"path": path, "contents": doc} for path, docs in configurations.items() for doc in docs]
+    return sorted(combined, key=lambda item: item["path"])
+
+
+def check(policies: Any, configurations: dict[str, list[Any]], namespaces: Sequence[str], *,
+          combine: bool = False, workers: int = 2) -> list[CheckResult]:
+    """conftest's results: one CheckResult per file (or "Combined") and namespace."""
+    inputs = {"Combined": [_combine(configurations)]} if combine else configurations
+    flat = [(name, doc) for name, docs in inputs.items() for doc in docs]
+    documents = [doc for _, doc in flat]
+    if isinstance(policies, PolicySet):
+        outcomes = policies.evaluate_many(documents, namespaces, workers=workers)
+    else:  # a remote OPA server: one request per rule and document
+        outcomes = [policies.evaluate(doc, namespaces) for doc in documents]
+    results = {(name, ns): CheckResult(name, ns) for name in inputs for ns in namespaces}
+    for (name, _), found in zip(flat, outcomes):
+        for ns in namespaces:
+            mine = [r for r in found if r.namespace == ns]
+            fired = {r.rule for r in mine}
+            results[(name, ns)].successes += sum(1 for rule in policies.rules.get(ns, ()) if rule not in fired)
+            results[(name, ns)].warnings += [r for r in mine if not r.failure]
+            results[(name, ns)].failures += [r for r in mine if r.failure]
+    return list(results.values())
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def render_stdout(results: Sequence[CheckResult], policies: Any) -> str:
+    lines = []
+    for result in results:
+        where = "-" if result.filename == "-" else f"- {result.filename}"
+        prefix = f"{where} - {result.namespace} -"
+        if not policies.rules.get(result.namespace):
+            lines.append(f"? {prefix} no policies found")
+            continue
+        lines += [f"WARN {prefix} {r.msg}" for r in result.warnings]
+        lines += [f"FAIL {prefix} {r.msg}" for r in result.failures]
+    successes = sum(r.successes for r in results)
+    warnings = sum(len(r.warnings) for r in results)
+    failures = sum(len(r.failures) for r in results)
+    total = successes + warnings + failures
+    lines += ["", f"{_plural(total, 'test')}, {successes} passed, {_plural(warnings, 'warning')}, "
+                  f"{_plural(failures, 'failure')}, {_plural(0, 'exception')}"]
+    return "\n".join(lines)
+
+
+def exit_code(results: Sequence[CheckResult], *, fail_on_warn: bool) -> int:
+    """conftest: 1 on failures; with --fail-on-warn, 2 on failures and 1 on warnings only."""
+    failed = any(r.failures for r in results)
+    warned = any(r.warnings for r in results)
+    if fail_on_warn:
+        return 2 if failed else 1 if warned else 0
+    return 1 if failed else 0
+
+
+def _remote(url: str, paths: Sequence[str]) -> Any:
+    from urllib.parse import urlsplit
+
+    from generator.policy.remote import RemotePolicySet
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise ModelopsError(f"--opa {url}: expected http://HOST:PORT")
+    return RemotePolicySet.load(paths, host=parts.hostname, port=parts.port or 8181)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    paths = args.policy or _default_policies(args)
+    policies = _remote(args.opa, paths) if args.opa else PolicySet.load(paths)
+    namespaces = policies.namespaces if args.all_namespaces else (args.namespace or ["main"])
+    configurations = load_documents(args.files)
+    results = check(policies, configurations, namespaces, combine=args.combine, workers=args.workers)
+    if args.output == "json":
+        print(json.dumps([r.to_json() for r in results], indent="\t", default=str))
+    else:
+        print(render_stdout(results, policies))
+    return exit_code(results, fail_on_warn=args.fail_on_warn)

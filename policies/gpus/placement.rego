@@ -1,0 +1,133 @@
+# METADATA
+# title: GPU pods select GPU nodes and tolerate the GPU taint
+# description: >-
+#   GPU node pools are normally tainted nvidia.com/gpu:NoSchedule so that CPU work does
+#   not squat on them; a GPU pod without the toleration stays Pending. Without a
+#   nodeSelector (e.g. nvidia.com/gpu.product) or node affinity, a pod may land on the
+#   wrong GPU generation, or on a shared/MIG pool it was not sized for. Applies to every
+#   pod of a Deployment, WorkflowTemplate/CronWorkflow template (template fields merged
+#   over workflow-level defaults) or JobSet manifest that requests a nvidia.com/ resource.
+# scope: package
+# custom:
+#   id: MO-GPU-004
+#   severity: medium
+#   remediation: >-
+#     Add a nodeSelector (e.g. nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3) or a
+#     nodeAffinity for the GPU type, and a toleration {key: nvidia.com/gpu, operator:
+#     Exists, effect: NoSchedule}; the environment file maps GPU types to node selection.
+package modelops.gpus.placement
+
+import rego.v1
+
+deny contains result if {
+	some pod in pods
+	gpu_pod(pod)
+	not selects_nodes(pod.spec)
+	result := {
+		"msg": concat("", ["GPU pod", pod.where, " has neither a nodeSelector nor a node affinity; pin it to the intended GPU nodes"]),
+		"path": pod.path,
+	}
+}
+
+deny contains result if {
+	some pod in pods
+	gpu_pod(pod)
+	not tolerates_gpu_taint(pod.spec)
+	result := {
+		"msg": concat("", ["GPU pod", pod.where, " does not tolerate the nvidia.com/gpu:NoSchedule taint"]),
+		"path": pod.path,
+	}
+}
+
+selects_nodes(spec) if count(object.get(spec, "nodeSelector", {})) > 0
+
+selects_nodes(spec) if count(object.get(spec, ["affinity", "nodeAffinity"], {})) > 0
+
+tolerates_gpu_taint(spec) if {
+	some t in object.get(spec, "tolerations", [])
+	object.get(t, "key", "") == "nvidia.com/gpu"
+	object.get(t, "effect", "") in {"", "NoSchedule"}
+}
+
+# An empty key with operator Exists tolerates every taint.
+tolerates_gpu_taint(spec) if {
+	some t in object.get(spec, "tolerations", [])
+	object.get(t, "key", "") == ""
+	object.get(t, "operator", "") == "Exists"
+	object.get(t, "effect", "") in {"", "NoSchedule"}
+}
+
+# ---- pods in the document -----------------------------------------------------------
+# Each entry: path (where the pod spec lives), where (extra location text), spec (a pod
+# spec; for Argo container/script templates, the template's fields merged over the
+# workflow-level defaults).
+
+pods contains {"path": "spec.template.spec", "where": "", "spec": input.document.spec.template.spec} if {
+	input.kind == "Deployment"
+	is_object(input.document.spec.template.spec)
+}
+
+wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+
+wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+
+wf_prefix := "spec" if input.kind == "WorkflowTemplate"
+
+wf_prefix := "spec.workflowSpec" if input.kind == "CronWorkflow"
+
+pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "]"]), "where": "", "spec": merged} if {
+	some i, t in wf_spec.templates
+	main := template_main(t)
+	merged := {
+		"containers": array.concat([main], object.get(t, "sidecars", [])),
+		"initContainers": object.get(t, "initContainers", []),
+		"nodeSelector": object.get(t, "nodeSelector", object.get(wf_spec, "nodeSelector", {})),
+		"affinity": object.get(t, "affinity", object.get(wf_spec, "affinity", {})),
+		"tolerations": array.concat(object.get(t, "tolerations", []), object.get(wf_spec, "tolerations", [])),
+		"volumes": array.concat(object.get(t, "volumes", []), object.get(wf_spec, "volumes", [])),
+		"securityContext": object.get(t, "securityContext", object.get(wf_spec, "securityContext", {})),
+		"hostNetwork": object.get(wf_spec, "hostNetwork", false),
+	}
+}
+
+template_main(t) := t.container if is_object(t.container)
+
+template_main(t) := t.script if {
+	not is_object(t.container)
+	is_object(t.script)
+}
+
+pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "])"]), "spec": rj.template.spec.template.spec} if {
+	some i, t in wf_spec.templates
+	m := t.resource.manifest
+	is_string(m)
+	yaml.is_valid(m)
+	js := yaml.unmarshal(m)
+	js.kind == "JobSet"
+	some j, rj in js.spec.replicatedJobs
+	is_object(rj.template.spec.template.spec)
+}
+
+gpu_count(pod) := sum([to_number(v) |
+	some c in pod.spec.containers
+	lim := object.get(c, ["resources", "limits"], {})
+	some k
+	v := lim[k]
+	contains(k, "nvidia.com/")
+	is_numeric(v)
+])
+
+gpu_pod(pod) if {
+	some f in ["containers", "initContainers"]
+	some c in object.get(pod.spec, f, [])
+	some section in ["limits", "requests"]
+	some k, _ in object.get(c, ["resources", section], {})
+	contains(k, "nvidia.com/")
+}
+
+is_numeric(v) if is_number(v)
+
+is_numeric(v) if {
+	is_string(v)
+	regex.match(`^[0-9]+$`, v)
+}

@@ -1,0 +1,84 @@
+package modelops.gpus.placement_test
+
+import rego.v1
+
+gpu_container := {"name": "server", "image": "x", "resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 1}}}
+
+deployment(pod_extra) := {"kind": "Deployment", "spec": {"template": {"spec": object.union({"containers": [gpu_container]}, pod_extra)}}}
+
+good_pod := {
+	"nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-L4"},
+	"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+}
+
+test_allowed_selector_and_toleration if {
+	d := deployment(good_pod)
+	count(data.modelops.gpus.placement.deny) == 0 with input.kind as "Deployment"
+		with input.document as d
+}
+
+test_allowed_cpu_pod_without_placement if {
+	d := {"kind": "Deployment", "spec": {"template": {"spec": {"containers": [{"name": "server", "image": "x", "resources": {"limits": {"cpu": "2"}}}]}}}}
+	count(data.modelops.gpus.placement.deny) == 0 with input.kind as "Deployment"
+		with input.document as d
+}
+
+test_allowed_workflow_level_defaults if {
+	c := gpu_container
+	wf := {"kind": "WorkflowTemplate", "spec": {
+		"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-H100-80GB-HBM3"]}]}]}}},
+		"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+		"templates": [{"name": "train", "container": c}],
+	}}
+	count(data.modelops.gpus.placement.deny) == 0 with input.kind as "WorkflowTemplate"
+		with input.document as wf
+}
+
+test_denied_missing_both if {
+	d := deployment({})
+	result := data.modelops.gpus.placement.deny with input.kind as "Deployment"
+		with input.document as d
+	count(result) == 2
+	every r in result {
+		r.path == "spec.template.spec"
+	}
+}
+
+test_denied_toleration_wrong_effect if {
+	d := deployment({
+		"nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-L4"},
+		"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute"}],
+	})
+	result := data.modelops.gpus.placement.deny with input.kind as "Deployment"
+		with input.document as d
+	count(result) == 1
+	some r in result
+	contains(r.msg, "does not tolerate")
+}
+
+test_denied_jobset_pod if {
+	wf := {"kind": "WorkflowTemplate", "spec": {"templates": [{"name": "train", "resource": {"action": "create", "manifest": `apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+spec:
+  replicatedJobs:
+    - name: workers
+      template:
+        spec:
+          template:
+            spec:
+              nodeSelector:
+                nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3
+              containers:
+                - name: trainer
+                  image: x
+                  resources:
+                    limits: {nvidia.com/gpu: 8}
+                    requests: {nvidia.com/gpu: 8}
+`}}]}}
+	result := data.modelops.gpus.placement.deny with input.kind as "WorkflowTemplate"
+		with input.document as wf
+	count(result) == 1
+	some r in result
+	r.path == "spec.templates[0].resource.manifest"
+	contains(r.msg, "JobSet replicatedJobs[0]")
+}

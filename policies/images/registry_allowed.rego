@@ -1,0 +1,80 @@
+# METADATA
+# title: Images come from an allowed registry
+# description: >-
+#   Each environment lists the registries it trusts (environment.registries, matched as
+#   prefixes). Images from anywhere else bypass the organisation's scanning, signing and
+#   pull-through caching, and public registries rate-limit and disappear. Applies to every
+#   container image in Deployments, WorkflowTemplates/CronWorkflows (including JobSet
+#   manifests) and the serving Values file. Skipped when the environment lists no
+#   registries.
+# scope: package
+# custom:
+#   id: MO-IMG-003
+#   severity: high
+#   remediation: >-
+#     Mirror the image into one of the environment's registries and reference it from
+#     there, or add the registry to environment.registries after review.
+package modelops.images.registry_allowed
+
+import rego.v1
+
+deny contains result if {
+	allowed := object.get(input, ["environment", "registries"], [])
+	count(allowed) > 0
+	some ref in images
+	not contains(ref.image, "{{")
+	not strings.any_prefix_match(ref.image, allowed)
+	result := {
+		"msg": concat("", ["image '", ref.image, "'", ref.where, " is not from an allowed registry for environment '", object.get(input, ["environment", "name"], ""), "' (allowed: ", concat(", ", allowed), ")"]),
+		"path": ref.path,
+	}
+}
+
+# ---- image references in the document -------------------------------------------
+
+images contains {"path": "image", "image": input.document.image, "where": ""} if {
+	input.kind == "Values"
+	is_string(input.document.image)
+}
+
+images contains {"path": sprintf("spec.template.spec.%s[%d].image", [f, i]), "image": c.image, "where": ""} if {
+	input.kind == "Deployment"
+	some f in ["containers", "initContainers"]
+	some i, c in input.document.spec.template.spec[f]
+	is_string(c.image)
+}
+
+wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+
+wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+
+wf_prefix := "spec" if input.kind == "WorkflowTemplate"
+
+wf_prefix := "spec.workflowSpec" if input.kind == "CronWorkflow"
+
+images contains {"path": sprintf("%s.templates[%d].%s.image", [wf_prefix, i, f]), "image": c.image, "where": ""} if {
+	some i, t in wf_spec.templates
+	some f in ["container", "script"]
+	c := t[f]
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i, f, j]), "image": c.image, "where": ""} if {
+	some i, t in wf_spec.templates
+	some f in ["initContainers", "sidecars"]
+	some j, c in t[f]
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"])} if {
+	some i, t in wf_spec.templates
+	m := t.resource.manifest
+	is_string(m)
+	yaml.is_valid(m)
+	js := yaml.unmarshal(m)
+	js.kind == "JobSet"
+	some j, rj in js.spec.replicatedJobs
+	some f in ["containers", "initContainers"]
+	some c in rj.template.spec.template.spec[f]
+	is_string(c.image)
+}

@@ -1,0 +1,60 @@
+"""Shared fixtures: an isolated git identity, a copy of the example repository, a CLI runner."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE = Path(os.environ.get("MODELOPS_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+                 "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n"
+                                     "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
+
+
+def copy_example(dest: Path) -> Path:
+    """The example GitOps repository (specs, environments, rendered output, blueprints)."""
+    for name in ("models", "environments", "blueprints", "policies"):
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, dest / name)
+    for name in ("waivers.yaml", ".modelops.yaml"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Path:
+    return copy_example(tmp_path / "repo")
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Run `modelops` in-process: returns (exit code, stdout, stderr)."""
+    from generator.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under root (relative path -> bytes), to prove nothing was written."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

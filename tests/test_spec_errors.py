@@ -1,0 +1,133 @@
+"""Bad input: one clear line per problem with file:line:col and the field path, exit 2, nothing written."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import snapshot
+
+CHAT = "models/support-chat.yaml"
+
+
+def _edit(repo, relative, old, new):
+    path = repo / relative
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _line_of(repo, relative, needle):
+    for number, line in enumerate((repo / relative).read_text().splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def _fails(cli, repo, *expected):
+    before = snapshot(repo)
+    code, out, err = cli("-C", str(repo), "render")
+    assert code == 2, out + err
+    for text in expected:
+        assert text in err, err
+    assert snapshot(repo) == before, "nothing may be written on bad input"
+    return err
+
+
+@pytest.mark.parametrize("case", [
+    ("yaml syntax", "  strategy: fsdp", "  strategy: [fsdp", "YAML syntax error"),
+    ("wrong type", "retries: 3", "retries: three", "training.retries: expected an integer, got 'three'"),
+    ("missing required", "  team: assistants\n", "", "metadata: missing required field 'team'"),
+    ("unknown field", "  strategy: fsdp", "  stratgy: fsdp", "training.stratgy: unknown field 'stratgy' (did you mean 'strategy'?)"),
+    ("not dns-1123", "name: support-chat", "name: Support_Chat", "metadata.name: 'Support_Chat' is not a DNS-1123 label"),
+    ("gpu count zero", "perNode: 8", "perNode: 0", "training.gpus.perNode: must be a positive integer, got 0"),
+    ("gpu count float", "perNode: 8", "perNode: 2.5", "training.gpus.perNode: expected an integer, got 2.5"),
+    ("gpu count string", "count: 1}", "count: \"1\"}", "serving.gpus.count: expected an integer, got '1'"),
+    ("bad enum", "strategy: fsdp", "strategy: fdsp", "must be one of ddp, fsdp, got 'fdsp' (did you mean 'fsdp'?)"),
+    ("unknown gpu type", "type: nvidia-l4", "type: nvidia-l5", "unknown GPU type 'nvidia-l5' (did you mean 'nvidia-l4'?)"),
+    ("unknown environment", "  prod:\n    serving:", "  prdo:\n    serving:", "environments.prdo: environment 'prdo' does not exist (did you mean 'prod'?)"),
+])
+def test_bad_spec_is_reported_with_location(example_repo, cli, case):
+    _name, old, new, message = case
+    _edit(example_repo, CHAT, old, new)
+    err = _fails(cli, example_repo, message)
+    assert err.startswith(f"modelops: error: {CHAT}:")
+    # file:line:col of the offending line (not just the file)
+    location = err.split(": ")[2]
+    file, line, column = location.split(":")[:3]
+    assert file == CHAT and int(line) > 0 and int(column) > 0
+
+
+def test_error_line_points_at_the_field(example_repo, cli):
+    _edit(example_repo, CHAT, "retries: 3", "retries: -1")
+    err = _fails(cli, example_repo, "training.retries: must be >= 0, got -1")
+    assert f"{CHAT}:{_line_of(example_repo, CHAT, 'retries: -1')}:" in err
+
+
+def test_every_problem_is_listed_one_per_line(example_repo, cli):
+    _edit(example_repo, CHAT, "retries: 3", "retries: many")
+    _edit(example_repo, "models/churn-scorer.yaml", "port: 8080", "port: http")
+    err = _fails(cli, example_repo, "training.retries", "serving.port")
+    assert len(err.strip().splitlines()) == 2
+
+
+def test_duplicate_model_names(example_repo, cli):
+    text = (example_repo / CHAT).read_text()
+    (example_repo / "models/support-chat-copy.yaml").write_text(text)
+    _fails(cli, example_repo, "duplicate model name 'support-chat' (also in models/support-chat-copy.yaml)")
+
+
+def test_alias_bomb_is_refused(example_repo, cli):
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(6))
+    (example_repo / "models/bomb.yaml").write_text(bomb)
+    _fails(cli, example_repo, "models/bomb.yaml:1:1: document expands to more than")
+
+
+def test_environment_errors_are_located(example_repo, cli):
+    _edit(example_repo, "environments/prod/environment.yaml", "quota: 128", "quota: lots")
+    _fails(cli, example_repo, "environments/prod/environment.yaml:", "gpus.quota: expected an integer, got 'lots'")
+
+
+def test_custom_runtime_needs_port_and_health_path(example_repo, cli):
+    _edit(example_repo, "models/churn-scorer.yaml", "  healthPath: /healthz\n", "")
+    _fails(cli, example_repo, "runtime 'custom' needs serving.healthPath")
+
+
+def test_yaml_11_booleans_stay_strings(example_repo, cli):
+    _edit(example_repo, "models/churn-scorer.yaml", "value: info", "value: yes")
+    code, _, err = cli("-C", str(example_repo), "render")
+    assert code == 0, err
+    values = (example_repo / "environments/dev/churn-scorer/serving/values.yaml").read_text()
+    assert "value: 'yes'" in values
+
+
+def test_injected_yaml_structure_stays_a_string(example_repo, cli):
+    """A value with a newline and `privileged: true` must not become YAML structure."""
+    import yaml
+
+    payload = 'info\\nprivileged: true\\nsecurityContext: {privileged: true}'
+    _edit(example_repo, "models/churn-scorer.yaml", "value: info", f'value: "{payload}"')
+    code, _, err = cli("-C", str(example_repo), "render")
+    assert code == 0, err
+    values = yaml.safe_load((example_repo / "environments/dev/churn-scorer/serving/values.yaml").read_text().split("\n", 1)[1])
+    assert values["env"] == [{"name": "LOG_LEVEL", "value": "info\nprivileged: true\nsecurityContext: {privileged: true}"}]
+    assert "privileged" not in values
+    from tests.chart_helpers import render_chart
+
+    for obj in render_chart(values):
+        if obj["kind"] == "Deployment":
+            container = obj["spec"]["template"]["spec"]["containers"][0]
+            assert "privileged" not in container.get("securityContext", {})
+            assert {"name": "LOG_LEVEL", "value": "info\nprivileged: true\nsecurityContext: {privileged: true}"} in container["env"]
+
+
+def test_injection_through_description_and_args(example_repo, cli):
+    import yaml
+
+    _edit(example_repo, "models/shelf-vision.yaml", 'args: ["--epochs", "30"]',
+          'args: ["--epochs", "30\\n      privileged: true", "{{ 7*7 }}"]')
+    code, _, err = cli("-C", str(example_repo), "render")
+    assert code == 0, err
+    doc = yaml.safe_load((example_repo / "environments/dev/shelf-vision/training/workflowtemplate.yaml").read_text())
+    container = doc["spec"]["templates"][0]["container"]
+    assert container["args"][-2:] == ["30\n      privileged: true", "{{ 7*7 }}"]
+    assert "privileged" not in container["securityContext"]

@@ -1,0 +1,179 @@
+"""The reference trainer, end to end under torchrun (2 CPU processes, gloo)."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from generator.training import cli  # noqa: E402
+from generator.training.data import SyntheticData, TokenFileData  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS = 30
+PREEMPT_AT = 15
+TINY = ["--model-config", "gpt-tiny,n_layer=2,n_embd=64,block_size=64", "--batch-size", "8",
+        "--seq-len", "32", "--steps", str(STEPS), "--lr", "3e-3", "--log-every", "10",
+        "--checkpoint-every", "10", "--keep-checkpoints", "0", "--device", "cpu"]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHELASTIC", "LOCAL_", "RANK", "WORLD_", "MASTER_"))}
+    env["PYTHONPATH"] = str(REPO)
+    env["OMP_NUM_THREADS"] = "1"  # determinism and no oversubscription on small runners
+    return env
+
+
+def _torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
+           "--nproc-per-node=2", "-m", "generator.training", *args]
+    # A new session keeps the launcher's signals away from pytest's process group.
+    return subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=180,
+                          start_new_session=True, check=False)
+
+
+def _train(strategy: str, root: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    metrics = root / "metrics.json"
+    proc = _torchrun("--strategy", strategy, *TINY, "--checkpoint-dir", str(root / "ckpt"),
+                     "--metrics-out", str(metrics), *extra, cwd=root)
+    return proc, (json.loads(metrics.read_text()) if metrics.exists() else {})
+
+
+@pytest.fixture(scope="module", params=["ddp", "fsdp"])
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run A: uninterrupted. Run B: preempted by a real SIGTERM, then restarted."""
+    strategy = request.param
+    a_root, b_root = tmp_path_factory.mktemp(f"{strategy}-a"), tmp_path_factory.mktemp(f"{strategy}-b")
+    a, a_metrics = _train(strategy, a_root)
+    b1, b1_metrics = _train(strategy, b_root, "--simulate-preemption-at-step", str(PREEMPT_AT))
+    b1_checkpoints = sorted(p.name for p in (b_root / "ckpt").iterdir())
+    b2, b2_metrics = _train(strategy, b_root)
+    return {"strategy": strategy, "a": a, "a_metrics": a_metrics, "b1": b1, "b1_metrics": b1_metrics,
+            "b1_checkpoints": b1_checkpoints, "b2": b2, "b2_metrics": b2_metrics,
+            "a_final": a_root / "ckpt" / f"step-{STEPS:08d}", "b_final": b_root / "ckpt" / f"step-{STEPS:08d}"}
+
+
+@pytest.mark.slow
+def test_loss_decreases_and_metrics_are_written(runs: dict[str, Any]) -> None:
+    assert runs["a"].returncode == 0, runs["a"].stderr[-3000:]
+    m = runs["a_metrics"]
+    assert (m["strategy"], m["world_size"], m["steps"]) == (runs["strategy"], 2, STEPS)
+    assert m["final_loss"] < 0.7 * m["initial_loss"], m["loss_history"]
+    assert m["tokens_per_s"] > 0 and m["step_time_mean_s"] > 0
+    assert m["peak_gpu_memory_gib"] is None and m["tokens_per_step"] == 2 * 8 * 32
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_at_a_step_boundary_and_exits_nonzero(runs: dict[str, Any]) -> None:
+    b1 = runs["b1"]
+    assert b1.returncode != 0, "a preempted run must not look finished to Argo"
+    assert "SIGTERM received, checkpointing at step" in b1.stderr
+    stopped = runs["b1_metrics"]["steps"]
+    assert PREEMPT_AT <= stopped < STEPS
+    assert runs["b1_checkpoints"] == ["step-00000010", f"step-{stopped:08d}"]
+
+
+@pytest.mark.slow
+def test_resumed_run_is_bit_identical_to_uninterrupted_run(runs: dict[str, Any]) -> None:
+    assert runs["b2"].returncode == 0, runs["b2"].stderr[-3000:]
+    m = runs["b2_metrics"]
+    assert m["resumed_from_step"] == runs["b1_metrics"]["steps"] and m["steps"] == STEPS
+    assert m["final_loss"] == runs["a_metrics"]["final_loss"]
+    a = torch.load(runs["a_final"] / "state.pt", weights_only=True)
+    b = torch.load(runs["b_final"] / "state.pt", weights_only=True)
+    _assert_same(a, b)
+
+
+def _assert_same(a: Any, b: Any, path: str = "") -> None:
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b), f"differs at {path}"
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _assert_same(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f"{path}/{i}")
+    else:
+        assert a == b, path
+
+
+BAD_CONFIGS = [
+    (["--strategy", "zero3"], "invalid choice: 'zero3'"),
+    (["--strategy", "ddp", "--steps", "0"], "--steps: must be a positive integer"),
+    (["--strategy", "ddp", "--batch-size", "-4"], "--batch-size: must be a positive integer"),
+    (["--strategy", "ddp", "--model-config", "gpt-smal"], "did you mean 'gpt-small'"),
+    (["--strategy", "ddp", "--model-config", "n_layers=2"], "did you mean 'n_layer'"),
+    (["--strategy", "ddp", "--seq-len", "4096"], "exceeds the model's block_size"),
+    (["--strategy", "ddp", "--data", "/nonexistent/tokens.bin"], "--data /nonexistent/tokens.bin"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_CONFIGS)
+def test_bad_config_is_one_line_exit_2(argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = tmp_path / "out" / "metrics.json"
+    assert cli.main([*argv, "--metrics-out", str(metrics)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("generator.training: error:") and message in err, err
+    assert not metrics.exists() and not torch.distributed.is_initialized()
+
+
+def test_unwritable_checkpoint_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # a file where a directory must go fails even for root
+    assert cli.main(["--strategy", "fsdp", "--checkpoint-dir", str(blocker / "ckpt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--checkpoint-dir" in err and "not writable" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without GPUs")
+@pytest.mark.parametrize("argv", [["--device", "cuda"], ["--precision", "bf16", "--device", "cuda"]])
+def test_cuda_without_gpus(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--strategy", "ddp", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no CUDA GPU is visible" in err
+
+
+def test_bad_config_under_torchrun_starts_no_training(tmp_path: Path) -> None:
+    proc = _torchrun("--strategy", "ddp", "--steps", "-1", "--checkpoint-dir", str(tmp_path / "ckpt"), cwd=tmp_path)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if "generator.training: error:" in line]
+    assert lines == ["generator.training: error: argument --steps: must be a positive integer, got '-1'"]
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_synthetic_batches_are_a_function_of_seed_step_and_rank() -> None:
+    def make(rank: int, seed: int = 0) -> SyntheticData:
+        return SyntheticData(vocab_size=256, seq_len=16, batch_size=4, seed=seed, rank=rank, world=2)
+
+    x, y = make(0).batch(7)
+    assert torch.equal(x, make(0).batch(7)[0]) and torch.equal(x[:, 1:], y[:, :-1])
+    assert not torch.equal(x, make(1).batch(7)[0]) and not torch.equal(x, make(0, seed=1).batch(7)[0])
+
+
+def test_token_file_is_read_in_disjoint_rank_windows(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.bin"
+    path.write_bytes(b"".join(i.to_bytes(2, "little") for i in range(1000)))
+    r0 = TokenFileData(path, vocab_size=1000, seq_len=8, batch_size=2, rank=0, world=2)
+    r1 = TokenFileData(path, vocab_size=1000, seq_len=8, batch_size=2, rank=1, world=2)
+    assert r0.batch(0)[0][:, 0].tolist() == [0, 8] and r1.batch(0)[0][:, 0].tolist() == [16, 24]
+    assert r0.batch(1)[0][:, 0].tolist() == [32, 40]
+    assert torch.equal(r0.batch(0)[1][0], torch.arange(1, 9))
+
+
+def test_training_package_imports_nothing_else_from_generator() -> None:
+    for source in (REPO / "generator" / "training").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            for name in names:
+                assert not (name.startswith("generator") and not name.startswith("generator.training")), (source, name)

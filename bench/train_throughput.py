@@ -38,7 +38,7 @@ def main() -> int:
     cuda = torch.cuda.is_available()
     model_cfg = parse_model_config(args.model_config or ("gpt-small" if cuda else "gpt-tiny"))
     batch, seq = args.batch_size or (32 if cuda else 8), args.seq_len or (1024 if cuda else 64)
-    steps = args.steps or (50 if cuda else 12)
+    steps = args.steps or (50 if cuda else 30)
     compile_ = cuda and not args.no_compile
     skip = min(5, max(1, steps // 10))  # the trainer's own warm-up window
     trainer = _run_trainer(args.model_config or ("gpt-small" if cuda else "gpt-tiny"), batch, seq, steps, compile_)

@@ -26,7 +26,7 @@ from argo_workflows.exceptions import ApiException
 
 from generator.errors import ModelopsError
 
-__all__ = ["ArgoServer", "submit_workflow_template", "connect"]
+__all__ = ["ArgoServer", "connect", "submit_workflow_template"]
 
 _TIMEOUT = (10.0, 60.0)
 # Written by the API server; sending them back makes create fail or update conflict.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import urllib3
@@ -20,7 +20,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from generator.errors import ModelopsError
 
-__all__ = ["AppStatus", "Deployment", "application_status", "soak_verdict", "wait_healthy_soak", "api_client_for"]
+__all__ = ["AppStatus", "Deployment", "api_client_for", "application_status", "soak_verdict", "wait_healthy_soak"]
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 
@@ -56,9 +56,9 @@ class AppStatus:
 def _time(value: Any) -> datetime | None:
     if not value:
         return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    # Kubernetes writes RFC 3339 in UTC; a naive value can only mean UTC too.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _revisions(obj: dict[str, Any]) -> tuple[str, ...]:
@@ -97,14 +97,17 @@ def parse_application(app: dict[str, Any]) -> AppStatus:
 def api_client_for(kubeconfig: str | None = None, context: str | None = None) -> k8s.ApiClient:
     """An ApiClient from `kubeconfig` (default ~/.kube/config or $KUBECONFIG), else in-cluster."""
     try:
-        return k8s_config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
+        client: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context, persist_config=False
+        )
+        return client
     except (ConfigException, OSError) as exc:
         if kubeconfig or context:
             raise ModelopsError(f"cannot load kubeconfig{f' {kubeconfig}' if kubeconfig else ''}"
                                 f"{f' context {context}' if context else ''}: {exc}") from None
     configuration = k8s.Configuration()
     try:
-        k8s_config.load_incluster_config(client_configuration=configuration)
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     except ConfigException:
         raise ModelopsError("no Kubernetes credentials: pass --kubeconfig/--context or run inside the cluster") from None
     return k8s.ApiClient(configuration)
@@ -121,7 +124,7 @@ def application_status(
     """Sync and health of the Argo CD Application `namespace/name`."""
     api = k8s.CustomObjectsApi(api_client or api_client_for(kubeconfig, context))
     try:
-        app = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        app: dict[str, Any] = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)  # type: ignore[assignment]
     except ApiException as exc:
         if exc.status == 404:
             raise ModelopsError(f"Argo CD Application {namespace}/{name} not found "
@@ -159,7 +162,7 @@ def soak_verdict(status: AppStatus, revision: str, soak: timedelta, now: datetim
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def wait_healthy_soak(

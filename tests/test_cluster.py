@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from tests.emulators.kube_api import KubeApiEmulator, make_application
 TOKEN = "kube-token"
 REV = "4f1c2e9a0b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e"
 OLD = "0" * 40
-T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_application_status_reads_sync_health_and_history(kube: KubeApiEmulator,
     assert isinstance(status, AppStatus)
     assert (status.sync_status, status.health_status, status.revision) == ("Synced", "Healthy", REV)
     assert status.operation_phase == "Succeeded"
-    assert status.reconciled_at == datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
+    assert status.reconciled_at == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     assert [(d.revision, d.deployed_at) for d in status.history] == [(REV, T0)]
     request = kube.requests[-1]
     assert request.path == "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/support-chat-prod"
@@ -83,9 +83,8 @@ def test_missing_application(api: k8s.ApiClient) -> None:
 
 
 def test_unauthorized(kube: KubeApiEmulator) -> None:
-    with k8s.ApiClient(k8s.Configuration(host=kube.url)) as anonymous:
-        with pytest.raises(ModelopsError, match="401"):
-            application_status("x", api_client=anonymous)
+    with k8s.ApiClient(k8s.Configuration(host=kube.url)) as anonymous, pytest.raises(ModelopsError, match="401"):
+        application_status("x", api_client=anonymous)
 
 
 def test_kubeconfig_and_context(kube: KubeApiEmulator, tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def test_clone_push_and_fetch(server: GitHttpServer, tmp_path: Path, env: dict[s
     assert second.head.commit.hexsha == sha
     assert (tmp_path / "b/environments/dev/apps.yaml").read_text() == "kind: Application\n"
     with second.git.custom_environment(**env):
-        assert "refs/heads/promote/prod" in second.git.ls_remote("--heads", "origin")
+        assert "refs/heads/promote/prod" in str(second.git.ls_remote("--heads", "origin"))
     assert any(r.path.endswith("/git-receive-pack") for r in server.requests)
 
 

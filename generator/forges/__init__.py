@@ -13,11 +13,11 @@ from generator.forges.gitlab import GitLab
 __all__ = [
     "Forge",
     "ForgeError",
+    "GitHub",
+    "GitLab",
+    "Gitea",
     "PullRequest",
     "ensure_pull_request",
     "forge_from_remote",
     "parse_remote",
-    "GitHub",
-    "GitLab",
-    "Gitea",
 ]

@@ -8,7 +8,7 @@ import requests
 
 from generator.errors import ModelopsError
 
-__all__ = ["ForgeError", "ApiSession", "redact", "DEFAULT_TIMEOUT"]
+__all__ = ["DEFAULT_TIMEOUT", "ApiSession", "ForgeError", "redact"]
 
 # (connect, read) seconds: a forge that does not answer must not hang a CI job.
 DEFAULT_TIMEOUT = (10.0, 60.0)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["PullRequest", "Forge", "ensure_pull_request"]
+__all__ = ["Forge", "PullRequest", "ensure_pull_request"]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from generator.forges.gitea import Gitea
 from generator.forges.github import GITHUB_API, GitHub
 from generator.forges.gitlab import GitLab
 
-__all__ = ["FORGES", "TOKEN_VARIABLES", "Remote", "parse_remote", "guess_forge", "api_url", "forge_from_remote"]
+__all__ = ["FORGES", "TOKEN_VARIABLES", "Remote", "api_url", "forge_from_remote", "guess_forge", "parse_remote"]
 
 FORGES: dict[str, Callable[[str, str, str], Forge]] = {"github": GitHub, "gitlab": GitLab, "gitea": Gitea}
 TOKEN_VARIABLES = {"github": "GITHUB_TOKEN", "gitlab": "GITLAB_TOKEN", "gitea": "GITEA_TOKEN"}

@@ -9,7 +9,7 @@ import requests
 from generator.forges._http import ApiSession
 from generator.forges.base import PullRequest
 
-__all__ = ["Gitea", "LABEL_COLOR"]
+__all__ = ["LABEL_COLOR", "Gitea"]
 
 # Colour of labels modelops has to create; Gitea requires one.
 LABEL_COLOR = "#0e8a16"

@@ -9,7 +9,7 @@ import requests
 from generator.forges._http import ApiSession
 from generator.forges.base import PullRequest
 
-__all__ = ["GitHub", "GITHUB_API"]
+__all__ = ["GITHUB_API", "GitHub"]
 
 GITHUB_API = "https://api.github.com"
 

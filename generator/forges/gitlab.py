@@ -10,7 +10,7 @@ import requests
 from generator.forges._http import ApiSession
 from generator.forges.base import PullRequest
 
-__all__ = ["GitLab", "GITLAB_API"]
+__all__ = ["GITLAB_API", "GitLab"]
 
 GITLAB_API = "https://gitlab.com/api/v4"
 

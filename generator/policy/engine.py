@@ -8,6 +8,7 @@ not run never reads as a policy that passed.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -24,7 +25,8 @@ from ruamel.yaml.error import YAMLError
 
 from generator.policy import PolicyError
 from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
-from generator.policy.rego_v1 import package_name, rule_names, upgrade_to_v1
+from generator.policy.rego_v1 import (function_arities, package_name, rename_function_by_arity, rule_names,
+                                      upgrade_to_v1)
 
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
@@ -166,7 +168,27 @@ def load_modules(paths: Sequence[str | Path], *, include_tests: bool = False) ->
                 _merge_data(data, prefix, _load_data_file(path), path)
     if not modules:
         raise PolicyError(f"no .rego policies found in {', '.join(str(p) for p in paths)}")
-    return modules, data
+    return _split_function_names(modules), data
+
+
+def _split_function_names(modules: list[PolicyModule]) -> list[PolicyModule]:
+    """regopy 1.5.2 segfaults compiling two functions of the same name with different
+    argument counts (in different packages, e.g. test helpers `wf(x)` and `wf(x, y)`).
+    Such functions are renamed `name__<arity>` at definitions and call sites."""
+    arities: dict[str, set[int]] = {}
+    for module in modules:
+        for name, found in function_arities(module.source).items():
+            arities.setdefault(name, set()).update(found)
+    clashing = sorted(name for name, found in arities.items() if len(found) > 1)
+    if not clashing:
+        return modules
+    renamed = []
+    for module in modules:
+        source = module.source
+        for name in clashing:
+            source = rename_function_by_arity(source, name)
+        renamed.append(dataclasses.replace(module, source=source, rules=tuple(rule_names(source))))
+    return renamed
 
 
 # -- regopy plumbing ---------------------------------------------------------------------
@@ -228,6 +250,47 @@ def _error_nodes(impl: Any) -> list[str]:
     return [rs.rego_node_json(child) for child in children] or [rs.rego_node_json(root)]
 
 
+_ARRAY, _SET, _OBJECT, _INT, _FLOAT, _STRING, _NULL = 1004, 1005, 1006, 1008, 1009, 1010, 1013
+_WRAPPERS = {1002, 1003}  # Term, Scalar
+_TRUE, _FALSE, _BOOLEAN = 1011, 1012, 1111
+
+
+def _node_value(node: Any) -> Any:
+    """A regopy value node as Python data (the fallback when its JSON text is malformed)."""
+    kind = int(rs.rego_node_type(node))
+    children = [rs.rego_node_get(node, i) for i in range(rs.rego_node_size(node))]
+    if kind in _WRAPPERS:
+        return _node_value(children[0])
+    if kind in {_ARRAY, _SET}:
+        return [_node_value(child) for child in children]
+    if kind == _OBJECT:
+        items = {}
+        for item in children:
+            key = _node_value(rs.rego_node_get(item, 0))
+            items[key if isinstance(key, str) else json.dumps(key)] = _node_value(rs.rego_node_get(item, 1))
+        return items
+    value = rs.rego_node_value(node)
+    if kind == _STRING:
+        return value
+    if kind == _INT:
+        return int(value)
+    if kind == _FLOAT:
+        return float(value)
+    if kind in {_TRUE, _FALSE, _BOOLEAN}:
+        return value == "true"
+    if kind == _NULL:
+        return None
+    raise ValueError(f"unexpected regopy node kind {kind}")
+
+
+def _first_expression(impl: Any) -> Any:
+    """Results > Result > Terms > value, read from the node tree."""
+    results = rs.rego_output_node(impl)
+    result = rs.rego_node_get(results, 0)
+    terms = rs.rego_node_get(result, 0)
+    return _node_value(rs.rego_node_get(terms, 0))
+
+
 def _query(interpreter: regopy.Interpreter, bundle: regopy.Bundle, point: str, sources: _Sources) -> _Outcome:
     impl = rs.rego_bundle_query_entrypoint(interpreter._impl, bundle._impl, point)
     try:
@@ -236,13 +299,17 @@ def _query(interpreter: regopy.Interpreter, bundle: regopy.Bundle, point: str, s
         if not ok:
             details = [sources.describe(s) for s in _error_nodes(impl)] or [text]
             return _Outcome(False, error="; ".join(details))
+        if text.startswith("(error"):  # unknown functions come back "ok" with an error tree
+            return _Outcome(False, error="; ".join(sources.describe(s) for s in _split_errors(text)))
+        if text.strip() == "undefined":
+            return _Outcome(False)
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            # regopy 1.5.2 can print strings unescaped (sprintf over concat output): walk the tree
+            return _Outcome(True, _first_expression(impl))
     finally:
         rs.rego_free_output(impl)
-    if text.startswith("(error"):  # unknown functions come back "ok" with an error tree
-        return _Outcome(False, error="; ".join(sources.describe(s) for s in _split_errors(text)))
-    if text.strip() == "undefined":
-        return _Outcome(False)
-    parsed = json.loads(text)
     results = parsed if isinstance(parsed, list) else [parsed]
     expressions = results[0].get("expressions", []) if results else []
     return _Outcome(True, expressions[0]) if expressions else _Outcome(False)

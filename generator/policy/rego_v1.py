@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names"]
+__all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names", "function_arities",
+           "rename_function_by_arity"]
 
 _TOKEN_RE = re.compile(
     r"""
@@ -298,3 +299,55 @@ def rule_names(source: str) -> list[str]:
                 names.append(token.text)
         line_start, after_default = False, False
     return names
+
+
+def function_arities(source: str) -> dict[str, set[int]]:
+    """Top-level function name -> the argument counts it is defined with."""
+    tokens = [t for t in tokenize(source) if t.kind not in {"ws", "comment"}]
+    found: dict[str, set[int]] = {}
+    depth, line_start = 0, True
+    for i, token in enumerate(tokens):
+        if token.kind == "nl":
+            line_start = depth == 0
+            continue
+        opens_call = i + 1 < len(tokens) and tokens[i + 1].text == "(" and tokens[i + 1].kind == "punct"
+        if depth == 0 and line_start and token.kind == "ident" and opens_call:
+            found.setdefault(token.text, set()).add(_count_args(tokens, i + 1))
+        if token.kind == "punct" and token.text in _OPENERS:
+            depth += 1
+        elif token.kind == "punct" and token.text in _CLOSERS:
+            depth = max(depth - 1, 0)
+        line_start = False
+    return found
+
+
+def _count_args(tokens: list[Token], open_idx: int) -> int:
+    depth, commas, empty = 0, 0, True
+    for token in tokens[open_idx:]:
+        if token.kind == "punct" and token.text in _OPENERS:
+            empty = empty and depth == 0
+            depth += 1
+        elif token.kind == "punct" and token.text in _CLOSERS:
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 1 and token.text == "," and token.kind == "punct":
+            commas += 1
+        elif depth >= 1 and token.kind != "nl":
+            empty = False
+    return 0 if empty else commas + 1
+
+
+def rename_function_by_arity(source: str, name: str) -> str:
+    """Rename every definition and call of function `name` to `name__<arity>`.
+
+    Works around a regopy 1.5.2 crash: two packages defining functions of the same name
+    with different argument counts segfault the compiler. Calls are renamed whether local
+    (`f(x)`) or qualified (`data.pkg.f(x)`); lines and everything else stay as they are.
+    """
+    tokens = tokenize(source)
+    for i, token in enumerate(tokens):
+        if token.kind == "ident" and token.text == name and i + 1 < len(tokens) and tokens[i + 1].text == "(":
+            arity = _count_args([t for t in tokens[i + 1:] if t.kind not in {"ws", "comment"}], 0)
+            tokens[i] = Token("ident", f"{name}__{arity}")
+    return "".join(t.text for t in tokens)

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -146,6 +147,8 @@ def _check_writable(path: Path, what: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # torch warns on import when numpy is absent; the trainer needs no numpy.
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     try:
         cfg = parse_args(argv)
     except ConfigError as exc:

@@ -102,7 +102,7 @@ def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
             stats.pause(lambda: _save(cfg, env, done, model, optimizer))
     else:
         step = cfg.steps
-        _save(cfg, env, step, model, optimizer)
+        stats.pause(lambda: _save(cfg, env, cfg.steps, model, optimizer))
     vote.close()
     metrics = stats.finish(cfg, step)
     if env.rank == 0 and cfg.metrics_out is not None:
@@ -111,11 +111,15 @@ def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
 
 
 def _build(cfg: TrainConfig, env: Dist) -> tuple[nn.Module, torch.optim.Optimizer]:
-    torch.manual_seed(cfg.seed)  # identical init on every rank: FSDP shards, DDP checks it
-    model: nn.Module = GPT(cfg.model).to(env.device)
+    torch.manual_seed(cfg.seed)  # identical init on every rank: FSDP shards it, DDP checks it
+    model: nn.Module = GPT(cfg.model)
     if cfg.strategy == "fsdp":
+        # Initialised on the host; fully_shard moves each block to the device as it shards
+        # it, so a GPU never holds more than one unsharded block.
         model = _shard(model, cfg, env)
-    elif env.world > 1:
+    else:
+        model = model.to(env.device)
+    if cfg.strategy == "ddp" and env.world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         model = DDP(model, device_ids=[env.local_rank] if env.device.type == "cuda" else None)
@@ -126,9 +130,10 @@ def _build(cfg: TrainConfig, env: Dist) -> tuple[nn.Module, torch.optim.Optimize
 
 
 def _shard(model: nn.Module, cfg: TrainConfig, env: Dist) -> nn.Module:
+    from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"mesh": init_device_mesh(env.device.type, (env.world,))}
     if cfg.precision == "bf16" and env.device.type == "cuda":
         kwargs["mp_policy"] = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
     for block in model.h:  # type: ignore[union-attr]

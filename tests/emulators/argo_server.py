@@ -163,18 +163,19 @@ class ArgoServerEmulator(HttpEmulator):
         name = body.get("resourceName")
         if not name:
             raise _error(400, 3, "resourceName is required")
-        template = self._template(namespace, name)
+        # The body is unmarshalled (and rejected) before the template is looked up.
         options = body.get("submitOptions") or {}
         if not isinstance(options, dict):
             raise _error(400, 3, "proto: syntax error: submitOptions must be an object")
         unknown = sorted(set(options) - _SUBMIT_OPTIONS)
         if unknown:
             raise _error(400, 3, f'proto: unknown field "{unknown[0]}"')
-        workflow = self._workflow(namespace, name, template, options)
+        self._template(namespace, name)  # 404 when missing
+        workflow = self._workflow(namespace, name, options)
         self.workflows[(namespace, workflow["metadata"]["name"])] = workflow
         return 200, copy.deepcopy(workflow), {}
 
-    def _workflow(self, namespace: str, name: str, template: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    def _workflow(self, namespace: str, name: str, options: dict[str, Any]) -> dict[str, Any]:
         parameters = options.get("parameters") or []
         if not isinstance(parameters, list) or not all(isinstance(p, str) and "=" in p for p in parameters):
             raise _error(400, 3, "parameters must be strings of the form name=value")
@@ -196,8 +197,7 @@ class ArgoServerEmulator(HttpEmulator):
         return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
                 "metadata": {"name": workflow_name, "namespace": namespace, "labels": labels,
                              "uid": f"wf-{len(self.workflows) + 1}"},
-                "spec": spec, "status": {"phase": "Pending"},
-                "templateResourceVersion": template["metadata"]["resourceVersion"]}
+                "spec": spec, "status": {"phase": "Pending"}}
 
     def _suffix(self) -> str:
         self._generated += 1

@@ -42,10 +42,10 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["RecordedRequest", "HttpError", "HttpEmulator", "Response", "ForgeEmulator"]
+__all__ = ["ForgeEmulator", "HttpEmulator", "HttpError", "RecordedRequest", "Response"]
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,9 @@ class HttpEmulator:
     def url(self) -> str:
         assert self._server is not None, "emulator not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
-    def start(self) -> HttpEmulator:
+    def start(self) -> Self:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -111,7 +111,7 @@ class HttpEmulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -157,7 +157,7 @@ def _handler_for(emulator: HttpEmulator) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

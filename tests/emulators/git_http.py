@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
 __all__ = ["GitHttpServer", "GitRequest", "init_bare", "isolated_git_env"]
@@ -98,7 +98,7 @@ def _backend_env(root: Path, handler: BaseHTTPRequestHandler, user: str | None, 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
@@ -140,7 +140,7 @@ class GitHttpServer:
     def url(self) -> str:
         assert self._server is not None, "server not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def repo_url(self, name: str, credentials: tuple[str, str] | None = None) -> str:
         """URL of `<name>.git`, with `user:password@` when `credentials` are given."""
@@ -149,7 +149,7 @@ class GitHttpServer:
         user, password = (quote(part, safe="") for part in credentials)
         return f"{self.url.replace('http://', f'http://{user}:{password}@')}/{name}.git"
 
-    def start(self) -> GitHttpServer:
+    def start(self) -> Self:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
@@ -161,7 +161,7 @@ class GitHttpServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> GitHttpServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -216,7 +216,7 @@ class GitHttpServer:
 
             do_GET = do_POST = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         return Handler

@@ -1,0 +1,1 @@
+"""The CI gate: rendered documents -> schema and policy findings, located in the specs."""

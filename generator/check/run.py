@@ -1,0 +1,193 @@
+"""Run the gate: documents -> schema findings + policy findings -> enforcement -> waivers.
+
+Fail closed: a policy that errors, a chart that fails to render, a schema that can't be
+loaded raise `ModelopsError` (exit 2); they never turn into an empty, passing result.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.check.documents import CheckDocument, collect_documents
+from generator.check.locate import locate_in_spec
+from generator.errors import Problem
+from generator.findings import Finding, sort_findings
+from generator.policy.engine import PolicySet, RuleResult
+from generator.policy.waivers import apply_waivers, load_waivers
+from generator.render.pipeline import RenderedFile
+from generator.report.model import RuleInfo
+from generator.spec.load import Repository
+from generator.spec.model import ResolvedModel
+from generator.validate.schemas import SchemaRegistry
+
+__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE"]
+
+SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
+                       severity="high", remediation="Fix the spec field named in the message; an object that does "
+                       "not match its schema fails to sync in Argo CD.", level="deny")
+
+
+@dataclass
+class CheckOptions:
+    policy_dirs: Sequence[Path]
+    kubernetes_version: str | None = None  # None: each environment's own
+    schema_dirs: Sequence[Path] = ()
+    waivers_file: Path | None = None
+    today: dt.date = field(default_factory=dt.date.today)
+    workers: int = 2
+    evaluator: Any = None  # a PolicySet-like object (e.g. remote OPA); built from policy_dirs when None
+    plan_for: Callable[[ResolvedModel], dict[str, Any] | None] | None = None
+    extra_checks: Sequence[Callable[[list[CheckDocument]], list[Finding]]] = ()
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    checked: list[tuple[str, str]]
+    documents_checked: int
+    rules: dict[str, RuleInfo]
+    timings: dict[str, float]
+
+
+def _gpu_usage(repo: Repository) -> dict[str, dict[str, Any]]:
+    usage: dict[str, dict[str, Any]] = {}
+    for env in repo.environments:
+        by_model = {r.name: r.gpu_request() for r in repo.resolved([env])}
+        usage[env] = {"total": sum(by_model.values()), "byModel": by_model}
+    return usage
+
+
+def policy_input(doc: CheckDocument, env_view: dict[str, Any], kinds: list[str], plan: dict[str, Any] | None) -> dict[str, Any]:
+    """The input document every policy sees (docs/architecture.md, "Policy input contract")."""
+    return {
+        "kind": doc.kind,
+        "document": doc.document,
+        "file": doc.file,
+        "source": doc.source,
+        "model": doc.resolved.policy_view() if doc.resolved else None,
+        "environment": env_view,
+        "context": {"kinds": kinds, "plan": plan},
+    }
+
+
+def _location(doc: CheckDocument, repo: Repository, text: str) -> Problem:
+    if doc.resolved is not None:
+        return locate_in_spec(doc.resolved, doc.kind, doc.file, text)
+    env = repo.environments.get(doc.environment)
+    if env is None:
+        return Problem(doc.file, 1, 1, "", "")
+    line, column = env.located.where(("metadata", "name"))
+    return Problem(env.path, line, column, "metadata.name", "")
+
+
+def _level(kind: str, enforcement: str) -> str:
+    level = "warn" if kind == "warn" else "deny"
+    return "warn" if enforcement == "warn" and level == "deny" else level
+
+
+def _policy_finding(result: RuleResult, doc: CheckDocument, repo: Repository) -> Finding:
+    enforcement = repo.environments[doc.environment].enforcement if doc.environment in repo.environments else "deny"
+    rule = result.id or result.namespace
+    where = _location(doc, repo, f"{rule} {result.title} {result.msg}")
+    return Finding(rule=rule, level=_level(result.kind, enforcement), message=result.msg,
+                   severity=result.severity or "medium", title=result.title, model=doc.model,
+                   environment=doc.environment, file=where.file, line=where.line, column=where.column,
+                   resource_kind=doc.kind, resource_name=doc.name, rendered_file=doc.file,
+                   remediation=result.remediation, source="policy",
+                   extra={"path": result.details.get("path")} if result.details.get("path") else {})
+
+
+def _schema_findings(documents: list[CheckDocument], repo: Repository, options: CheckOptions) -> list[Finding]:
+    registries: dict[str, SchemaRegistry] = {}
+    findings = []
+    for doc in documents:
+        if not doc.has_schema:
+            continue
+        env = repo.environments.get(doc.environment)
+        version = options.kubernetes_version or (env.kubernetes_version if env else "1.33")
+        if version not in registries:
+            registries[version] = SchemaRegistry(version, options.schema_dirs)
+        for violation in registries[version].validate(doc.document):
+            where = _location(doc, repo, "schema " + violation.message)
+            findings.append(Finding(rule=SCHEMA_RULE.id, level="deny", severity=SCHEMA_RULE.severity,
+                                    title=SCHEMA_RULE.title, message=f"{doc.kind} {doc.name}: {violation.path}: "
+                                    f"{violation.message}", model=doc.model, environment=doc.environment,
+                                    file=where.file, line=where.line, column=where.column, resource_kind=doc.kind,
+                                    resource_name=doc.name, rendered_file=doc.file,
+                                    remediation=SCHEMA_RULE.remediation, source="schema"))
+    return findings
+
+
+def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator: Any,
+                     options: CheckOptions) -> list[Finding]:
+    usage = _gpu_usage(repo)
+    kinds: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for doc in documents:
+        kinds[(doc.environment, doc.model)].append(doc.kind)
+    views = {name: env.policy_view() | {"gpuUsage": usage[name]} for name, env in repo.environments.items()}
+    plans: dict[tuple[str, str], dict[str, Any] | None] = {}
+    inputs = []
+    for doc in documents:
+        key = (doc.environment, doc.model)
+        if key not in plans:
+            plans[key] = options.plan_for(doc.resolved) if (options.plan_for and doc.resolved) else None
+        inputs.append(policy_input(doc, views.get(doc.environment, {}), sorted(set(kinds[key])), plans[key]))
+    results = evaluator.evaluate_many(inputs, workers=options.workers)
+    return [_policy_finding(r, doc, repo) for doc, found in zip(documents, results, strict=True) for r in found]
+
+
+def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
+    rules = {SCHEMA_RULE.id: SCHEMA_RULE}
+    for module in getattr(evaluator, "modules", ()):
+        note = module.metadata.package_annotation
+        if module.is_test or note is None:
+            continue
+        rule_id = note.id or module.package
+        rules[rule_id] = RuleInfo(id=rule_id, title=note.title, severity=note.severity or "medium",
+                                  remediation=note.remediation, description=note.description,
+                                  level="warn" if module.rules and all(r.startswith("warn") for r in module.rules) else "deny")
+    return rules
+
+
+def run_check(repo: Repository, files: list[RenderedFile], options: CheckOptions) -> CheckResult:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    evaluator = options.evaluator or PolicySet.load([str(p) for p in options.policy_dirs])
+    timings["policy-compile"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    documents = collect_documents(files, repo.root)
+    timings["helm"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    findings = _schema_findings(documents, repo, options)
+    timings["schema"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    findings += _policy_findings(documents, repo, evaluator, options)
+    for extra in options.extra_checks:
+        findings += extra(documents)
+    timings["policy"] = time.perf_counter() - mark
+
+    if options.waivers_file is not None:
+        waivers = load_waivers(options.waivers_file, display_path=options.waivers_file.name)
+        findings = apply_waivers(findings, waivers, options.today)
+    checked = sorted({(f.model, f.environment) for f in files if f.model})
+    return CheckResult(findings=sort_findings(_dedupe(findings)), checked=checked, documents_checked=len(documents),
+                       rules=rule_catalogue(evaluator), timings=timings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for finding in findings:
+        key = (finding.rule, finding.model, finding.environment, finding.resource_kind, finding.resource_name,
+               finding.message, finding.rendered_file)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out

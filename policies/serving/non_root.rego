@@ -1,0 +1,51 @@
+# METADATA
+# title: Serving containers run as non-root without privilege escalation
+# description: >-
+#   Model servers parse untrusted input (prompts, tensors, uploaded files) and often load
+#   third-party code (custom models, tokenizers with trust_remote_code); running them as
+#   root, or letting them gain privileges through setuid binaries, turns any exploit into
+#   node compromise. Every container and init container of a serving Deployment must run
+#   with runAsNonRoot true (set on the pod or the container securityContext) and
+#   allowPrivilegeEscalation false.
+# scope: package
+# custom:
+#   id: MO-SRV-005
+#   severity: high
+#   remediation: >-
+#     Set securityContext.runAsNonRoot: true (pod level) and
+#     securityContext.allowPrivilegeEscalation: false on each container; use an image with
+#     a non-root USER (vLLM/Triton images run fine with runAsUser 1000).
+package modelops.serving.non_root
+
+import rego.v1
+
+deny contains result if {
+	input.kind == "Deployment"
+	pod := input.document.spec.template.spec
+	some f in ["containers", "initContainers"]
+	some i, c in pod[f]
+	not non_root(pod, c)
+	result := {
+		"msg": concat("", ["container '", object.get(c, "name", ""), "' may run as root: set securityContext.runAsNonRoot: true"]),
+		"path": concat("", ["spec.template.spec.", f, "[", format_int(i, 10), "].securityContext.runAsNonRoot"]),
+	}
+}
+
+deny contains result if {
+	input.kind == "Deployment"
+	some f in ["containers", "initContainers"]
+	some i, c in input.document.spec.template.spec[f]
+	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) != false
+	result := {
+		"msg": concat("", ["container '", object.get(c, "name", ""), "' allows privilege escalation: set securityContext.allowPrivilegeEscalation: false"]),
+		"path": concat("", ["spec.template.spec.", f, "[", format_int(i, 10), "].securityContext.allowPrivilegeEscalation"]),
+	}
+}
+
+# The container setting wins over the pod setting.
+non_root(_, c) if c.securityContext.runAsNonRoot == true
+
+non_root(pod, c) if {
+	object.get(c, ["securityContext", "runAsNonRoot"], null) == null
+	pod.securityContext.runAsNonRoot == true
+}

@@ -1,0 +1,31 @@
+# METADATA
+# title: Production serving has a PodDisruptionBudget
+# description: >-
+#   Without a PodDisruptionBudget a node-pool upgrade or cluster-autoscaler scale-down can
+#   evict every replica of a model at once; GPU pods then take minutes to reschedule and
+#   load weights. In production (environment.name prod or production) the serving release
+#   must render a PodDisruptionBudget (checked through input.context.kinds) and the
+#   finding is reported on the Deployment.
+# scope: package
+# custom:
+#   id: MO-SRV-004
+#   severity: medium
+#   remediation: >-
+#     Enable the chart's PodDisruptionBudget (pdb.enabled with minAvailable or
+#     maxUnavailable) for production; it is only useful with at least 2 replicas.
+package modelops.serving.pdb
+
+import rego.v1
+
+deny contains result if {
+	input.kind == "Deployment"
+	lower(object.get(input, ["environment", "name"], "")) in {"prod", "production"}
+	not "PodDisruptionBudget" in object.get(input, ["context", "kinds"], [])
+	result := {
+		"msg": concat("", [
+			"production Deployment '", object.get(input.document, ["metadata", "name"], ""),
+			"' has no PodDisruptionBudget; voluntary disruptions can take all replicas down at once",
+		]),
+		"path": "metadata.name",
+	}
+}

@@ -1,0 +1,31 @@
+# METADATA
+# title: Serving containers have readiness and liveness probes
+# description: >-
+#   Without a readiness probe a model server receives traffic while it is still loading
+#   weights (minutes for large LLMs), failing requests on every rollout and scale-up;
+#   without a liveness probe a wedged server (CUDA error, deadlocked scheduler) keeps its
+#   GPU and never restarts. Every container of a serving Deployment must define
+#   readinessProbe and livenessProbe (vLLM: /health; Triton: /v2/health/ready and
+#   /v2/health/live). Slow starts belong in a startupProbe, not in a missing probe.
+# scope: package
+# custom:
+#   id: MO-SRV-002
+#   severity: medium
+#   remediation: >-
+#     Add readinessProbe and livenessProbe on the serving port (the chart does this per
+#     runtime; custom runtimes must declare a health path) and a startupProbe with a long
+#     failureThreshold for model loading.
+package modelops.serving.probes
+
+import rego.v1
+
+deny contains result if {
+	input.kind == "Deployment"
+	some i, c in input.document.spec.template.spec.containers
+	some probe in ["readinessProbe", "livenessProbe"]
+	not is_object(c[probe])
+	result := {
+		"msg": concat("", ["container '", object.get(c, "name", ""), "' has no ", probe]),
+		"path": concat("", ["spec.template.spec.containers[", format_int(i, 10), "]"]),
+	}
+}

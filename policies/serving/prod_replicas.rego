@@ -1,0 +1,38 @@
+# METADATA
+# title: Production serving runs at least two replicas
+# description: >-
+#   A single replica means every node drain, GPU failure, rollout or eviction is an
+#   outage. In production (environment.name prod or production) the model's minimum
+#   serving replica count (model.serving.replicas.min, falling back to the Values file's
+#   replicas.min) must be at least 2. Reported once, on the serving Values file.
+# scope: package
+# custom:
+#   id: MO-SRV-003
+#   severity: high
+#   remediation: >-
+#     Set serving.replicas.min to 2 or more for production (an environment override in the
+#     model spec), and make sure the GPU quota allows it.
+package modelops.serving.prod_replicas
+
+import rego.v1
+
+minimum := 2
+
+deny contains result if {
+	input.kind == "Values"
+	lower(object.get(input, ["environment", "name"], "")) in {"prod", "production"}
+	n := min_replicas
+	is_number(n)
+	n < minimum
+	result := {
+		"msg": concat("", [
+			"production serving of model '", object.get(input, ["model", "name"], ""), "' has min replicas ",
+			sprintf("%v", [n]), "; at least ", format_int(minimum, 10), " are required for availability",
+		]),
+		"path": "replicas.min",
+	}
+}
+
+min_replicas := input.model.serving.replicas.min
+
+min_replicas := input.document.replicas.min if not input.model.serving.replicas.min

@@ -1,0 +1,37 @@
+# METADATA
+# title: Serving containers set CPU and memory requests and limits
+# description: >-
+#   Without requests the scheduler packs model servers onto nodes that cannot hold them
+#   and the HPA has no baseline for CPU utilisation; without a memory limit one server
+#   that leaks (KV cache, batching queue) can evict its neighbours. Every container and
+#   init container of a serving Deployment must set cpu and memory in both
+#   resources.requests and resources.limits.
+# scope: package
+# custom:
+#   id: MO-SRV-001
+#   severity: medium
+#   remediation: >-
+#     Set serving resources (cpu, memory) in the model spec; the chart renders them as
+#     requests equal to limits (Guaranteed QoS).
+package modelops.serving.resources
+
+import rego.v1
+
+deny contains result if {
+	input.kind == "Deployment"
+	some f in ["containers", "initContainers"]
+	some i, c in input.document.spec.template.spec[f]
+	some section in ["requests", "limits"]
+	some res in ["cpu", "memory"]
+	not set(c, section, res)
+	result := {
+		"msg": concat("", ["container '", object.get(c, "name", ""), "' has no resources.", section, ".", res]),
+		"path": concat("", ["spec.template.spec.", f, "[", format_int(i, 10), "].resources.", section]),
+	}
+}
+
+set(c, section, res) if {
+	v := c.resources[section][res]
+	v != null
+	v != ""
+}

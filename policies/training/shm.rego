@@ -1,0 +1,134 @@
+# METADATA
+# title: Multi-GPU pods mount a memory-backed /dev/shm
+# description: >-
+#   The container runtime gives pods a 64 MiB /dev/shm. PyTorch DataLoader workers, NCCL
+#   (intra-node transport) and vLLM/Triton tensor parallelism need far more and fail with
+#   bus errors or hangs. Every pod that uses more than one GPU (its nvidia.com/ limits,
+#   or training.gpus.perNode for training pods whose counts are parameterised) must have
+#   an emptyDir volume with medium Memory mounted at /dev/shm in its GPU containers.
+#   Applies to WorkflowTemplate/CronWorkflow templates, JobSet manifests and Deployments.
+# scope: package
+# custom:
+#   id: MO-TRN-006
+#   severity: medium
+#   remediation: >-
+#     Add a volume {name: dshm, emptyDir: {medium: Memory, sizeLimit: 16Gi}} and a
+#     volumeMount {name: dshm, mountPath: /dev/shm} on the GPU containers; the sizeLimit
+#     counts against the pod's memory limit.
+package modelops.training.shm
+
+import rego.v1
+
+deny contains result if {
+	some pod in pods
+	gpu_pod(pod)
+	n := gpus_per_pod(pod)
+	n > 1
+	some c in pod.spec.containers
+	gpu_container(c)
+	not shm_mounted(pod.spec, c)
+	result := {
+		"msg": concat("", [
+			"container '", object.get(c, "name", ""), "'", pod.where, " uses ", sprintf("%v", [n]),
+			" GPUs but has no emptyDir (medium: Memory) volume mounted at /dev/shm",
+		]),
+		"path": pod.path,
+	}
+}
+
+gpus_per_pod(pod) := max({gpu_count(pod), training_per_node})
+
+training_per_node := n if {
+	input.kind in {"WorkflowTemplate", "CronWorkflow"}
+	n := input.model.training.gpus.perNode
+	is_number(n)
+} else := 0
+
+gpu_container(c) if {
+	some section in ["limits", "requests"]
+	some k, _ in object.get(c, ["resources", section], {})
+	contains(k, "nvidia.com/")
+}
+
+shm_mounted(spec, c) if {
+	some m in object.get(c, "volumeMounts", [])
+	trim_suffix(m.mountPath, "/") == "/dev/shm"
+	some v in object.get(spec, "volumes", [])
+	v.name == m.name
+	v.emptyDir.medium == "Memory"
+}
+
+# ---- pods in the document -----------------------------------------------------------
+# Each entry: path (where the pod spec lives), where (extra location text), spec (a pod
+# spec; for Argo container/script templates, the template's fields merged over the
+# workflow-level defaults).
+
+pods contains {"path": "spec.template.spec", "where": "", "spec": input.document.spec.template.spec} if {
+	input.kind == "Deployment"
+	is_object(input.document.spec.template.spec)
+}
+
+wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+
+wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+
+wf_prefix := "spec" if input.kind == "WorkflowTemplate"
+
+wf_prefix := "spec.workflowSpec" if input.kind == "CronWorkflow"
+
+pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "]"]), "where": "", "spec": merged} if {
+	some i, t in wf_spec.templates
+	main := template_main(t)
+	merged := {
+		"containers": array.concat([main], object.get(t, "sidecars", [])),
+		"initContainers": object.get(t, "initContainers", []),
+		"nodeSelector": object.get(t, "nodeSelector", object.get(wf_spec, "nodeSelector", {})),
+		"affinity": object.get(t, "affinity", object.get(wf_spec, "affinity", {})),
+		"tolerations": array.concat(object.get(t, "tolerations", []), object.get(wf_spec, "tolerations", [])),
+		"volumes": array.concat(object.get(t, "volumes", []), object.get(wf_spec, "volumes", [])),
+		"securityContext": object.get(t, "securityContext", object.get(wf_spec, "securityContext", {})),
+		"hostNetwork": object.get(wf_spec, "hostNetwork", false),
+	}
+}
+
+template_main(t) := t.container if is_object(t.container)
+
+template_main(t) := t.script if {
+	not is_object(t.container)
+	is_object(t.script)
+}
+
+pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "])"]), "spec": rj.template.spec.template.spec} if {
+	some i, t in wf_spec.templates
+	m := t.resource.manifest
+	is_string(m)
+	yaml.is_valid(m)
+	js := yaml.unmarshal(m)
+	js.kind == "JobSet"
+	some j, rj in js.spec.replicatedJobs
+	is_object(rj.template.spec.template.spec)
+}
+
+gpu_count(pod) := sum([to_number(v) |
+	some c in pod.spec.containers
+	lim := object.get(c, ["resources", "limits"], {})
+	some k
+	v := lim[k]
+	contains(k, "nvidia.com/")
+	is_numeric(v)
+])
+
+gpu_pod(pod) if {
+	some f in ["containers", "initContainers"]
+	some c in object.get(pod.spec, f, [])
+	some section in ["limits", "requests"]
+	some k, _ in object.get(c, ["resources", section], {})
+	contains(k, "nvidia.com/")
+}
+
+is_numeric(v) if is_number(v)
+
+is_numeric(v) if {
+	is_string(v)
+	regex.match(`^[0-9]+$`, v)
+}

@@ -153,14 +153,17 @@ def submit_workflow_template(
     if not ns:
         raise ModelopsError("no namespace for the WorkflowTemplate: set metadata.namespace, --namespace "
                             "or ARGO_NAMESPACE")
-    client = api_client or connect(server, token, env=env)
-    argo = ArgoServer(client)
-    applied = argo.apply_template(ns, template)
-    name = applied["metadata"]["name"]
-    options: dict[str, Any] = {"generateName": f"{name}-"}
+    options: dict[str, Any] = {}
     if parameters:
         options["parameters"] = [f"{key}={value}" for key, value in parameters.items()]
     if labels:
         options["labels"] = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
-    workflow = argo.submit(ns, name, options)
+    client = api_client or connect(server, token, env=env)
+    try:
+        argo = ArgoServer(client)
+        name = argo.apply_template(ns, template)["metadata"]["name"]
+        workflow = argo.submit(ns, name, {"generateName": f"{name}-", **options})
+    finally:
+        if api_client is None:
+            client.close()
     return str(workflow["metadata"]["name"])

@@ -122,9 +122,14 @@ def application_status(
     api_client: k8s.ApiClient | None = None,
 ) -> AppStatus:
     """Sync and health of the Argo CD Application `namespace/name`."""
-    api = k8s.CustomObjectsApi(api_client or api_client_for(kubeconfig, context))
+    if api_client is None:
+        with api_client_for(kubeconfig, context) as client:
+            return application_status(name, namespace, api_client=client)
+    api = k8s.CustomObjectsApi(api_client)
     try:
-        app: dict[str, Any] = api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)  # type: ignore[assignment]
+        app: dict[str, Any] = api.get_namespaced_custom_object(  # type: ignore[assignment]
+            GROUP, VERSION, namespace, PLURAL, name
+        )
     except ApiException as exc:
         if exc.status == 404:
             raise ModelopsError(f"Argo CD Application {namespace}/{name} not found "
@@ -184,7 +189,11 @@ def wait_healthy_soak(
     `timeout=0` checks once. A failed sync of the wanted revision fails at once, since
     waiting cannot fix it.
     """
-    client = api_client or api_client_for(kubeconfig, context)
+    if api_client is None:
+        with api_client_for(kubeconfig, context) as client:
+            return wait_healthy_soak(name, revision, soak, namespace=namespace, timeout=timeout,
+                                     poll_interval=poll_interval, api_client=client, now=now, sleep=sleep)
+    client = api_client
     deadline = now() + timeout
     while True:
         status = application_status(name, namespace, api_client=client)

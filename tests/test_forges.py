@@ -96,8 +96,9 @@ def test_bad_token_message_names_the_problem_not_the_token(emulator: ForgeEmulat
 
 def test_unreachable_forge_is_a_modelops_error(flavor: str) -> None:
     forge = CLIENTS[flavor](REPO, TOKEN, "http://127.0.0.1:9" + API[flavor])
-    with pytest.raises(ModelopsError, match="failed"):
+    with pytest.raises(ModelopsError, match="failed") as caught:
         forge.find_open_pull_request("a", "main")
+    assert TOKEN not in str(caught.value)
 
 
 def test_unknown_repository_is_reported(emulator: ForgeEmulator, flavor: str) -> None:
@@ -206,6 +207,7 @@ ENV = {"GITHUB_TOKEN": "gh", "GITLAB_TOKEN": "gl", "GITEA_TOKEN": "gt"}
         ("ssh://git@gitea.example.com:2222/acme/gitops.git",
          ("gitea", "https://gitea.example.com/api/v1", "acme/gitops")),
         ("https://codeberg.org/acme/gitops.git", ("gitea", "https://codeberg.org/api/v1", "acme/gitops")),
+        ("https://octo.ghe.com/acme/gitops.git", ("github", "https://api.octo.ghe.com", "acme/gitops")),
     ],
 )
 def test_detection_from_remote(remote: str, expected: tuple[str, str, str]) -> None:
@@ -229,6 +231,8 @@ def test_github_enterprise_and_self_hosted_need_flags() -> None:
     gitea = forge_from_remote("https://code.corp.example/acme/gitops.git", forge="gitea",
                               env={**ENV, "MODELOPS_FORGE_URL": "https://gt.corp.example/api/v1/"})
     assert _describe(gitea) == ("gitea", "https://gt.corp.example/api/v1", "acme/gitops")
+    api = forge_from_remote("git@github.com:acme/gitops.git", forge_url="https://api.github.com/", env=ENV)
+    assert _describe(api)[1] == "https://api.github.com"
     override = forge_from_remote("https://github.com/acme/gitops.git", repo="other/repo", env=ENV)
     assert _describe(override)[2] == "other/repo"
 

@@ -114,6 +114,7 @@ BAD_CONFIGS = [
     (["--strategy", "ddp", "--model-config", "n_layers=2"], "did you mean 'n_layer'"),
     (["--strategy", "ddp", "--seq-len", "4096"], "exceeds the model's block_size"),
     (["--strategy", "ddp", "--data", "/nonexistent/tokens.bin"], "--data /nonexistent/tokens.bin"),
+    (["--strategy", "ddp", "--data", "s3://bucket/tokens.bin"], "mount object storage"),
 ]
 
 
@@ -177,3 +178,31 @@ def test_training_package_imports_nothing_else_from_generator() -> None:
                 names = [node.module or ""]
             for name in names:
                 assert not (name.startswith("generator") and not name.startswith("generator.training")), (source, name)
+
+
+def _single(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "generator.training", *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.slow
+def test_single_process_sigterm_exits_143_after_checkpoint_and_resumes(tmp_path: Path) -> None:
+    common = ["--strategy", "ddp", *TINY, "--steps", "12", "--checkpoint-dir", str(tmp_path / "ckpt")]
+    first = _single(*common, "--simulate-preemption-at-step", "5", cwd=tmp_path)
+    assert first.returncode == 143, first.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["step-00000005"]
+    second = _single(*common, "--metrics-out", str(tmp_path / "m.json"), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert (metrics["resumed_from_step"], metrics["steps"], metrics["world_size"]) == (5, 12, 1)
+
+
+@pytest.mark.slow
+def test_trains_on_a_token_file(tmp_path: Path) -> None:
+    tokens = tmp_path / "train.bin"
+    tokens.write_bytes(b"".join((i % 50).to_bytes(2, "little") for i in range(20_000)))
+    proc = _single("--strategy", "fsdp", *TINY, "--data", str(tokens), "--metrics-out", str(tmp_path / "m.json"),
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["final_loss"] < 0.5 * metrics["initial_loss"]

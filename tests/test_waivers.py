@@ -210,4 +210,4 @@ def test_several_documents_are_rejected(tmp_path: Path) -> None:
 def test_impossible_unquoted_date_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     text = "waivers:\n  - rule: R\n    reason: r\n    owner: o\n    expires: 2027-02-30\n"
     [problem] = problems(tmp_path, text)
-    assert problem.startswith("waivers.yaml: ") and "day is out of range" in problem
+    assert problem.startswith("waivers.yaml:") and "day is out of range" in problem

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from generator.check.gate import default_policy_dirs
 from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.config import load_config
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
@@ -51,16 +52,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def policy_dirs(repo: Repository, explicit: list[Path] | None, use_builtin: bool) -> list[Path]:
-    """The built-in library, then the repository's own folders (or exactly what was asked for)."""
+    """Exactly the folders asked for, else the built-in library plus the repository's own."""
     if explicit:
         dirs = list(explicit)
     else:
-        config = load_config(repo.root)
-        dirs = [BUNDLED_ROOT / "policies"] if (use_builtin and config.builtin_policies) else []
-        for folder in config.policies:
-            own = (repo.root / folder).resolve()
-            if own.is_dir() and own not in [d.resolve() for d in dirs]:
-                dirs.append(own)
+        dirs = [d for d in default_policy_dirs(repo) if use_builtin or d != BUNDLED_ROOT / "policies"]
     for directory in dirs:
         if not Path(directory).exists():
             raise ModelopsError(f"policy folder {directory} does not exist")

@@ -55,7 +55,7 @@ def parse_remote(remote_url: str) -> Remote:
 def guess_forge(host: str) -> str | None:
     """The forge a well-known host name points at, or None when a flag must say."""
     name = host.split(":")[0].lower()
-    if name == "github.com" or name.endswith(".github.com"):
+    if name == "github.com" or name.endswith(".ghe.com"):
         return "github"
     if "gitlab" in name:
         return "gitlab"
@@ -68,10 +68,20 @@ def api_url(forge: str, remote: Remote, forge_url: str | None) -> str:
     """API base: `forge_url` (web root or API root) or one derived from the remote's host."""
     if forge_url:
         base = forge_url.rstrip("/")
-        return base if base.endswith(_API_SUFFIX[forge]) else base + _API_SUFFIX[forge]
-    if forge == "github" and remote.host.lower() == "github.com":
+        # GitHub's own API hosts (api.github.com, api.<tenant>.ghe.com) have no /api/v3 prefix.
+        if base.endswith(_API_SUFFIX[forge]) or (forge == "github" and _host(base).startswith("api.")):
+            return base
+        return base + _API_SUFFIX[forge]
+    host = remote.host.lower()
+    if forge == "github" and host == "github.com":
         return GITHUB_API
+    if forge == "github" and host.endswith(".ghe.com"):
+        return f"https://api.{host}"
     return f"{remote.scheme}://{remote.host}{_API_SUFFIX[forge]}"
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def forge_from_remote(

@@ -1,1 +1,1 @@
-"""gitops"""
+"""Git-backed workflows: rendered diffs, promotion pull requests, the release matrix."""

@@ -248,17 +248,37 @@ class _Rewriter:
         return j
 
 
+# Built-ins OPA deprecated and v1 (and regopy) no longer know, with same-meaning successors.
+_DEPRECATED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
+
+
+def _replace_deprecated(source: str) -> str:
+    tokens = tokenize(source)
+    for i, token in enumerate(tokens):
+        if token.kind != "ident" or (i > 0 and tokens[i - 1].text == "."):
+            continue
+        dotted = token.text
+        if dotted == "net" and tokens[i + 1:i + 3] and tokens[i + 1].text == "." and tokens[i + 2].text == "cidr_overlap":
+            if i + 3 < len(tokens) and tokens[i + 3].text == "(":
+                tokens[i], tokens[i + 1], tokens[i + 2] = Token("ident", "net"), Token("punct", "."), Token("ident", "cidr_contains")
+            continue
+        if dotted in _DEPRECATED and i + 1 < len(tokens) and tokens[i + 1].text == "(":
+            tokens[i] = Token("ident", _DEPRECATED[dotted])
+    return "".join(t.text for t in tokens)
+
+
 def upgrade_to_v1(source: str) -> str:
     """Return `source` as Rego v1; modules that already are v1 come back unchanged.
 
     Edits: `p[x] { }` -> `p contains x if { }`; `p[k] = v { }` -> `p[k] := v if { }`;
-    `p = v { }` / `p { }` / `f(x) = y { }` -> `:=` and `if`; `else = v { }` -> `else := v if { }`.
+    `p = v { }` / `p { }` / `f(x) = y { }` -> `:=` and `if`; `else = v { }` -> `else := v if { }`;
+    deprecated built-ins with exact successors (`re_match` -> `regex.match`) are renamed.
     `default` rules, constants and imports are left as they are.
     """
     if is_v1(source):
         return source
     try:
-        return _Rewriter(tokenize(source)).run()
+        return _replace_deprecated(_Rewriter(tokenize(source)).run())
     except _Unbalanced:
         return source  # a syntax error: let the compiler report it at the user's position
 

@@ -106,7 +106,7 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     """Restore model, optimizer and (same world size only) RNG state from `path`."""
     meta = read_meta(path)
     state = torch.load(path / "state.pt", map_location="cpu", mmap=True, weights_only=True)
-    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=get_state_dict(model, optimizer)[1],
+    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"],
                    options=StateDictOptions(full_state_dict=True))
     rng = path / f"rng-{dist.get_rank()}.pt"
     if meta.get("world_size") == dist.get_world_size() and rng.exists():

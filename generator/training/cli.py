@@ -97,7 +97,7 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     if ns.data != "synthetic":
         from .data import check_token_file
 
-        check_token_file(Path(ns.data), seq_len)
+        check_token_file(ns.data, seq_len)
     device = _resolve_device(ns.device)
     for path, what in ((ns.checkpoint_dir, "--checkpoint-dir"), (ns.metrics_out and ns.metrics_out.parent, "--metrics-out")):
         if path is not None:

@@ -60,8 +60,12 @@ class TokenFileData:
         return self.tokens[start : start + self.seq_len + 1]
 
 
-def check_token_file(path: Path, seq_len: int) -> None:
-    """Raise ConfigError unless `path` is a readable uint16 token file holding one window."""
+def check_token_file(spec: str, seq_len: int) -> None:
+    """Raise ConfigError unless `spec` names a readable uint16 token file holding one window."""
+    if "://" in spec:
+        raise ConfigError(f"--data {spec}: only 'synthetic' or a local token file path is supported; "
+                          "mount object storage into the pod (e.g. a CSI driver) and pass the path")
+    path = Path(spec)
     try:
         size = path.stat().st_size
     except OSError as exc:

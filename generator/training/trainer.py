@@ -29,7 +29,7 @@ from torch import nn
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig
 from .data import open_data
-from .model import GPT
+from .model import GPT, count_parameters
 
 __all__ = ["train", "Dist"]
 
@@ -69,25 +69,31 @@ def _init_distributed(cfg: TrainConfig) -> Dist:
 
 def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
     model, optimizer = _build(cfg, env)
+    if env.rank == 0:
+        log.info("training %.2fM parameters, %s over %d x %s, %s%s, %d steps of %d x %d tokens per rank",
+                 count_parameters(cfg.model) / 1e6, cfg.strategy, env.world, env.device.type, cfg.precision,
+                 ", compiled" if cfg.compile else "", cfg.steps, cfg.batch_size, cfg.seq_len)
     start = _maybe_resume(cfg, env, model, optimizer)
+    stats = _Stats(env, start=start, skip=min(5, max(1, (cfg.steps - start) // 10)) if cfg.steps - start > 1 else 0)
+    vote = _StopVote(env.world)
+    try:
+        step, exit_code = _loop(cfg, env, model, optimizer, start, stop, vote, stats)
+    finally:
+        vote.close()
+    metrics = stats.finish(cfg, step)
+    if env.rank == 0 and cfg.metrics_out is not None:
+        ckpt.write_json_atomic(cfg.metrics_out, metrics)
+    return exit_code
+
+
+def _loop(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.Optimizer, start: int,
+          stop: ckpt.StopFlag, vote: _StopVote, stats: _Stats) -> tuple[int, int]:
+    """Steps `start`..`cfg.steps`; returns (last completed step, exit code)."""
     data = open_data(cfg.data, vocab_size=cfg.model.vocab_size, seq_len=cfg.seq_len, batch_size=cfg.batch_size,
                      seed=cfg.seed, rank=env.rank, world=env.world)
-    vote = _StopVote(env.world)
-    stats = _Stats(env, start=start, skip=min(5, max(1, (cfg.steps - start) // 10)) if cfg.steps - start > 1 else 0)
     autocast = _autocast(cfg, env)
-    step, exit_code = start, 0
     for step in range(start, cfg.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = _lr(cfg, step)
-        x, y = (t.pin_memory().to(env.device, non_blocking=True) if env.device.type == "cuda" else t
-                for t in data.batch(step))
-        with autocast:
-            loss = model(x, y)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss = _step(cfg, env, model, optimizer, autocast, step, data.batch(step))
         done = step + 1
         stats.after_step(done, loss, log_now=done % cfg.log_every == 0 or done == cfg.steps)
         if cfg.preempt_at_step == done and env.rank == 0:
@@ -96,18 +102,28 @@ def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
             log.warning("rank %d: SIGTERM received, checkpointing at step %d and exiting %d",
                         env.rank, done, ckpt.EXIT_PREEMPTED)
             stats.pause(lambda: _save(cfg, env, done, model, optimizer))
-            step, exit_code = done, ckpt.EXIT_PREEMPTED
-            break
-        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+            return done, ckpt.EXIT_PREEMPTED
+        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
             stats.pause(lambda: _save(cfg, env, done, model, optimizer))
-    else:
-        step = cfg.steps
-        stats.pause(lambda: _save(cfg, env, cfg.steps, model, optimizer))
-    vote.close()
-    metrics = stats.finish(cfg, step)
-    if env.rank == 0 and cfg.metrics_out is not None:
-        ckpt.write_json_atomic(cfg.metrics_out, metrics)
-    return exit_code
+    stats.pause(lambda: _save(cfg, env, cfg.steps, model, optimizer))  # no-op if just saved
+    return cfg.steps, 0
+
+
+def _step(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.Optimizer,
+          autocast: contextlib.AbstractContextManager[Any], step: int,
+          batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    for group in optimizer.param_groups:
+        group["lr"] = _lr(cfg, step)
+    if env.device.type == "cuda":
+        batch = tuple(t.pin_memory().to(env.device, non_blocking=True) for t in batch)  # type: ignore[assignment]
+    with autocast:
+        loss: torch.Tensor = model(*batch)
+    loss.backward()
+    if cfg.grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss
 
 
 def _build(cfg: TrainConfig, env: Dist) -> tuple[nn.Module, torch.optim.Optimizer]:
@@ -122,7 +138,8 @@ def _build(cfg: TrainConfig, env: Dist) -> tuple[nn.Module, torch.optim.Optimize
     if cfg.strategy == "ddp" and env.world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        model = DDP(model, device_ids=[env.local_rank] if env.device.type == "cuda" else None)
+        model = DDP(model, device_ids=[env.local_rank] if env.device.type == "cuda" else None,
+                    gradient_as_bucket_view=True)
     if cfg.compile and cfg.strategy == "ddp":
         model = torch.compile(model)  # type: ignore[assignment]
     torch.manual_seed(cfg.seed + env.rank)

@@ -1,0 +1,40 @@
+"""The policy gate with the repository's own defaults, for commands that gate on `check`
+(promote) without the CLI's flags."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from generator.check.run import CheckOptions, run_check
+from generator.config import load_config
+from generator.planning import plan_for_policy
+from generator.render.pipeline import render_repository
+from generator.report.model import ReportInput, summarize
+from generator.resources import BUNDLED_ROOT
+from generator.spec.load import Repository
+
+__all__ = ["policy_gate", "default_policy_dirs"]
+
+
+def default_policy_dirs(repo: Repository) -> list:
+    config = load_config(repo.root)
+    dirs = [BUNDLED_ROOT / "policies"] if config.builtin_policies else []
+    for folder in config.policies:
+        own = (repo.root / folder).resolve()
+        if own.is_dir() and own not in [d.resolve() for d in dirs]:
+            dirs.append(own)
+    return dirs
+
+
+def policy_gate(repo: Repository, environments: Sequence[str], models: Sequence[str], *,
+                fail_on: str | None = None, today: dt.date | None = None) -> tuple[bool, ReportInput]:
+    """(passed, report) for the selected pairs, rendered in memory."""
+    config = load_config(repo.root)
+    waivers = repo.root / config.waivers
+    options = CheckOptions(policy_dirs=default_policy_dirs(repo), kubernetes_version=config.kubernetes_version,
+                           waivers_file=waivers if waivers.is_file() else None, today=today or dt.date.today(),
+                           plan_for=plan_for_policy)
+    result = run_check(repo, render_repository(repo, environments, models), options)
+    report = ReportInput(findings=result.findings, checked=result.checked, documents_checked=result.documents_checked,
+                         fail_on=fail_on or config.fail_on, rules=result.rules)
+    return summarize(report).passed, report

@@ -1,0 +1,29 @@
+"""`modelops diff --base REF`: the rendered effect of a change, for pull-request review."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from generator.errors import EXIT_FINDINGS, EXIT_OK
+from generator.gitops.diff import diff_against, format_diff
+from generator.writeout import write_output
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base", required=True, metavar="REF", help="git revision to compare with (e.g. origin/main)")
+    parser.add_argument("--format", "-f", choices=["text", "json", "markdown"], default="text")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes")
+
+
+def run(args: argparse.Namespace) -> int:
+    diff = diff_against(Path(args.repo_root).resolve(), args.base)
+    text = format_diff(diff, args.format)
+    if args.output:
+        write_output(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_FINDINGS if (args.exit_code and not diff.empty) else EXIT_OK

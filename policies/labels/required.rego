@@ -1,0 +1,45 @@
+# METADATA
+# title: Workloads carry the required ownership and cost labels
+# description: >-
+#   GPU spend is attributed and alerts are routed by labels: without team, cost center,
+#   model and environment labels a runaway training job or an idle GPU Deployment cannot
+#   be traced to anyone. Deployments must set modelops.dev/team, modelops.dev/cost-center,
+#   modelops.dev/model and modelops.dev/environment (non-empty) on metadata.labels and on
+#   the pod template (pods are what cost tools see); WorkflowTemplates and CronWorkflows
+#   on metadata.labels.
+# scope: package
+# custom:
+#   id: MO-LBL-001
+#   severity: medium
+#   remediation: >-
+#     Set team and costCenter in the model spec; the blueprints and the chart render the
+#     modelops.dev/* labels from them (also add them to the workflow's podMetadata.labels).
+package modelops.labels.required
+
+import rego.v1
+
+required := ["modelops.dev/team", "modelops.dev/cost-center", "modelops.dev/model", "modelops.dev/environment"]
+
+label_sets contains {"path": "metadata.labels", "labels": object.get(input.document, ["metadata", "labels"], {})} if {
+	input.kind in {"Deployment", "WorkflowTemplate", "CronWorkflow"}
+}
+
+label_sets contains {"path": "spec.template.metadata.labels", "labels": object.get(input.document, ["spec", "template", "metadata", "labels"], {})} if {
+	input.kind == "Deployment"
+}
+
+deny contains result if {
+	some entry in label_sets
+	missing := [l | some l in required; not present(entry.labels, l)]
+	count(missing) > 0
+	result := {
+		"msg": concat("", [input.kind, " '", object.get(input.document, ["metadata", "name"], ""), "' is missing required labels at ", entry.path, ": ", concat(", ", missing)]),
+		"path": entry.path,
+	}
+}
+
+present(labels, l) if {
+	v := labels[l]
+	is_string(v)
+	trim_space(v) != ""
+}

@@ -1,0 +1,103 @@
+# METADATA
+# title: No plaintext secrets in environment variables
+# description: >-
+#   Everything under environments/ is committed to Git and readable by everyone with repo
+#   access, and env values show up in `kubectl describe`, Argo UI and logs. Environment
+#   variables whose name looks like a credential (PASSWORD, PASSWD, TOKEN, SECRET, API_KEY,
+#   ACCESS_KEY, PRIVATE_KEY, CREDENTIALS as a name segment, case-insensitive; e.g.
+#   HF_TOKEN, WANDB_API_KEY, AWS_SECRET_ACCESS_KEY) must come from valueFrom
+#   (secretKeyRef), not a literal value. Names that only point at a secret (…_FILE,
+#   …_PATH, …_DIR, …_NAME, …_REF) and Argo expressions are not flagged. Checks containers
+#   of Deployments, WorkflowTemplates/CronWorkflows (including JobSet manifests) and the
+#   serving Values file's env list.
+# scope: package
+# custom:
+#   id: MO-SEC-001
+#   severity: critical
+#   remediation: >-
+#     Remove the value from the model spec and Git history (rotate the credential), store it
+#     in a Kubernetes Secret (or External Secrets / Vault) and reference it with
+#     valueFrom.secretKeyRef.
+package modelops.secrets.plaintext_env
+
+import rego.v1
+
+deny contains result if {
+	some ref in env_entries
+	is_string(ref.env.name)
+	secret_name(ref.env.name)
+	literal(object.get(ref.env, "value", null))
+	result := {
+		"msg": concat("", ["env var '", ref.env.name, "'", ref.where, " holds a literal value; credentials must come from valueFrom.secretKeyRef"]),
+		"path": concat("", [ref.path, ".value"]),
+	}
+}
+
+secret_name(name) if {
+	n := upper(name)
+	regex.match(`(^|[_.-])(PASSWORD|PASSWD|TOKEN|SECRET|API[_-]?KEY|APIKEY|ACCESS[_-]?KEY|PRIVATE[_-]?KEY|CREDENTIALS?)([_.-]|$)`, n)
+	not regex.match(`[_.-](FILE|PATH|DIR|NAME|REF)$`, n)
+}
+
+literal(v) if {
+	is_string(v)
+	trim_space(v) != ""
+	not contains(v, "{{")
+	not regex.match(`^\$\([A-Za-z_][A-Za-z0-9_]*\)$`, v)
+}
+
+literal(v) if is_number(v)
+
+env_entries contains {"path": concat("", ["env[", format_int(i, 10), "]"]), "where": "", "env": e} if {
+	input.kind == "Values"
+	some i, e in input.document.env
+	is_object(e)
+}
+
+env_entries contains {"path": concat("", [ref.path, ".env[", format_int(i, 10), "]"]), "where": ref.where, "env": e} if {
+	some ref in containers
+	some i, e in object.get(ref.container, "env", [])
+	is_object(e)
+}
+
+# ---- containers in the document -----------------------------------------------------
+# Each entry: path (where the container lives), where (extra location text), container.
+
+containers contains {"path": concat("", ["spec.template.spec.", f, "[", format_int(i, 10), "]"]), "where": "", "container": c} if {
+	input.kind == "Deployment"
+	some f in ["containers", "initContainers"]
+	some i, c in input.document.spec.template.spec[f]
+}
+
+wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+
+wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+
+wf_prefix := "spec" if input.kind == "WorkflowTemplate"
+
+wf_prefix := "spec.workflowSpec" if input.kind == "CronWorkflow"
+
+containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].", f]), "where": "", "container": c} if {
+	some i, t in wf_spec.templates
+	some f in ["container", "script"]
+	c := t[f]
+	is_object(c)
+}
+
+containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].", f, "[", format_int(j, 10), "]"]), "where": "", "container": c} if {
+	some i, t in wf_spec.templates
+	some f in ["initContainers", "sidecars"]
+	some j, c in t[f]
+}
+
+containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"]), "container": c} if {
+	some i, t in wf_spec.templates
+	m := t.resource.manifest
+	is_string(m)
+	yaml.is_valid(m)
+	js := yaml.unmarshal(m)
+	js.kind == "JobSet"
+	some j, rj in js.spec.replicatedJobs
+	some f in ["containers", "initContainers"]
+	some c in rj.template.spec.template.spec[f]
+}

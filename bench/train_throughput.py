@@ -72,7 +72,8 @@ def _run_trainer(model: str, batch: int, seq: int, steps: int, compile_: bool) -
         return data
 
 
-def _plain_loop(cfg: GPTConfig, batch: int, seq: int, steps: int, skip: int, compile_: bool, cuda: bool) -> dict[str, float]:
+def _plain_loop(cfg: GPTConfig, batch: int, seq: int, steps: int, skip: int, compile_: bool,
+                cuda: bool) -> dict[str, float]:
     device = torch.device("cuda" if cuda else "cpu")
     torch.manual_seed(0)
     model = GPT(cfg).to(device)

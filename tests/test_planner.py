@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -75,12 +77,36 @@ def test_planner_imports_no_torch() -> None:
 
 
 def test_gpt2_124m_parameter_count() -> None:
-    pytest.importorskip("torch")
-    from generator.training.config import PRESETS
-    from generator.training.planner import parameters_from_config
+    from generator.training.config import PRESETS, gpt_parameter_count
 
     # GPT-2 small as released (vocab 50257, tied lm head, position embeddings counted).
-    assert parameters_from_config(dataclasses.replace(PRESETS["gpt-small"], vocab_size=50257)) == 124_439_808
+    gpt2 = dataclasses.replace(PRESETS["gpt-small"], vocab_size=50257)
+    assert gpt_parameter_count(gpt2) == 124_439_808
     # The gpt-small preset pads the vocabulary to 50304: 47 more rows of 768.
-    assert parameters_from_config("gpt-small") == 124_439_808 + 47 * 768
-    assert parameters_from_config("gpt-small,n_layer=2") < parameters_from_config("gpt-small")
+    assert gpt_parameter_count(PRESETS["gpt-small"]) == 124_439_808 + 47 * 768
+
+
+def test_meta_device_count_matches_the_closed_form() -> None:
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed")
+    # In a fresh interpreter: torch loaded after regopy (imported by other test modules) aborts.
+    code = textwrap.dedent("""
+        import dataclasses, json
+        from generator.training.config import PRESETS, gpt_parameter_count
+        from generator.training.planner import parameters_from_config
+        configs = [*PRESETS.values(), dataclasses.replace(PRESETS["gpt-small"], vocab_size=50257)]
+        print(json.dumps([[parameters_from_config(c), gpt_parameter_count(c)] for c in configs]
+                         + [[parameters_from_config("gpt-small,n_layer=3,n_head=4,n_embd=256,vocab_size=1000"),
+                             gpt_parameter_count(GPTConfig(vocab_size=1000, n_layer=3, n_head=4, n_embd=256))]]))
+        import sys; assert "torch" in sys.modules
+    """).replace("from generator.training.config import PRESETS", "from generator.training.config import GPTConfig, PRESETS")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    pairs = json.loads(out)
+    assert all(meta == closed for meta, closed in pairs) and [124_439_808] * 2 in pairs
+
+
+def test_parameters_from_config_does_not_load_torch_after_regopy() -> None:
+    code = ("import sys, regopy\n"
+            "from generator.training.planner import parameters_from_config\n"
+            "assert parameters_from_config('gpt-small') == 124_475_904 and 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

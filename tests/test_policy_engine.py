@@ -11,7 +11,7 @@ import pytest
 from generator.policy import PolicyError
 from generator.policy.engine import PolicySet, RuleResult, load_modules, results_from_value
 from generator.policy.metadata import parse_metadata
-from generator.policy.rego_test import run_tests
+from generator.policy.rego_test import run_tests, split_whole_input_with
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
 
@@ -297,10 +297,35 @@ def test_run_tests_pass_fail_error(tmp_path: Path) -> None:
 
 
 def test_run_tests_survives_a_regopy_crash(tmp_path: Path) -> None:
-    # `deny[x] with input as ...` over a sprintf(input) message aborts rego-cpp 1.5.2 in compile
+    # `with input as <var>` over a rule calling sprintf on input aborts rego-cpp 1.5.2 while
+    # compiling (a literal object would be split into `with input.k as v` and work)
     write(tmp_path, {
         "p.rego": 'package p\nimport rego.v1\ndeny contains msg if { msg := sprintf("%v: x", [input.metadata.name]) }\n',
-        "p_test.rego": 'package p\nimport rego.v1\ntest_crash if { deny["a: x"] with input as {"metadata": {"name": "a"}} }\n',
+        "p_test.rego": 'package p\nimport rego.v1\n'
+                       'test_crash if { d := {"metadata": {"name": "a"}}; deny["a: x"] with input as d }\n',
     })
-    with pytest.raises(PolicyError, match="crashed"):
+    with pytest.raises(PolicyError, match="crashed compiling"):
         run_tests([tmp_path])
+
+
+def test_whole_input_with_is_split_keeping_lines(tmp_path: Path) -> None:
+    source = textwrap.dedent("""\
+        package p
+        import rego.v1
+        test_a if {
+          deny["a: x"] with input as {
+            "metadata": {"name": "a"},  # the name
+            "a-b": [1,
+              2],
+          }
+          count(deny) == 1 with input as {}
+        }
+        """)
+    split = split_whole_input_with(source)
+    assert split.count("\n") == source.count("\n")
+    assert 'with input.metadata as {"name": "a"}' in split
+    assert 'with input["a-b"] as [1,' in split
+    assert "with input as {}" in split
+    write(tmp_path, {"p.rego": 'package p\nimport rego.v1\ndeny contains msg if { msg := sprintf("%v: x", [input.metadata.name]) }\n',
+                     "p_test.rego": source.replace("count(deny) == 1 with input as {}", "true")})
+    assert run_tests([tmp_path]).summary() == "1 tests, 1 passed, 0 failed"

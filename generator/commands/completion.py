@@ -11,7 +11,6 @@ is registered, with no extra dependency. Install with, for example:
 from __future__ import annotations
 
 import argparse
-import shlex
 from dataclasses import dataclass, field
 
 __all__ = ["configure", "run", "Node", "walk", "bash_script", "zsh_script"]
@@ -39,6 +38,14 @@ def _takes_value(action: argparse.Action) -> bool:
     return action.nargs != 0 and not isinstance(action, (argparse._HelpAction, argparse._VersionAction))
 
 
+def _help(action: argparse.Action) -> str:
+    text = action.help or ""
+    try:  # argparse's own expansion: "(default: %(default)s)"
+        return text % {**vars(action), "prog": PROG}
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
 def walk(parser: argparse.ArgumentParser, path: str = PROG, help_text: str = "") -> list[Node]:
     """Every command path under `parser`, parents before children, in registration order."""
     node = Node(path, help_text)
@@ -49,9 +56,11 @@ def walk(parser: argparse.ArgumentParser, path: str = PROG, help_text: str = "")
             for name, child in action.choices.items():
                 node.subcommands[name] = helps.get(name, "")
                 children += walk(child, f"{path} {name}", helps.get(name, ""))
+        elif action.help == argparse.SUPPRESS:
+            continue
         elif action.option_strings:
             for option in action.option_strings:
-                node.options[option] = action.help or ""
+                node.options[option] = _help(action)
                 if _takes_value(action):
                     node.value_options[option] = [str(c) for c in action.choices or ()]
         elif action.choices:
@@ -60,7 +69,9 @@ def walk(parser: argparse.ArgumentParser, path: str = PROG, help_text: str = "")
 
 
 def _q(text: str) -> str:
-    return shlex.quote(text)
+    # Always quote: zsh expands `=word` after a colon in array assignments, even in words
+    # shlex would leave bare.
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _walk_cases(nodes: list[Node]) -> list[str]:

@@ -7,11 +7,14 @@ only and 2 for failures (conftest's own codes). Evaluation errors exit 2 and nev
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import importlib
 import importlib.util
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +161,7 @@ def check(policies: Any, configurations: dict[str, list[Any]], namespaces: Seque
     else:  # a remote OPA server: one request per rule and document
         outcomes = [policies.evaluate(doc, namespaces) for doc in documents]
     results = {(name, ns): CheckResult(name, ns) for name in inputs for ns in namespaces}
-    for (name, _), found in zip(flat, outcomes):
+    for (name, _), found in zip(flat, outcomes, strict=True):
         for ns in namespaces:
             mine = [r for r in found if r.namespace == ns]
             fired = {r.rule for r in mine}
@@ -211,12 +214,35 @@ def _remote(url: str, paths: Sequence[str]) -> Any:
     return RemotePolicySet.load(paths, host=parts.hostname, port=parts.port or 8181)
 
 
+@contextlib.contextmanager
+def _policy_prints_to_stderr() -> Iterator[None]:
+    """Rego `print()` writes straight to file descriptor 1 from C++; keep it off stdout so
+    the report (JSON especially) stays parseable."""
+    try:
+        stdout_fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
+    except (OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(stdout_fd)
+    os.dup2(2, stdout_fd)
+    try:
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)
+        os.dup2(saved, stdout_fd)
+        os.close(saved)
+
+
 def run_eval(args: argparse.Namespace) -> int:
     paths = args.policy or _default_policies(args)
-    policies = _remote(args.opa, paths) if args.opa else PolicySet.load(paths)
-    namespaces = policies.namespaces if args.all_namespaces else (args.namespace or ["main"])
+    namespaces = args.namespace or ["main"]
     configurations = load_documents(args.files)
-    results = check(policies, configurations, namespaces, combine=args.combine, workers=args.workers)
+    with _policy_prints_to_stderr():
+        policies = _remote(args.opa, paths) if args.opa else PolicySet.load(paths)
+        if args.all_namespaces:
+            namespaces = policies.namespaces
+        results = check(policies, configurations, namespaces, combine=args.combine, workers=args.workers)
     if args.output == "json":
         print(json.dumps([r.to_json() for r in results], indent="\t", default=str))
     else:

@@ -92,7 +92,11 @@ def forge_from_remote(
     env: Mapping[str, str] = os.environ,
 ) -> Forge:
     """A client for the forge hosting `remote_url`; `forge`, `forge_url` and `repo` override detection."""
-    remote = parse_remote(remote_url)
+    if forge and repo and (forge_url or env.get("MODELOPS_FORGE_URL")):
+        # Everything named explicitly: the remote may be any URL git accepts (file://, a mirror).
+        remote = Remote("https", "", repo)
+    else:
+        remote = parse_remote(remote_url)
     kind = forge or guess_forge(remote.host)
     if kind is None:
         raise ModelopsError(f"cannot tell which forge hosts {remote.host}; pass --forge github|gitlab|gitea "

@@ -32,7 +32,7 @@ from generator.policy.rego_v1 import (function_arities, package_name, rename_fun
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
     "results_from_value", "entrypoint", "rules_by_package", "merge_metadata", "policy_file", "is_decision_rule",
-    "input_term",
+    "input_term", "output_tree_value",
 ]
 
 # conftest's rule-name patterns: deny, deny_foo, violation_bar, warn_baz
@@ -112,6 +112,8 @@ def _load_data_file(path: Path) -> Any:
 
 def _merge_data(target: dict[str, Any], prefix: Sequence[str], value: Any, origin: Path) -> None:
     """Place `value` at `prefix` (OPA bundle layout: the directory is the data path)."""
+    if value is None:  # an empty data file
+        return
     node = target
     for part in prefix:
         node = node.setdefault(part, {})
@@ -284,7 +286,7 @@ def _node_value(node: Any) -> Any:
     raise ValueError(f"unexpected regopy node kind {kind}")
 
 
-def _first_expression(impl: Any) -> Any:
+def output_tree_value(impl: Any) -> Any:
     """Results > Result > Terms > value, read from the node tree."""
     results = rs.rego_output_node(impl)
     result = rs.rego_node_get(results, 0)
@@ -308,7 +310,7 @@ def _query(interpreter: regopy.Interpreter, bundle: regopy.Bundle, point: str, s
             parsed = json.loads(text)
         except json.JSONDecodeError:
             # regopy 1.5.2 can print strings unescaped (sprintf over concat output): walk the tree
-            return _Outcome(True, _first_expression(impl))
+            return _Outcome(True, output_tree_value(impl))
     finally:
         rs.rego_free_output(impl)
     results = parsed if isinstance(parsed, list) else [parsed]
@@ -428,7 +430,7 @@ class PolicySet:
         self._copy_dir: tempfile.TemporaryDirectory[str] | None = None
 
     @classmethod
-    def load(cls, paths: Sequence[str | Path], *, include_tests: bool = False, **kwargs: Any) -> "PolicySet":
+    def load(cls, paths: Sequence[str | Path], *, include_tests: bool = False, **kwargs: Any) -> PolicySet:
         modules, data = load_modules(paths, include_tests=include_tests)
         return cls(modules, data, **kwargs)
 
@@ -524,6 +526,12 @@ class PolicySet:
             return [self.evaluate(doc, namespaces) for doc in documents]
         size = -(-len(documents) // workers)
         chunks = [documents[i:i + size] for i in range(0, len(documents), size)]
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            parts = list(pool.map(lambda chunk: [self.evaluate(doc, namespaces) for doc in chunk], chunks))
+
+        def run(chunk: list[Any]) -> list[list[RuleResult]]:
+            return [self.evaluate(doc, namespaces) for doc in chunk]
+
+        # the calling thread takes the first chunk with the original bundle; helpers load copies
+        with ThreadPoolExecutor(max_workers=len(chunks) - 1) as pool:
+            futures = [pool.submit(run, chunk) for chunk in chunks[1:]]
+            parts = [run(chunks[0])] + [future.result() for future in futures]
         return [result for part in parts for result in part]

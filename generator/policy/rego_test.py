@@ -4,14 +4,18 @@ A test passes when it evaluates to `true`; `false` or undefined fails; an evalua
 is an error (never a pass). Tests run on a fresh interpreter with no input, so they cannot
 leak input into each other.
 
-Evaluation happens in a child process: some `with` forms abort rego-cpp 1.5.2 outright
-(a C++ exception, e.g. `deny[x] with input as {...}` when `deny` builds its message with
-sprintf over input). A crash while compiling becomes a PolicyError (exit 2); a crash while
-running one test becomes an error for that test, and the remaining tests still run.
+rego-cpp 1.5.2 aborts the process compiling `with input as <object>` when a rule it
+reaches calls a built-in on input (`sprintf("%v", [input.x])`): a C++ exception. Since a
+test has no input of its own, `with input as {"a": 1, "b": 2}` means exactly
+`with input.a as 1 with input.b as 2`, which compiles fine, so object literals are split
+that way before compiling. Anything else that crashes is contained: evaluation runs in a
+child process; a crash while compiling becomes a PolicyError (exit 2), a crash while
+running one test an error for that test, and the remaining tests still run.
 """
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -19,10 +23,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import dataclasses
+import re
+
 from generator.policy import PolicyError
 from generator.policy.engine import PolicySet, load_modules
+from generator.policy.rego_v1 import Token, tokenize
 
-__all__ = ["TestCase", "TestReport", "run_tests"]
+__all__ = ["TestCase", "TestReport", "run_tests", "split_whole_input_with"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,81 @@ class TestReport:
         text = f"{len(self.cases)} tests, {self.count('pass')} passed, {self.count('fail')} failed"
         errors = self.count("error")
         return f"{text}, {errors} errors" if errors else text
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEYWORDS = {"as", "default", "else", "false", "import", "package", "not", "null", "true", "with", "some",
+             "in", "if", "contains", "every"}
+
+
+def _object_pairs(tokens: list[Token], open_idx: int) -> tuple[list[tuple[str, list[Token], list[Token]]], int] | None:
+    """(key token text, value tokens, trivia before the key) for each top-level pair of the
+    object literal opening at open_idx, and the index of its `}`; None unless every key is
+    a plain string."""
+    chunks: list[list[Token]] = []
+    current: list[Token] = []
+    depth = 0
+    for j in range(open_idx, len(tokens)):
+        tok = tokens[j]
+        if tok.kind == "punct" and tok.text in "([{":
+            depth += 1
+        elif tok.kind == "punct" and tok.text in ")]}":
+            depth -= 1
+            if depth == 0:
+                chunks.append(current)
+                pairs = _pairs(chunks)
+                return None if pairs is None else (pairs, j)
+        if depth == 1 and tok.kind == "punct" and tok.text == ",":
+            chunks.append(current)
+            current = []
+        elif j > open_idx:
+            current.append(tok)
+    return None
+
+
+def _pairs(chunks: list[list[Token]]) -> list[tuple[str, list[Token], list[Token]]] | None:
+    pairs: list[tuple[str, list[Token], list[Token]]] = []
+    for chunk in chunks:
+        sig = [i for i, t in enumerate(chunk) if t.significant]
+        if not sig:
+            pairs.append(("", [], chunk))  # after a trailing comma: keep its newlines
+            continue
+        key = chunk[sig[0]]
+        if len(sig) < 3 or key.kind != "string" or not key.text.startswith('"') or chunk[sig[1]].text != ":":
+            return None
+        pairs.append((key.text, chunk[sig[1] + 1:], chunk[:sig[0]]))
+    return pairs if any(key for key, _, _ in pairs) else None
+
+
+def _with_target(key: str) -> str:
+    name = key[1:-1]
+    return f"input.{name}" if _IDENT.match(name) and name not in _KEYWORDS else f"input[{key}]"
+
+
+def split_whole_input_with(source: str) -> str:
+    """`with input as {"a": 1, "b": x}` -> `with input.a as 1 with input.b as x`.
+
+    The same meaning in a test (which has no input of its own); newlines and comments are
+    kept, so line numbers still match the file."""
+    tokens = tokenize(source)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        sig = [k for k in range(i, min(i + 12, len(tokens))) if tokens[k].significant][:4]
+        if (tokens[i].kind == "ident" and tokens[i].text == "with" and len(sig) == 4
+                and [tokens[k].text for k in sig[1:]] == ["input", "as", "{"]):
+            parsed = _object_pairs(tokens, sig[3])
+            if parsed is not None:
+                pairs, end = parsed
+                for key, value, lead in pairs:
+                    out.append("".join(t.text for t in lead if t.kind != "ws"))
+                    if key:
+                        out.append(f"with {_with_target(key)} as " + "".join(t.text for t in value).strip(" \t") + " ")
+                i = end + 1
+                continue
+        out.append(tokens[i].text)
+        i += 1
+    return "".join(out)
 
 
 def _is_test(name: str) -> bool:
@@ -106,7 +189,8 @@ def _run_isolated(paths: Sequence[str | Path], tests: list[tuple[str, str, str]]
         if proc.returncode == 0 and len(cases) < len(tests):
             raise PolicyError(f"the test runner stopped early: {_last_line(proc.stderr, 'no output')}")
         if proc.returncode != 0 and len(cases) < len(tests):
-            reason = _last_line(proc.stderr, f"exit status {proc.returncode}")
+            status = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+            reason = f"{_last_line(proc.stderr, 'no message')} ({status})"
             if "compiled" not in proc.stdout:
                 raise PolicyError(f"the Rego engine (regopy) crashed compiling the policies: {reason}")
             package, rule, file = tests[len(cases)]
@@ -121,17 +205,24 @@ def run_tests(paths: Sequence[str | Path]) -> TestReport:
 
 
 def _worker(argv: Sequence[str]) -> int:
-    """Child process: compile, then run tests from index argv[0] on, one JSON line each."""
+    """Child process: compile, then run tests from index argv[0] on, one JSON line each.
+
+    Results go to a private copy of stdout; descriptor 1 itself is pointed at stderr, so
+    Rego `print()` output (written by C++) cannot interleave with the protocol lines."""
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
     paths, start = argv[1:], int(argv[0])
     try:
         tests = _tests(paths)
-        policies = PolicySet.load(paths, include_tests=True, rule_filter=_is_test)
+        modules, data = load_modules(paths, include_tests=True)
+        modules = [dataclasses.replace(m, source=split_whole_input_with(m.source)) for m in modules]
+        policies = PolicySet(modules, data, rule_filter=_is_test)
     except PolicyError as error:
-        print(json.dumps({"load_error": str(error)}), flush=True)
+        print(json.dumps({"load_error": str(error)}), file=protocol, flush=True)
         return 0
-    print("compiled", flush=True)
+    print("compiled", file=protocol, flush=True)
     for package, rule, file in tests[start:]:
-        print(json.dumps(asdict(_run_one(policies, package, rule, file))), flush=True)
+        print(json.dumps(asdict(_run_one(policies, package, rule, file))), file=protocol, flush=True)
     return 0
 
 

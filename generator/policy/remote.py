@@ -57,7 +57,7 @@ class RemotePolicySet:
         self._pushed = False
 
     @classmethod
-    def load(cls, paths: Sequence[str | Path], **kwargs: Any) -> "RemotePolicySet":
+    def load(cls, paths: Sequence[str | Path], **kwargs: Any) -> RemotePolicySet:
         modules, data = load_modules(paths)
         return cls(modules, data, **kwargs)
 
@@ -79,13 +79,22 @@ class RemotePolicySet:
                 raise self._fail(f"uploading {module.path}", error) from error
         for key, value in sorted(self.data.items()):
             try:
-                self._client.update_or_create_data(value if isinstance(value, dict) else {"value": value}, key)
+                self._put_data(key, value)
             except _CLIENT_ERRORS as error:
                 raise self._fail(f"uploading data {key}", error) from error
         self._pushed = True
 
     def policy_file(self, namespace: str, rule: str) -> str:
         return policy_file(self.modules, namespace, rule)
+
+    def _put_data(self, key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            self._client.update_or_create_data(value, key)
+            return
+        # the client only uploads objects; lists and scalars go through the same Data API
+        response = requests.put(f"{self.url}/v1/data/{key}", json=value, timeout=self._client.timeout,
+                                headers=self._client.headers)
+        response.raise_for_status()
 
     def query(self, namespace: str, rule: str, document: Any) -> tuple[bool, Any]:
         if not self._pushed:

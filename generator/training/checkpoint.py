@@ -44,7 +44,10 @@ import torch
 import torch.distributed as dist
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
 
-__all__ = ["EXIT_PREEMPTED", "StopFlag", "latest_checkpoint", "save_checkpoint", "load_checkpoint", "read_meta", "write_json_atomic"]
+__all__ = [
+    "EXIT_PREEMPTED", "StopFlag", "latest_checkpoint", "save_checkpoint", "load_checkpoint", "read_meta",
+    "write_json_atomic",
+]
 
 EXIT_PREEMPTED = 143
 _NAME = re.compile(r"^step-(\d{8})$")
@@ -76,7 +79,8 @@ def latest_checkpoint(root: Path) -> Path | None:
     return steps[-1][1] if steps else None
 
 
-def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer, meta: dict[str, Any], *, keep: int) -> Path:
+def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    meta: dict[str, Any], *, keep: int) -> Path:
     """Write checkpoint `step` collectively (every rank calls this) and return its path."""
     final = root / f"step-{step:08d}"
     if final.exists():
@@ -143,10 +147,11 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def _prune(root: Path, keep: int) -> None:
-    if keep <= 0:
-        return
+    """Drop all but the newest `keep` checkpoints (0 keeps all) and leftovers of crashed saves
+    (saves are collective, so no other one is in progress)."""
     done = sorted(p for p in root.iterdir() if _NAME.match(p.name))
-    for old in done[:-keep]:
+    stale = [p for p in root.iterdir() if p.name.startswith(".tmp-step-")]
+    for old in stale + (done[:-keep] if keep > 0 else []):
         shutil.rmtree(old, ignore_errors=True)
 
 

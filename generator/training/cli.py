@@ -50,13 +50,27 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
-def _positive_float(text: str) -> float:
+def _float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _float(text)
+    if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or a positive number, got {text!r}")
     return value
 
 
@@ -71,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive, default=100)
     p.add_argument("--lr", type=_positive_float, default=6e-4)
     p.add_argument("--warmup-steps", type=_non_negative, default=0)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--grad-clip", type=float, default=1.0, help="max grad norm; 0 disables")
+    p.add_argument("--weight-decay", type=_non_negative_float, default=0.1)
+    p.add_argument("--grad-clip", type=_non_negative_float, default=1.0, help="max grad norm; 0 disables")
     p.add_argument("--seed", type=_int, default=1337)
     p.add_argument("--checkpoint-dir", type=Path, default=None)
     p.add_argument("--checkpoint-every", type=_non_negative, default=0, help="steps; 0: only at the end and on SIGTERM")
@@ -95,13 +109,12 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     if seq_len > model.block_size:
         raise ConfigError(f"--seq-len {seq_len} exceeds the model's block_size {model.block_size}")
     if ns.data != "synthetic":
-        from .data import check_token_file
-
-        check_token_file(ns.data, seq_len)
+        _check_token_file(ns.data, seq_len)
     device = _resolve_device(ns.device)
-    for path, what in ((ns.checkpoint_dir, "--checkpoint-dir"), (ns.metrics_out and ns.metrics_out.parent, "--metrics-out")):
-        if path is not None:
-            _check_writable(path, what)
+    if ns.checkpoint_dir is not None:
+        _check_writable(ns.checkpoint_dir, "--checkpoint-dir")
+    if ns.metrics_out is not None:
+        _check_writable(ns.metrics_out.parent, "--metrics-out")
     return TrainConfig(
         strategy=ns.strategy, model=model, data=ns.data, batch_size=ns.batch_size, seq_len=seq_len,
         steps=ns.steps, lr=ns.lr, warmup_steps=ns.warmup_steps, weight_decay=ns.weight_decay,
@@ -135,6 +148,24 @@ def _resolve_precision(choice: str, device: str) -> str:
     if choice == "auto":
         return "bf16" if device == "cuda" and bf16_ok else "fp32"
     return choice
+
+
+def _check_token_file(spec: str, seq_len: int) -> None:
+    """Raise ConfigError unless `spec` names a readable uint16 token file holding one window."""
+    if "://" in spec:
+        raise ConfigError(f"--data {spec}: only 'synthetic' or a local token file path is supported; "
+                          "mount object storage into the pod (e.g. a CSI driver) and pass the path")
+    path = Path(spec)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"--data {path}: {exc.strerror or exc}") from None
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ConfigError(f"--data {path}: not a readable file (use 'synthetic' or a .bin of uint16 tokens)")
+    if size % 2:
+        raise ConfigError(f"--data {path}: size {size} is odd, not a flat uint16 token file")
+    if size // 2 < seq_len + 1:
+        raise ConfigError(f"--data {path}: {size // 2} tokens, fewer than --seq-len + 1 = {seq_len + 1}")
 
 
 def _check_writable(path: Path, what: str) -> None:

@@ -10,7 +10,8 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GPTConfig", "TrainConfig", "PRESETS", "ConfigError", "parse_model_config", "flops_per_token"]
+__all__ = ["GPTConfig", "TrainConfig", "PRESETS", "ConfigError", "parse_model_config", "flops_per_token",
+           "gpt_parameter_count"]
 
 
 class ConfigError(ValueError):
@@ -83,10 +84,16 @@ def flops_per_token(config: GPTConfig, seq_len: int) -> float:
     return 6.0 * n + 12.0 * config.n_layer * config.n_embd * seq_len
 
 
+def gpt_parameter_count(config: GPTConfig) -> int:
+    """Closed form of `model.count_parameters` (tests hold the two equal)."""
+    return _params_without_wpe(config) + config.block_size * config.n_embd
+
+
 def _params_without_wpe(c: GPTConfig) -> int:
     d = c.n_embd
+    # per block: 2 LayerNorms, qkv and output projections, MLP up (4d) and down, all with biases
     block = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d)
-    return c.vocab_size * d + c.n_layer * block + 2 * d
+    return c.vocab_size * d + c.n_layer * block + 2 * d  # tied embedding/lm head, final LayerNorm
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(GPTConfig))

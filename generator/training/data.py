@@ -12,7 +12,6 @@ Two sources:
 from __future__ import annotations
 
 import mmap
-import os
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 
 from .config import ConfigError
 
-__all__ = ["SyntheticData", "TokenFileData", "open_data", "check_token_file"]
+__all__ = ["SyntheticData", "TokenFileData", "open_data"]
 
 _MAX_STRIDE = 4
 
@@ -60,28 +59,12 @@ class TokenFileData:
         return self.tokens[start : start + self.seq_len + 1]
 
 
-def check_token_file(spec: str, seq_len: int) -> None:
-    """Raise ConfigError unless `spec` names a readable uint16 token file holding one window."""
-    if "://" in spec:
-        raise ConfigError(f"--data {spec}: only 'synthetic' or a local token file path is supported; "
-                          "mount object storage into the pod (e.g. a CSI driver) and pass the path")
-    path = Path(spec)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ConfigError(f"--data {path}: {exc.strerror or exc}") from None
-    if not path.is_file() or not os.access(path, os.R_OK):
-        raise ConfigError(f"--data {path}: not a readable file (use 'synthetic' or a .bin of uint16 tokens)")
-    if size % 2:
-        raise ConfigError(f"--data {path}: size {size} is odd, not a flat uint16 token file")
-    if size // 2 < seq_len + 1:
-        raise ConfigError(f"--data {path}: {size // 2} tokens, fewer than --seq-len + 1 = {seq_len + 1}")
-
-
-def open_data(spec: str, *, vocab_size: int, seq_len: int, batch_size: int, seed: int, rank: int, world: int) -> SyntheticData | TokenFileData:
+def open_data(spec: str, *, vocab_size: int, seq_len: int, batch_size: int, seed: int, rank: int,
+              world: int) -> SyntheticData | TokenFileData:
+    shape = {"vocab_size": vocab_size, "seq_len": seq_len, "batch_size": batch_size, "rank": rank, "world": world}
     if spec == "synthetic":
-        return SyntheticData(vocab_size=vocab_size, seq_len=seq_len, batch_size=batch_size, seed=seed, rank=rank, world=world)
-    return TokenFileData(Path(spec), vocab_size=vocab_size, seq_len=seq_len, batch_size=batch_size, rank=rank, world=world)
+        return SyntheticData(seed=seed, **shape)
+    return TokenFileData(Path(spec), **shape)
 
 
 def _map_tokens(path: Path) -> torch.Tensor:

@@ -31,10 +31,12 @@ This module imports no torch (the generator plans without the training image), e
 """
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .config import GPTConfig, parse_model_config
+from .config import GPTConfig, gpt_parameter_count, parse_model_config
 
 __all__ = [
     "BytesPerParam", "Plan", "plan_capacity", "recommend", "parameters_from_config",
@@ -153,10 +155,20 @@ def recommend(
 
 
 def parameters_from_config(config: GPTConfig | str) -> int:
-    """Exact parameter count of the reference GPT (a config, preset name or override string)."""
-    from .model import count_parameters  # torch, only here
+    """Exact parameter count of the reference GPT (a config, preset name or override string).
 
-    return count_parameters(parse_model_config(config) if isinstance(config, str) else config)
+    Counted by building the model on torch's meta device. Where torch is not installed, or
+    would be loaded for the first time after regopy (that order aborts the process: a
+    double free in libtorch's static initialisers, seen with regopy 1.5.2 and torch 2.13),
+    the closed form `gpt_parameter_count` gives the same number.
+    """
+    cfg = parse_model_config(config) if isinstance(config, str) else config
+    torch_unsafe = "regopy" in sys.modules and "torch" not in sys.modules
+    if torch_unsafe or importlib.util.find_spec("torch") is None:
+        return gpt_parameter_count(cfg)
+    from .model import count_parameters
+
+    return count_parameters(cfg)
 
 
 def _check(params: int, strategy: str, gpu_memory_gib: float, gpus: int, overhead: float) -> None:
@@ -168,7 +180,8 @@ def _check(params: int, strategy: str, gpu_memory_gib: float, gpus: int, overhea
         raise ValueError(f"activation_overhead {overhead} must be in [0, 1)")
 
 
-def _reason(strategy: str, fits: bool, need: float, have: float, gpus: int, fsdp: float, state: float, reserve: float) -> str:
+def _reason(strategy: str, fits: bool, need: float, have: float, gpus: int, fsdp: float, state: float,
+            reserve: float) -> str:
     head = (f"{strategy}: {need:.1f} GiB per GPU ({state / (1 if strategy == 'ddp' else gpus):.1f} GiB model state"
             f" + {reserve:.1f} GiB activation reserve) on {gpus} x {have:g} GiB")
     if fits:

@@ -40,14 +40,6 @@ deny contains result if {
 
 # Deeper than the enumeration below: still report, without a precise path.
 deny contains result if {
-	count(string_leaves) == 0
-	some kind, pattern in patterns
-	regex.match(pattern, json.marshal(input.document))
-	result := {"msg": concat("", ["the document contains what looks like ", kind, " (nested too deep to locate); never commit credentials"])}
-}
-
-deny contains result if {
-	count(string_leaves) > 0
 	some kind, pattern in patterns
 	not found(kind)
 	regex.match(pattern, json.marshal(input.document))
@@ -62,13 +54,88 @@ found(kind) if {
 # ---- string leaves of the document with their paths --------------------------------
 # walk() would do this in one line, but rego-cpp (regopy 1.5.2) crashes or runs out of
 # memory evaluating walk() under `with input... as`, which every policy test needs; so the
-# document is enumerated level by level.
+# document is enumerated depth by depth (refs with variables, no rule chains: rego-cpp also
+# crashes on chains of about ten dependent rules under `with`).
 
-string_leaves := {e | some e in (nodes_1 | nodes_2 | nodes_3 | nodes_4 | nodes_5 | nodes_6 | nodes_7 | nodes_8 | nodes_9 | nodes_10 | nodes_11 | nodes_12 | nodes_13 | nodes_14 | nodes_15 | nodes_16); is_string(e[1])}
+string_leaves contains [[k1], v] if {
+	v := input.document[k1]
+	is_string(v)
+}
 
-composite(x) if is_object(x)
+string_leaves contains [[k1, k2], v] if {
+	v := input.document[k1][k2]
+	is_string(v)
+}
 
-composite(x) if is_array(x)
+string_leaves contains [[k1, k2, k3], v] if {
+	v := input.document[k1][k2][k3]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4], v] if {
+	v := input.document[k1][k2][k3][k4]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5], v] if {
+	v := input.document[k1][k2][k3][k4][k5]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15]
+	is_string(v)
+}
+
+string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15, k16], v] if {
+	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15][k16]
+	is_string(v)
+}
 
 path_text(p) := concat("", [seg |
 	some i
@@ -83,150 +150,4 @@ segment(0, k) := k if is_string(k)
 segment(i, k) := concat("", [".", k]) if {
 	is_string(k)
 	i > 0
-}
-
-nodes_0 := {[[], input.document]}
-
-nodes_1 := {pair |
-	some e in nodes_0
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_2 := {pair |
-	some e in nodes_1
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_3 := {pair |
-	some e in nodes_2
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_4 := {pair |
-	some e in nodes_3
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_5 := {pair |
-	some e in nodes_4
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_6 := {pair |
-	some e in nodes_5
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_7 := {pair |
-	some e in nodes_6
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_8 := {pair |
-	some e in nodes_7
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_9 := {pair |
-	some e in nodes_8
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_10 := {pair |
-	some e in nodes_9
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_11 := {pair |
-	some e in nodes_10
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_12 := {pair |
-	some e in nodes_11
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_13 := {pair |
-	some e in nodes_12
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_14 := {pair |
-	some e in nodes_13
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_15 := {pair |
-	some e in nodes_14
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
-}
-
-nodes_16 := {pair |
-	some e in nodes_15
-	n := e[1]
-	composite(n)
-	some k
-	v := n[k]
-	pair := [array.concat(e[0], [k]), v]
 }

@@ -21,7 +21,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import regopy
+import regopy.rego_shared as rs
 
+from generator.policy.engine import output_tree_value
 from generator.policy.rego_v1 import is_v1, upgrade_to_v1
 
 
@@ -51,7 +53,6 @@ class OpaState:
         runner.strict_built_in_errors = strict
         if document is not None:
             runner.set_input_term(json.dumps(document))
-        import regopy.rego_shared as rs
 
         impl = rs.rego_bundle_query_entrypoint(runner._impl, bundle._impl, path)
         try:
@@ -59,13 +60,16 @@ class OpaState:
             if not ok:
                 root = rs.rego_output_node(impl)
                 text = "; ".join(rs.rego_node_json(rs.rego_node_get(root, i)) for i in range(rs.rego_node_size(root)))
+            if not ok or text.startswith("(error"):
+                raise RuntimeError(text)
+            if text.strip() == "undefined":
+                return False, None
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError:  # regopy can print strings unescaped; read the tree
+                return True, output_tree_value(impl)
         finally:
             rs.rego_free_output(impl)
-        if not ok or text.startswith("(error"):
-            raise RuntimeError(text)
-        if text.strip() == "undefined":
-            return False, None
-        parsed = json.loads(text)
         return True, (parsed[0] if isinstance(parsed, list) else parsed)["expressions"][0]
 
 
@@ -98,6 +102,10 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         self.state.requests.append((self.command, parts.path))
         return parts.path, parse_qs(parts.query)
+
+    def do_DELETE(self) -> None:
+        self._route()
+        self._error(501, "not_implemented", "DELETE is not emulated")
 
     def do_GET(self) -> None:
         path, _ = self._route()
@@ -173,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
         entry = "/".join(k for k in path[len("/v1/data/"):].split("/") if k)
         try:
             defined, value = self.state.evaluate(entry, request.get("input"), strict=strict)
-        except (RuntimeError, regopy.RegoError) as error:
+        except Exception as error:  # noqa: BLE001 - OPA answers 500, it does not hang up
             self._error(500, "internal_error", str(error).strip()[:500])
             return
         self._send(200, {"result": value} if defined else {})
@@ -192,7 +200,7 @@ class OpaEmulator:
     def port(self) -> int:
         return int(self.server.server_address[1])
 
-    def __enter__(self) -> "OpaEmulator":
+    def __enter__(self) -> OpaEmulator:
         self.thread.start()
         return self
 

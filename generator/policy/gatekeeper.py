@@ -1,0 +1,734 @@
+"""Gatekeeper ConstraintTemplates and Constraints, evaluated offline, and `gator verify` suites.
+
+Templates (`templates.gatekeeper.sh/v1`, `v1beta1`) are read from YAML, their Rego for the
+`admission.k8s.gatekeeper.sh` target (`rego` + `libs`, or `code: [{engine: Rego, ...}]`)
+is upgraded to Rego v1 (regopy misreads v0, and the whole Gatekeeper library is v0) and
+compiled once per template. Each object is reviewed the way gator and the audit build
+their input: `{"review": {kind, name, namespace, object, ...}, "parameters": ...}`, and a
+Constraint's `match` block is applied first, with Gatekeeper's semantics.
+
+`data.inventory` (referential constraints) holds the evaluated objects, keyed as
+Gatekeeper's sync does: `namespace[ns][apiVersion][kind][name]` and
+`cluster[apiVersion][kind][name]`. A template that reads the inventory is recompiled once
+per `evaluate` call with that inventory (regopy bakes data into the compiled bundle).
+
+Everything fails closed: bad Rego, an unsupported engine or builtin, a Constraint without
+a template, or invalid parameters raise `ModelopsError`, never an empty result.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from generator.errors import ModelopsError
+from generator.findings import Finding
+from generator.policy import PolicyError
+from generator.policy.engine import PolicyModule, PolicySet
+from generator.policy.metadata import ModuleMetadata
+from generator.policy.rego_v1 import package_name, rule_names, tokenize, upgrade_to_v1
+from generator.yamlio import Located, load_located
+
+__all__ = [
+    "TARGET", "ConstraintTemplate", "Constraint", "GatekeeperSet", "GatekeeperViolation", "ConstraintSchemaError",
+    "load_gatekeeper", "read_documents", "template_from_document", "constraint_from_document", "matches",
+    "review_input", "build_inventory", "LEVELS",
+    "Assertion", "CaseResult", "VerifyReport", "verify_suites", "render_verify", "add_verify_command", "run_verify",
+]
+
+TARGET = "admission.k8s.gatekeeper.sh"
+TEMPLATE_GROUP = "templates.gatekeeper.sh"
+TEMPLATE_VERSIONS = ("v1", "v1beta1", "v1alpha1")
+CONSTRAINT_GROUP = "constraints.gatekeeper.sh"
+CONSTRAINT_VERSIONS = ("v1beta1", "v1", "v1alpha1")
+SUITE_API = "test.gatekeeper.sh/v1alpha1"
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+# enforcementAction -> Finding level (see generator.findings.SEVERITIES)
+LEVELS = {"deny": "deny", "warn": "warn", "dryrun": "info"}
+
+
+class ConstraintSchemaError(ModelopsError):
+    """A Constraint's parameters do not satisfy its template's openAPIV3Schema."""
+
+
+# -- reading YAML ------------------------------------------------------------------------------
+
+def _yaml_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ModelopsError(f"{root}: no such file or directory")
+    return [p for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix in YAML_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+
+
+def read_documents(path: Path) -> list[Located]:
+    """Every non-empty document of one YAML (or JSON) file, with positions."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelopsError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from error
+    return [doc for doc in load_located(text, str(path)) if doc.data is not None]
+
+
+def _group_version(api_version: str) -> tuple[str, str]:
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+def _is_kind(data: Any, group: str) -> bool:
+    return isinstance(data, dict) and _group_version(str(data.get("apiVersion", "")))[0] == group
+
+
+def _where(doc: Located, path: tuple[str | int, ...]) -> str:
+    line, column = doc.where(path)
+    return f"{doc.file}:{line}:{column}"
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConstraintTemplate:
+    """One ConstraintTemplate: its constraint kind, Rego modules (v1) and parameter schema."""
+
+    name: str
+    kind: str
+    file: str
+    package: str
+    modules: tuple[PolicyModule, ...]
+    schema: Mapping[str, Any] | None = None
+    reads_inventory: bool = False
+
+    def compile(self, inventory: Mapping[str, Any] | None = None) -> PolicySet:
+        data = {"inventory": dict(inventory)} if inventory else None
+        try:
+            return PolicySet(self.modules, data, rule_filter=lambda rule: rule == "violation")
+        except PolicyError as error:
+            raise PolicyError(f"ConstraintTemplate {self.name} ({self.file}): {error}") from error
+
+    def validate_parameters(self, parameters: Any, where: str) -> None:
+        if not self.schema or parameters is None:
+            return
+        errors = sorted(jsonschema.Draft7Validator(self.schema).iter_errors(parameters), key=lambda e: list(e.path))
+        if errors:
+            first = errors[0]
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
+            raise ConstraintSchemaError(f"{where}: spec.parameters{path}: {first.message} "
+                                        f"(schema of ConstraintTemplate {self.name})")
+
+
+def _rego_sources(doc: Located, target_index: int, target: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(YAML path, text) of the main module then its libs, from `rego`/`libs` or `code[]`."""
+    base: tuple[str | int, ...] = ("spec", "targets", target_index)
+    if target.get("rego"):
+        libs = target.get("libs") or []
+        return [(base + ("rego",), target["rego"]), *((base + ("libs", i), lib) for i, lib in enumerate(libs))]
+    for index, code in enumerate(target.get("code") or []):
+        if isinstance(code, dict) and code.get("engine") == "Rego":
+            source = code.get("source") or {}
+            where = base + ("code", index, "source")
+            libs = source.get("libs") or []
+            return [(where + ("rego",), source.get("rego") or ""),
+                    *((where + ("libs", i), lib) for i, lib in enumerate(libs))]
+    engines = sorted({str(c.get("engine")) for c in target.get("code") or [] if isinstance(c, dict)})
+    raise ModelopsError(f"{_where(doc, base)}: no Rego for target {TARGET}"
+                        + (f" (only {', '.join(engines)}, which modelops cannot evaluate)" if engines else ""))
+
+
+def _module(doc: Located, path: tuple[str | int, ...], text: Any, name: str, lines: list[str]) -> PolicyModule:
+    if not isinstance(text, str) or not text.strip():
+        raise ModelopsError(f"{_where(doc, path)}: empty Rego module")
+    package = package_name(text)
+    if not package:
+        raise ModelopsError(f"{_where(doc, path)}: Rego module has no package clause")
+    line, column = doc.positions.get(path, (0, 0))
+    # A block scalar's text starts on the line after its `|`: pad it so that compiler
+    # errors name the line in the YAML file (the upgrade never adds or removes lines).
+    is_block = 0 < line <= len(lines) and lines[line - 1][column - 1:column] in ("|", ">")
+    source = "\n" * line + upgrade_to_v1(text) if is_block else upgrade_to_v1(text)
+    return PolicyModule(path=name, package=package, source=source, rules=tuple(rule_names(source)),
+                        metadata=ModuleMetadata(package=package))
+
+
+def _file_lines(file: str) -> list[str]:
+    try:
+        return Path(file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _reads_inventory(modules: Iterable[PolicyModule]) -> bool:
+    for module in modules:
+        sig = [t.text for t in tokenize(module.source) if t.significant]
+        for i, token in enumerate(sig[:-2]):
+            if token == "data" and sig[i + 1] == "." and sig[i + 2] == "inventory":
+                return True
+            if token == "data" and sig[i + 1] == "[":
+                return True  # a computed path into data may reach the inventory
+    return False
+
+
+def _target(doc: Located) -> tuple[int, dict[str, Any]]:
+    targets = (doc.data.get("spec") or {}).get("targets") or []
+    for index, target in enumerate(targets):
+        if isinstance(target, dict) and target.get("target") == TARGET:
+            return index, target
+    raise ModelopsError(f"{_where(doc, ('spec', 'targets'))}: no target {TARGET}")
+
+
+def template_from_document(doc: Located) -> ConstraintTemplate:
+    """One ConstraintTemplate, its Rego upgraded to v1 (GatekeeperSet compiles it); raises ModelopsError."""
+    data = doc.data
+    name = str((data.get("metadata") or {}).get("name", ""))
+    names = ((((data.get("spec") or {}).get("crd") or {}).get("spec") or {}).get("names") or {})
+    kind = str(names.get("kind", ""))
+    if not kind:
+        raise ModelopsError(f"{_where(doc, ('spec', 'crd'))}: ConstraintTemplate {name}: spec.crd.spec.names.kind is required")
+    if name != kind.lower():
+        raise ModelopsError(f"{_where(doc, ('metadata', 'name'))}: ConstraintTemplate name {name!r} must be the "
+                            f"lowercase of its kind {kind!r} ({kind.lower()!r})")
+    index, target = _target(doc)
+    sources = _rego_sources(doc, index, target)
+    lines = _file_lines(doc.file)
+    modules = [_module(doc, path, text, doc.file if i == 0 else f"{doc.file}#libs[{i - 1}]", lines)
+               for i, (path, text) in enumerate(sources)]
+    _check_packages(doc, sources, modules)
+    validation = (((data.get("spec") or {}).get("crd") or {}).get("spec") or {}).get("validation") or {}
+    schema = validation.get("openAPIV3Schema")
+    return ConstraintTemplate(name=name, kind=kind, file=doc.file, package=modules[0].package,
+                              modules=tuple(modules), schema=schema, reads_inventory=_reads_inventory(modules))
+
+
+def _check_packages(doc: Located, sources: list[tuple[tuple[str | int, ...], str]], modules: list[PolicyModule]) -> None:
+    if "violation" not in modules[0].rules:
+        raise ModelopsError(f"{_where(doc, sources[0][0])}: the template's Rego has no `violation` rule")
+    for (path, _), module in zip(sources[1:], modules[1:]):
+        if not module.package.startswith("lib."):
+            raise ModelopsError(f"{_where(doc, path)}: a lib's package must start with `lib.`, got {module.package}")
+
+
+# -- constraints and match ---------------------------------------------------------------------
+
+_OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    kind: str
+    name: str
+    file: str
+    parameters: Mapping[str, Any]
+    match: Mapping[str, Any]
+    enforcement_action: str = "deny"
+
+
+def _enforcement(doc: Located, spec: Mapping[str, Any]) -> str:
+    action = str(spec.get("enforcementAction") or "deny")
+    if action == "scoped":  # Gatekeeper 3.17+: the strongest action any enforcement point uses
+        actions = {str(s.get("action")) for s in spec.get("scopedEnforcementActions") or [] if isinstance(s, dict)}
+        action = next((a for a in ("deny", "warn", "dryrun") if a in actions), "")
+    if action not in LEVELS:
+        raise ModelopsError(f"{_where(doc, ('spec', 'enforcementAction'))}: enforcementAction "
+                            f"{spec.get('enforcementAction')!r} is not one of deny, warn, dryrun (or scoped)")
+    return action
+
+
+def _check_selector(doc: Located, path: tuple[str, ...], selector: Any) -> None:
+    if selector is None:
+        return
+    if not isinstance(selector, dict):
+        raise ModelopsError(f"{_where(doc, path)}: a label selector must be a mapping")
+    for index, expression in enumerate(selector.get("matchExpressions") or []):
+        operator = expression.get("operator") if isinstance(expression, dict) else None
+        values = (expression.get("values") or []) if isinstance(expression, dict) else []
+        where = _where(doc, path + ("matchExpressions", index))
+        if operator not in _OPERATORS:
+            raise ModelopsError(f"{where}: operator {operator!r} is not one of {', '.join(sorted(_OPERATORS))}")
+        if operator in {"In", "NotIn"} and not values:
+            raise ModelopsError(f"{where}: operator {operator} needs a non-empty `values`")
+        if operator in {"Exists", "DoesNotExist"} and values:
+            raise ModelopsError(f"{where}: operator {operator} takes no `values`")
+
+
+def constraint_from_document(doc: Located) -> Constraint:
+    data = doc.data
+    metadata = data.get("metadata") or {}
+    spec = data.get("spec") or {}
+    if not isinstance(spec, dict):
+        raise ModelopsError(f"{_where(doc, ('spec',))}: spec must be a mapping")
+    match = spec.get("match") or {}
+    for key in ("labelSelector", "namespaceSelector"):
+        _check_selector(doc, ("spec", "match", key), match.get(key))
+    parameters = spec.get("parameters")
+    return Constraint(kind=str(data.get("kind", "")), name=str(metadata.get("name", "")), file=doc.file,
+                      parameters=parameters if isinstance(parameters, dict) else {}, match=match,
+                      enforcement_action=_enforcement(doc, spec))
+
+
+def _wildcard(pattern: str, value: str) -> bool:
+    """Gatekeeper's util.Wildcard: `kube-*` (prefix), `*-system` (suffix), `*x*` (contains)."""
+    if pattern.startswith("*") and pattern.endswith("*") and len(pattern) > 1:
+        return pattern[1:-1] in value
+    if pattern.startswith("*"):
+        return value.endswith(pattern[1:])
+    if pattern.endswith("*"):
+        return value.startswith(pattern[:-1])
+    return pattern == value
+
+
+def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if key not in labels or str(labels[key]) != str(value):
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = {str(v) for v in expression.get("values") or []}
+        present = key in labels
+        if operator == "In" and not (present and str(labels[key]) in values):
+            return False
+        if operator == "NotIn" and present and str(labels[key]) in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def _kinds_match(kinds: Sequence[Mapping[str, Any]], group: str, kind: str) -> bool:
+    if not kinds:
+        return True
+    for entry in kinds:
+        names, groups = entry.get("kinds") or [], entry.get("apiGroups") or []
+        if (not names or "*" in names or kind in names) and (not groups or "*" in groups or group in groups):
+            return True
+    return False
+
+
+def _labels(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def matches(match: Mapping[str, Any], obj: Mapping[str, Any], namespace: Mapping[str, Any] | None = None) -> bool:
+    """Gatekeeper's match semantics for one object (`namespace`: its Namespace object, if known).
+
+    A namespaced object whose Namespace is unknown is matched against empty namespace
+    labels (Gatekeeper would refuse to decide; offline we have no cluster to ask).
+    """
+    group, _ = _group_version(str(obj.get("apiVersion", "")))
+    kind = str(obj.get("kind", ""))
+    metadata = obj.get("metadata") or {}
+    is_namespace = kind == "Namespace" and group == ""
+    own_namespace = str(metadata.get("namespace") or "")
+    ns_name = str(metadata.get("name", "")) if is_namespace else own_namespace
+    if not _kinds_match(match.get("kinds") or [], group, kind):
+        return False
+    scope = match.get("scope")
+    if scope == "Cluster" and not (is_namespace or not own_namespace):
+        return False
+    if scope == "Namespaced" and (is_namespace or not own_namespace):
+        return False
+    if match.get("namespaces") and ns_name and not any(_wildcard(p, ns_name) for p in match["namespaces"]):
+        return False
+    if ns_name and any(_wildcard(p, ns_name) for p in match.get("excludedNamespaces") or []):
+        return False
+    if match.get("labelSelector") is not None and not _selector_matches(match["labelSelector"], _labels(obj)):
+        return False
+    selector = match.get("namespaceSelector")
+    if selector is not None and (is_namespace or own_namespace):
+        labels = _labels(obj) if is_namespace else _labels(namespace or {})
+        if not _selector_matches(selector, labels):
+            return False
+    name = match.get("name")
+    return not name or _wildcard(str(name), str(metadata.get("name", "")))
+
+
+# -- review input and inventory ----------------------------------------------------------------
+
+def review_input(obj: Mapping[str, Any], parameters: Mapping[str, Any] | None = None,
+                 namespace: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The Rego input Gatekeeper builds for one object: an admission request for its creation."""
+    group, version = _group_version(str(obj.get("apiVersion", "")))
+    metadata = obj.get("metadata") or {}
+    review: dict[str, Any] = {
+        "uid": "", "kind": {"group": group, "version": version, "kind": str(obj.get("kind", ""))},
+        "name": str(metadata.get("name", "")), "namespace": str(metadata.get("namespace") or ""),
+        "operation": "CREATE", "userInfo": {}, "object": obj, "oldObject": None, "dryRun": False,
+    }
+    if namespace is not None:
+        review["_unstable"] = {"namespace": namespace}
+    return {"review": review, "parameters": dict(parameters or {})}
+
+
+def build_inventory(objects: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """`data.inventory` as Gatekeeper's sync lays it out (cluster / namespace, apiVersion, kind, name)."""
+    inventory: dict[str, Any] = {}
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        keys = [str(obj.get("apiVersion", "")), str(obj.get("kind", "")), str(metadata.get("name", ""))]
+        namespace = metadata.get("namespace")
+        node = inventory.setdefault("namespace", {}).setdefault(str(namespace), {}) if namespace \
+            else inventory.setdefault("cluster", {})
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = obj
+    return inventory
+
+
+# -- the set -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GatekeeperViolation:
+    constraint_kind: str
+    constraint_name: str
+    msg: str
+    details: Any
+    enforcement_action: str
+    kind: str
+    name: str
+    namespace: str
+    api_version: str = ""
+    constraint_file: str = ""
+
+    @property
+    def level(self) -> str:
+        return LEVELS[self.enforcement_action]
+
+    def to_finding(self, *, file: str = "", line: int = 0, **extra: Any) -> Finding:
+        return Finding(rule=f"{self.constraint_kind}/{self.constraint_name}", level=self.level, message=self.msg,
+                       title=self.constraint_kind, file=file, line=line, resource_kind=self.kind,
+                       resource_name=self.name, source="gatekeeper", rendered_file=file,
+                       extra={"enforcementAction": self.enforcement_action, "namespace": self.namespace,
+                              **({"details": self.details} if self.details else {}), **extra})
+
+
+# Kinds that never have a namespace; `default_namespace` is not applied to them.
+CLUSTER_SCOPED_KINDS = frozenset({
+    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass", "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration", "APIService", "CSIDriver", "ClusterIssuer", "ConstraintTemplate",
+    "ClusterWorkflowTemplate", "ClusterQueue", "ResourceFlavor", "PodSecurityPolicy",
+})
+
+
+def _checked_object(obj: Any, index: int) -> dict[str, Any]:
+    if not isinstance(obj, dict) or not obj.get("apiVersion") or not obj.get("kind"):
+        raise ModelopsError(f"object #{index + 1} is not a Kubernetes object (it needs apiVersion and kind)")
+    return obj
+
+
+def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any]:
+    metadata = obj.get("metadata") or {}
+    if not namespace or metadata.get("namespace") or obj.get("kind") in CLUSTER_SCOPED_KINDS:
+        return obj
+    return {**obj, "metadata": {**metadata, "namespace": namespace}}
+
+
+class GatekeeperSet:
+    """Templates compiled once and the Constraints that instantiate them."""
+
+    def __init__(self, templates: Sequence[ConstraintTemplate], constraints: Sequence[Constraint]):
+        self.templates = {t.kind: t for t in templates}
+        self.constraints = sorted(constraints, key=lambda c: (c.kind, c.name))
+        missing = sorted({c.kind for c in self.constraints} - set(self.templates))
+        if missing:
+            raise ModelopsError(f"no ConstraintTemplate for constraint kinds {', '.join(missing)}")
+        self._compiled = {kind: template.compile() for kind, template in sorted(self.templates.items())}
+
+    def evaluate(self, objects: Sequence[Any], *, inventory: Sequence[Any] | None = None,
+                 default_namespace: str | None = None) -> list[GatekeeperViolation]:
+        """Every violation of every Constraint by `objects`, in constraint then object order.
+
+        `inventory` (default: `objects` themselves) fills `data.inventory` and supplies the
+        Namespace objects for `namespaceSelector`. `default_namespace` is given to
+        namespaced objects that carry none (what `kubectl apply -n` or Argo CD would do).
+        """
+        reviewed = [_with_namespace(_checked_object(o, i), default_namespace) for i, o in enumerate(objects)]
+        known = reviewed if inventory is None else [
+            _with_namespace(_checked_object(o, i), default_namespace) for i, o in enumerate(inventory)]
+        namespaces = {str((o.get("metadata") or {}).get("name")): o for o in [*known, *reviewed]
+                      if o.get("kind") == "Namespace" and _group_version(str(o.get("apiVersion")))[0] == ""}
+        data = build_inventory(known)
+        compiled: dict[str, PolicySet] = {}
+        violations: list[GatekeeperViolation] = []
+        for constraint in self.constraints:
+            template = self.templates[constraint.kind]
+            if template.kind not in compiled:
+                compiled[template.kind] = template.compile(data) if template.reads_inventory and data \
+                    else self._compiled[template.kind]
+            for obj in reviewed:
+                namespace = namespaces.get(str((obj.get("metadata") or {}).get("namespace") or ""))
+                if matches(constraint.match, obj, namespace):
+                    violations += self._review(compiled[template.kind], template, constraint, obj, namespace)
+        return violations
+
+    def _review(self, policies: PolicySet, template: ConstraintTemplate, constraint: Constraint,
+                obj: dict[str, Any], namespace: Mapping[str, Any] | None) -> list[GatekeeperViolation]:
+        document = review_input(obj, constraint.parameters, namespace)
+        try:
+            defined, value = policies.query(template.package, "violation", document)
+        except PolicyError as error:
+            raise PolicyError(f"{constraint.kind}/{constraint.name}: {error}") from error
+        results = (value if isinstance(value, list) else [value]) if defined else []
+        metadata = obj.get("metadata") or {}
+        return [GatekeeperViolation(constraint_kind=constraint.kind, constraint_name=constraint.name,
+                                    msg=_message(template, result), details=result.get("details", {}),
+                                    enforcement_action=constraint.enforcement_action, kind=str(obj.get("kind")),
+                                    name=str(metadata.get("name", "")), namespace=str(metadata.get("namespace") or ""),
+                                    api_version=str(obj.get("apiVersion")), constraint_file=constraint.file)
+                for result in results]
+
+
+def _message(template: ConstraintTemplate, result: Any) -> str:
+    if not isinstance(result, dict) or not isinstance(result.get("msg"), str):
+        raise PolicyError(f"ConstraintTemplate {template.name}: violation produced {json.dumps(result)[:200]}, "
+                          "not an object with a string `msg` (a Rego v0 rule that was not upgraded?)")
+    return result["msg"]
+
+
+def _classify(docs: Iterable[Located]) -> tuple[list[Located], list[Located]]:
+    templates, constraints = [], []
+    for doc in docs:
+        if _is_kind(doc.data, TEMPLATE_GROUP) and doc.data.get("kind") == "ConstraintTemplate":
+            templates.append(doc)
+        elif _is_kind(doc.data, CONSTRAINT_GROUP):
+            constraints.append(doc)
+    return templates, constraints
+
+
+def _bind(template_docs: list[Located], constraint_docs: list[Located]) -> GatekeeperSet:
+    templates: dict[str, ConstraintTemplate] = {}
+    for doc in template_docs:
+        template = template_from_document(doc)
+        if template.kind in templates:
+            raise ModelopsError(f"{doc.file}: ConstraintTemplate kind {template.kind} is also defined in "
+                                f"{templates[template.kind].file}")
+        templates[template.kind] = template
+    constraints: dict[tuple[str, str], Constraint] = {}
+    for doc in constraint_docs:
+        constraint = constraint_from_document(doc)
+        where = _where(doc, ("kind",))
+        if constraint.kind not in templates:
+            raise ModelopsError(f"{where}: no ConstraintTemplate defines kind {constraint.kind} "
+                                f"(templates: {', '.join(sorted(templates)) or 'none'})")
+        if (constraint.kind, constraint.name) in constraints:
+            raise ModelopsError(f"{where}: {constraint.kind}/{constraint.name} is defined twice")
+        templates[constraint.kind].validate_parameters((doc.data.get("spec") or {}).get("parameters"), where)
+        constraints[(constraint.kind, constraint.name)] = constraint
+    return GatekeeperSet(list(templates.values()), list(constraints.values()))
+
+
+def load_gatekeeper(paths: str | Path | Sequence[str | Path]) -> GatekeeperSet:
+    """Every ConstraintTemplate and Constraint in YAML files under `paths` (files or directories).
+
+    Other documents (sample objects, gator Suites) are skipped.
+    """
+    roots = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+    docs = [doc for root in roots for file in _yaml_files(root) for doc in read_documents(file)]
+    return _bind(*_classify(docs))
+
+
+# -- gator verify ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Assertion:
+    """gator: `violations` yes (at least one), no (none) or N (exactly N) among results whose
+    message matches the `message` regular expression (searched, not anchored)."""
+
+    violations: str | int = "yes"
+    message: str | None = None
+
+    @classmethod
+    def parse(cls, data: Any) -> "Assertion":
+        if not isinstance(data, dict):
+            raise ModelopsError(f"an assertion must be a mapping, got {data!r}")
+        want = data.get("violations", "yes")
+        want = {True: "yes", False: "no"}.get(want, want) if isinstance(want, bool) else want
+        if not (want in ("yes", "no") or (isinstance(want, int) and want >= 0)):
+            raise ModelopsError(f'assertion.violations must be a nonnegative integer, "yes" or "no", got {want!r}')
+        message = data.get("message")
+        if message is not None:
+            try:
+                re.compile(str(message))
+            except re.error as error:
+                raise ModelopsError(f"assertion.message {message!r} is not a regular expression: {error}") from error
+        return cls(want, None if message is None else str(message))
+
+    def check(self, messages: Sequence[str]) -> str:
+        """The empty string when satisfied, otherwise what went wrong."""
+        matching = sum(1 for m in messages if self.message is None or re.search(self.message, m))
+        containing = f" containing {self.message!r}" if self.message is not None else ""
+        if self.violations == "yes" and matching == 0:
+            problem = f"got 0 violations{containing} but want at least 1"
+        elif self.violations == "no" and matching:
+            problem = f"got {matching} violations{containing} but want none"
+        elif isinstance(self.violations, int) and matching != self.violations:
+            problem = f"got {matching} violations{containing} but want exactly {self.violations}"
+        else:
+            return ""
+        return f"{problem}: got messages {list(messages)}"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    suite: str
+    test: str
+    case: str
+    status: str  # ok | fail | error | skip
+    message: str = ""
+
+
+@dataclass
+class VerifyReport:
+    results: list[CaseResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.count("error") else 1 if self.count("fail") else 0
+
+    def summary(self) -> str:
+        ran = [r for r in self.results if r.status != "skip"]
+        failed = self.count("fail") + self.count("error")
+        text = f"{len(ran)} tests, {self.count('ok')} passed, {failed} failed"
+        return text + (f", {self.count('skip')} skipped" if self.count("skip") else "")
+
+
+def _suite_files(paths: Sequence[str | Path]) -> list[tuple[Path, Located]]:
+    found = []
+    for given in paths:
+        root = Path(given)
+        explicit = root.is_file()
+        for file in _yaml_files(root):
+            suites = [d for d in read_documents(file) if isinstance(d.data, dict) and d.data.get("kind") == "Suite"]
+            if explicit and not suites:
+                raise ModelopsError(f"{file}: not a gator Suite (kind: Suite, apiVersion: {SUITE_API})")
+            found += [(file, doc) for doc in suites]
+    if not found:
+        raise ModelopsError(f"no gator Suite files found in {', '.join(str(p) for p in paths)}")
+    return found
+
+
+def _relative(suite: Path, value: Any, what: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ModelopsError(f"{suite}: missing {what}")
+    return suite.parent / value
+
+
+def _load_pair(suite: Path, test: Mapping[str, Any]) -> GatekeeperSet:
+    template_docs = read_documents(_relative(suite, test.get("template"), "template"))
+    constraint_docs = read_documents(_relative(suite, test.get("constraint"), "constraint"))
+    templates, _ = _classify(template_docs)
+    _, constraints = _classify(constraint_docs)
+    if len(templates) != 1 or len(constraints) != 1:
+        raise ModelopsError(f"{suite}: test {test.get('name')!r}: want one ConstraintTemplate and one Constraint, "
+                            f"got {len(templates)} and {len(constraints)}")
+    return _bind(templates, constraints)
+
+
+def _case_objects(suite: Path, case: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The object under review (the file's last document) and the inventory.
+
+    Earlier documents of the object file (a Namespace, say) join the inventory, as the
+    first gator releases did; `inventory` files add to it.
+    """
+    docs = [d.data for d in read_documents(_relative(suite, case.get("object"), "object"))]
+    if not docs:
+        raise ModelopsError(f"{suite}: case {case.get('name')!r}: {case.get('object')} defines no objects")
+    inventory = docs[:-1]
+    for path in case.get("inventory") or []:
+        inventory += [d.data for d in read_documents(_relative(suite, path, "inventory"))]
+    return docs[-1], inventory
+
+
+def _run_case(suite: Path, gk: GatekeeperSet, test: str, case: Mapping[str, Any]) -> CaseResult:
+    name = str(case.get("name", ""))
+    try:
+        raw = case.get("assertions") or []
+        if not raw:
+            raise ModelopsError("assertions must be non-empty")
+        assertions = [Assertion.parse(a) for a in raw]
+        obj, inventory = _case_objects(suite, case)
+        messages = [v.msg for v in gk.evaluate([obj], inventory=inventory)]
+    except ModelopsError as error:
+        return CaseResult(str(suite), test, name, "error", str(error))
+    problems = [p for p in (a.check(messages) for a in assertions) if p]
+    return CaseResult(str(suite), test, name, "fail" if problems else "ok", problems[0] if problems else "")
+
+
+def _run_test(suite: Path, test: Mapping[str, Any], wanted: re.Pattern[str] | None) -> list[CaseResult]:
+    name = str(test.get("name", ""))
+    cases = [c for c in test.get("cases") or [] if isinstance(c, dict)]
+    selected = [c for c in cases if wanted is None or wanted.search(name) or wanted.search(str(c.get("name", "")))]
+    if test.get("skip") or (wanted is not None and not selected and not wanted.search(name)):
+        return [CaseResult(str(suite), name, "", "skip")]
+    try:
+        gk = _load_pair(suite, test)
+    except ConstraintSchemaError as error:
+        if test.get("invalid"):
+            return [CaseResult(str(suite), name, "", "ok")]
+        return [CaseResult(str(suite), name, "", "error", str(error))]
+    except ModelopsError as error:
+        return [CaseResult(str(suite), name, "", "error", str(error))]
+    if test.get("invalid"):
+        return [CaseResult(str(suite), name, "", "fail", "the constraint is valid, but the test says invalid: true")]
+    return [CaseResult(str(suite), name, str(c.get("name", "")), "skip") if c.get("skip")
+            else _run_case(suite, gk, name, c) for c in selected]
+
+
+def verify_suites(paths: Sequence[str | Path], *, run: str | None = None) -> VerifyReport:
+    """Run every gator Suite found in `paths` (files or directories). Suite files that cannot
+    be read raise ModelopsError; problems inside a test are reported as errors."""
+    wanted = re.compile(run) if run else None
+    report = VerifyReport()
+    for file, doc in _suite_files(paths):
+        if doc.data.get("skip"):
+            report.results.append(CaseResult(str(file), "", "", "skip"))
+            continue
+        for test in doc.data.get("tests") or []:
+            if not isinstance(test, dict):
+                raise ModelopsError(f"{_where(doc, ('tests',))}: each test must be a mapping")
+            report.results += _run_test(file, test, wanted)
+    return report
+
+
+_LABELS = {"ok": "ok", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
+
+
+def render_verify(report: VerifyReport) -> str:
+    lines = []
+    for result in report.results:
+        name = " / ".join(part for part in (result.test, result.case) if part) or "(suite)"
+        line = f"{_LABELS[result.status]:<5} {result.suite}: {name}"
+        lines.append(f"{line}: {result.message}" if result.message else line)
+    lines.append(report.summary())
+    return "\n".join(lines)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """`modelops policy verify`: 0 all pass, 1 any assertion failed, 2 anything failed to load."""
+    try:
+        report = verify_suites(args.suites, run=args.run)
+    except re.error as error:
+        raise ModelopsError(f"--run {args.run!r}: {error}") from error
+    print(render_verify(report))
+    return report.exit_code
+
+
+def add_verify_command(subparsers: Any) -> None:
+    """Register `policy verify SUITE...` on the `policy` subcommand's subparsers."""
+    verify = subparsers.add_parser("verify", help="run gator verify suites (ConstraintTemplate tests)",
+                                   description="Run Gatekeeper `gator verify` Suite files (kind: Suite): "
+                                               "exit 0 all pass, 1 failures, 2 load errors.")
+    verify.add_argument("suites", nargs="+", metavar="SUITE", help="Suite file or directory of suites")
+    verify.add_argument("--run", metavar="REGEX", help="only tests or cases whose name matches REGEX")
+    verify.set_defaults(_policy_run=run_verify)

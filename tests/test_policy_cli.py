@@ -1,0 +1,257 @@
+"""`modelops policy test|eval`, run in-process: exit codes and conftest-compatible output."""
+from __future__ import annotations
+
+import argparse
+import importlib.machinery
+import io
+import json
+import sys
+import types
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+from generator.commands.policy import _combine
+
+FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
+POLICY = str(FIXTURES / "policy")
+INPUTS = FIXTURES / "inputs"
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+# -- policy eval ------------------------------------------------------------------------------
+
+def test_eval_conftest_directory_output_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    deployment, service = str(INPUTS / "deployment.yaml"), str(INPUTS / "service.yaml")
+    rc, out, _ = run(capsys, "policy", "eval", "-p", POLICY, deployment, service)
+    assert rc == 1
+    assert out.splitlines() == [
+        f"FAIL - {deployment} - main - Containers must not run as root",
+        f"FAIL - {deployment} - main - container hello-kubernetes uses a :latest image {{not pinned}}",
+        f'FAIL - {deployment} - main - missing labels: "team"',
+        f"WARN - {service} - main - Found service hello-kubernetes but services are not allowed",
+        "",
+        # 3 documents x 3 rules = 9 checks; 3 fired, each message counts once (conftest)
+        "10 tests, 6 passed, 1 warning, 3 failures, 0 exceptions",
+    ]
+
+
+def test_eval_passing_json_file_and_plural_forms(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "policy", "eval", "--policy", POLICY, str(INPUTS / "good.json"))
+    assert rc == 0
+    assert out.splitlines()[-1] == "3 tests, 3 passed, 0 warnings, 0 failures, 0 exceptions"
+
+
+def test_eval_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("kind: Service\nmetadata: {name: s}\n"))
+    rc, out, _ = run(capsys, "policy", "eval", "-p", POLICY, "-")
+    assert rc == 0
+    # conftest prints "-" in place of "- <file>" for stdin
+    assert out.splitlines()[0] == "WARN - - main - Found service s but services are not allowed"
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ([], 0), (["--fail-on-warn"], 1),
+])
+def test_warnings_exit_codes(capsys: pytest.CaptureFixture[str], flags: list[str], expected: int) -> None:
+    rc, _, _ = run(capsys, "policy", "eval", "-p", POLICY, *flags, str(INPUTS / "service.yaml"))
+    assert rc == expected
+
+
+def test_fail_on_warn_uses_conftest_code_2_for_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, _ = run(capsys, "policy", "eval", "-p", POLICY, "--fail-on-warn", str(INPUTS / "deployment.yaml"))
+    assert rc == 2  # conftest: ExitCodeFailOnWarn() is 2 on failures, 1 on warnings only
+    rc, _, _ = run(capsys, "policy", "eval", "-p", POLICY, str(INPUTS / "deployment.yaml"))
+    assert rc == 1
+
+
+def test_json_output_matches_conftest_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "policy", "eval", "-p", POLICY, "-o", "json", str(INPUTS / "deployment.yaml"))
+    assert rc == 1
+    assert "\n\t{" in out  # tab-indented like conftest
+    [result] = json.loads(out)
+    assert result["filename"] == str(INPUTS / "deployment.yaml")
+    assert result["namespace"] == "main" and result["successes"] == 1
+    assert "warnings" not in result
+    latest = [f for f in result["failures"] if "latest" in f["msg"]]
+    assert latest == [{"msg": "container hello-kubernetes uses a :latest image {not pinned}",
+                       "metadata": {"container": "hello-kubernetes"}}]
+
+
+def test_namespaces_and_all_namespaces(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, {"a.rego": "package a\nimport rego.v1\ndeny contains \"from a\" if input.kind\n",
+                     "b.rego": "package b\nimport rego.v1\nwarn contains \"from b\" if input.kind\n"})
+    doc = str(INPUTS / "good.json")
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path), doc)
+    assert rc == 0 and out.splitlines()[0] == f"? - {doc} - main - no policies found"
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path), "--namespace", "b", doc)
+    assert rc == 0 and out.splitlines()[0] == f"WARN - {doc} - b - from b"
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path), "--all-namespaces", doc)
+    assert rc == 1
+    assert out.splitlines()[:2] == [f"FAIL - {doc} - a - from a", f"WARN - {doc} - b - from b"]
+
+
+def test_combine_gives_conftest_input_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, {"p/combine.rego": """\
+        package main
+        import rego.v1
+        deny contains msg if {
+          some i, j
+          input[i].contents.kind == "Deployment"
+          input[j].contents.kind == "Service"
+          msg := sprintf("%v and %v are both here", [input[i].path, input[j].path])
+        }
+        deny contains msg if {
+          not is_array(input)
+          msg := "input is not a list"
+        }
+        """})
+    deployment, service = str(INPUTS / "deployment.yaml"), str(INPUTS / "service.yaml")
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path / "p"), "--combine", service, deployment)
+    assert rc == 1
+    assert out.splitlines()[0] == f"FAIL - Combined - main - {deployment} and {service} are both here"
+    # documents of a multi-document file are separate entries, sorted (stably) by path
+    shape = _combine({service: [{"kind": "Service"}, {"kind": "ConfigMap"}], deployment: [{"kind": "Deployment"}]})
+    assert shape == [{"path": deployment, "contents": {"kind": "Deployment"}},
+                     {"path": service, "contents": {"kind": "Service"}},
+                     {"path": service, "contents": {"kind": "ConfigMap"}}]
+
+
+def test_directories_as_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(capsys, "policy", "eval", "-p", POLICY, str(INPUTS))
+    assert rc == 1
+    assert out.splitlines()[-1] == "13 tests, 9 passed, 1 warning, 3 failures, 0 exceptions"
+
+
+@pytest.mark.parametrize("body", [
+    'x := input.kind + 1\n  msg := sprintf("%v", [x])',
+    'r := http.send({"method": "get", "url": "http://127.0.0.1:9"})\n  msg := "unreachable"',
+])
+def test_erroring_policy_exits_2_and_never_passes(capsys: pytest.CaptureFixture[str], tmp_path: Path, body: str) -> None:
+    write(tmp_path, {"p/main.rego": f"package main\nimport rego.v1\ndeny contains msg if {{\n  {body}\n}}\n"})
+    rc, out, err = run(capsys, "policy", "eval", "-p", str(tmp_path / "p"), str(INPUTS / "good.json"))
+    assert rc == 2
+    assert "passed" not in out
+    assert err.startswith("modelops: error: data.main.deny: ")
+
+
+def test_syntax_error_exits_2_with_location(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, {"p/main.rego": "package main\n\ndeny contains msg if {\n  msg := \"x\"\n"})
+    rc, _, err = run(capsys, "policy", "eval", "-p", str(tmp_path / "p"), str(INPUTS / "good.json"))
+    assert rc == 2
+    assert f"{tmp_path / 'p' / 'main.rego'}:3:" in err
+
+
+def test_bad_input_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("a: [1,\n")
+    rc, _, err = run(capsys, "policy", "eval", "-p", POLICY, str(tmp_path / "bad.yaml"))
+    assert rc == 2 and "bad.yaml:" in err and "invalid YAML" in err
+    rc, _, err = run(capsys, "policy", "eval", "-p", POLICY, str(tmp_path / "missing.yaml"))
+    assert rc == 2 and "cannot read" in err
+
+
+def test_unreachable_opa_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = run(capsys, "policy", "eval", "--opa", "http://127.0.0.1:9", "-p", POLICY,
+                       str(INPUTS / "good.json"))
+    assert rc == 2
+    assert "unreachable" in err and "passed" not in out
+
+
+# -- policy test ------------------------------------------------------------------------------
+
+def test_policy_test_all_pass(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, {
+        "p/deny.rego": "package p\n\ndeny[msg] { input.bad; msg := \"bad\" }\n",  # v0 on purpose
+        "p/deny_test.rego": "package p\n\ntest_bad { deny[\"bad\"] with input.bad as true }\n"
+                            "test_good { count(deny) == 0 with input.bad as false }\n",
+    })
+    rc, out, _ = run(capsys, "policy", "test", str(tmp_path / "p"))
+    assert (rc, out) == (0, "2 tests, 2 passed, 0 failed\n")
+
+
+def test_policy_test_failures_and_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, {"p/t_test.rego": """\
+        package p
+        import rego.v1
+        test_ok if true
+        test_false if false
+        test_error if to_number("nope") > 1
+        """})
+    rc, out, _ = run(capsys, "policy", "test", str(tmp_path / "p"))
+    file = tmp_path / "p" / "t_test.rego"
+    assert rc == 1
+    lines = out.splitlines()
+    assert lines[-1] == "3 tests, 1 passed, 1 failed, 1 errors"
+    assert f"FAIL: {file}: data.p.test_false: undefined" in lines
+    assert any(line.startswith(f"ERROR: {file}: data.p.test_error: ") for line in lines)
+
+
+def test_policy_test_load_error_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, {"p/t_test.rego": "package p\nimport rego.v1\ntest_x if {\n"})
+    rc, _, err = run(capsys, "policy", "test", str(tmp_path / "p"))
+    assert rc == 2 and "t_test.rego:" in err
+
+
+def test_policy_test_defaults_to_the_repo_policies(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "policy", tmp_path / "policies")
+    # `with input as {...}` over rules calling sprintf(input...) aborts regopy unless split
+    write(tmp_path, {"policies/main_test.rego": """\
+        package main
+        import rego.v1
+        test_service_warns if {
+          count(warn) == 1 with input as {
+            "kind": "Service",
+            "metadata": {"name": "s"},
+          }
+        }
+        test_deployment_denied if {
+          "Containers must not run as root" in deny with input as {"kind": "Deployment", "spec": {}}
+        }
+        test_line_numbers_survive if {
+          false
+        }
+        """})
+    rc, out, _ = run(capsys, "-C", str(tmp_path), "policy", "test")
+    test_file = tmp_path / "policies" / "main_test.rego"
+    assert (rc, out) == (1, f"FAIL: {test_file}: data.main.test_line_numbers_survive: undefined\n"
+                            "3 tests, 2 passed, 1 failed\n")
+
+
+def test_verify_subcommand_is_wired_when_gatekeeper_exists(capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "generator.policy.gatekeeper"
+    fake = types.ModuleType(name)
+    fake.__spec__ = importlib.machinery.ModuleSpec(name, loader=None)
+
+    def add_verify_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+        verify = subparsers.add_parser("verify")
+        verify.add_argument("suites", nargs="*")
+        verify.set_defaults(func=lambda args: print(f"verified {args.suites}") or 0)
+
+    fake.add_verify_command = add_verify_command  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, name, fake)
+    rc, out, _ = run(capsys, "policy", "verify", "suite.yaml")
+    assert (rc, out) == (0, "verified ['suite.yaml']\n")
+
+
+def test_policy_prints_do_not_corrupt_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path, {"p/main.rego": 'package main\nimport rego.v1\ndeny contains "d" if { print("dbg"); input.kind }\n'})
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path / "p"), "-o", "json", str(INPUTS / "good.json"))
+    assert rc == 1
+    assert json.loads(out)[0]["failures"] == [{"msg": "d"}]

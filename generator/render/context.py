@@ -11,7 +11,7 @@ from typing import Any
 from generator.gpus import GPU_TYPES
 from generator.spec.model import Environment, ResolvedModel
 
-__all__ = ["model_context", "environment_context", "CHART_PATH", "TRAINER_MODULE", "METRICS_PATH"]
+__all__ = ["model_context", "environment_context", "CHART_PATH", "TRAINER_MODULE", "METRICS_PATH", "CHECKPOINT_MOUNT"]
 
 CHART_PATH = "blueprints/charts/model-serving"
 TRAINER_MODULE = "generator.training"
@@ -76,7 +76,9 @@ def _half(memory: str, gpus: int) -> str:
 def _trainer_args(training: dict[str, Any], model: str, env: str) -> list[str]:
     trainer = training.get("trainer", {})
     arch = training.get("architecture", {})
-    args = ["--strategy", training["strategy"], "--precision", training["precision"],
+    # bf16 in a spec means "bf16 where the GPU supports it": the trainer's `auto`.
+    precision = "auto" if training["precision"] == "bf16" else training["precision"]
+    args = ["--strategy", training["strategy"], "--precision", precision,
             "--model-config", arch.get("preset", "gpt-small"), "--data", _data_arg(training["dataset"]),
             "--checkpoint-dir", f"{CHECKPOINT_MOUNT}/{model}/{env}", "--metrics-out", METRICS_PATH]
     for flag, key in (("--steps", "steps"), ("--batch-size", "batchSize"), ("--seq-len", "seqLen"),

@@ -64,12 +64,14 @@ TRAINING = _object({
     "resources": RESOURCES,
     "env": ENV_VARS,
     "architecture": _object({
-        "preset": {"enum": ["gpt-tiny", "gpt-small", "gpt-medium", "gpt-large", "gpt-1b", "gpt-7b"]},
+        "preset": {"enum": ["gpt-tiny", "gpt-small", "gpt-medium", "gpt-large", "gpt-1b"],
+                   "description": "a built-in GPT size for the reference trainer (generator/training/config.py)"},
         "parameters": {**POSITIVE_INT, "description": "declared parameter count when not a built-in preset"},
     }),
     "trainer": _object({
         "steps": POSITIVE_INT, "batchSize": POSITIVE_INT, "seqLen": POSITIVE_INT,
         "checkpointEvery": POSITIVE_INT, "compile": {"type": "boolean"},
+        "optimizer": {"enum": ["adamw", "adam", "sgd", "lion", "adafactor"], "default": "adamw"},
     }),
 }, ("image", "gpus", "dataset", "maxDuration"))
 

@@ -316,8 +316,8 @@ def _promote_in(request: PromotionRequest, git_repo: git.Repo, tree: Path, repo_
         result.messages.append(render_report("text", report))
         return result
     if request.dry_run:
-        result.messages.append("dry run: would change " + ", ".join(c.path for c in changes) +
-                               f" and push {branch}")
+        touched = [spec.path, *(c.path for c in changes)]
+        result.messages.append("dry run: would change " + ", ".join(touched) + f", commit and push {branch}")
         return result
     apply_changes(root, files, changes)
     steps.done += ["render", "policy gate"]

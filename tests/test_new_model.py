@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
 
-from generator.commands.new import PLACEHOLDER_DIGEST, ModelRequest, spec_text
+from generator.commands.new import PLACEHOLDER_DIGEST, ModelRequest, read_environments, spec_text
 from generator.spec.load import load_repository
 from generator.yamlio import load_all_plain
 from tests.conftest import ROOT, snapshot
@@ -16,9 +17,7 @@ MODELINE = "# yaml-language-server: $schema=../schemas/model.schema.json"
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """The example repository's specs, environments and blueprints (no policies: render only)."""
-    import shutil
-
+    """The example repository's specs, environments and blueprints."""
     for name in ("models", "environments", "blueprints"):
         shutil.copytree(ROOT / name, tmp_path / "repo" / name)
     return tmp_path / "repo"
@@ -168,9 +167,13 @@ def test_spec_text_without_environments_is_still_valid():
     assert "environments" not in data
 
 
+def test_missing_repository_root_is_an_error(tmp_path, cli):
+    code, _, err = cli("-C", str(tmp_path / "typo"), "new", "model", "x", "--runtime", "custom")
+    assert code == 2 and "is not a directory" in err
+    assert not (tmp_path / "typo").exists()
+
+
 def test_output_is_deterministic(repo):
     request = ModelRequest(name="twice", runtime="triton", gpus=("nvidia-t4", 1), training=True)
-    from generator.commands.new import read_environments
-
     environments = read_environments(repo)
     assert spec_text(request, environments) == spec_text(request, environments)

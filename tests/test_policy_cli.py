@@ -102,9 +102,10 @@ def test_namespaces_and_all_namespaces(capsys: pytest.CaptureFixture[str], tmp_p
     assert rc == 0 and out.splitlines()[0] == f"? - {doc} - main - no policies found"
     rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path), "--namespace", "b", doc)
     assert rc == 0 and out.splitlines()[0] == f"WARN - {doc} - b - from b"
-    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path), "--all-namespaces", doc)
-    assert rc == 1
-    assert out.splitlines()[:2] == [f"FAIL - {doc} - a - from a", f"WARN - {doc} - b - from b"]
+    for flags in (["--all-namespaces"], ["--namespace", "a,b"], ["-n", "a", "-n", "b"]):
+        rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path), *flags, doc)
+        assert rc == 1
+        assert out.splitlines()[:2] == [f"FAIL - {doc} - a - from a", f"WARN - {doc} - b - from b"]
 
 
 def test_combine_gives_conftest_input_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

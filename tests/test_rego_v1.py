@@ -53,6 +53,12 @@ def query(source: str | list[str], rule: str, document: object) -> object:
     ("k = \"a\" { input.a } else = \"b\" { input.b } else = \"c\"",
      "k := \"a\" if { input.a } else := \"b\" if { input.b } else := \"c\""),
     ("k { input.a } else { input.b }", "k if { input.a } else if { input.b }"),
+    ("deny[msg]{ msg := 1 }", "deny contains msg if { msg := 1 }"),
+    ("allow{true}", "allow if {true}"),
+    ("f(x) = y{ y := x } else = 0{ true }", "f(x) := y if { y := x } else := 0 if { true }"),
+    ("a.b[x] { x := 1 }", "a.b contains x if { x := 1 }"),
+    ("deny[sprintf(\"%v\", [1])] { true }", "deny contains sprintf(\"%v\", [1]) if { true }"),
+    ("m := re_match(\"a\", \"a\")", "m := regex.match(\"a\", \"a\")"),
 ])
 def test_rewrites_each_rule_form(v0: str, v1: str) -> None:
     assert up(f"package t\n\n{v0}\n") == f"package t\n\n{v1}\n"

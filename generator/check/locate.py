@@ -50,10 +50,19 @@ def _candidates(resolved: ResolvedModel, section: str, text: str) -> list[tuple]
     return paths
 
 
+def _largest_gpu_user(resolved: ResolvedModel) -> str:
+    """The section holding most of the model's GPUs: where a quota finding should point."""
+    training = resolved.training["gpus"]["perNode"] * resolved.training["gpus"]["nodes"] if resolved.training else 0
+    serving = 0
+    if resolved.serving and resolved.serving.get("gpus"):
+        serving = resolved.serving["gpus"]["count"] * resolved.serving["replicas"]["max"]
+    return "training" if training >= serving and resolved.training else "serving"
+
+
 def locate_in_spec(resolved: ResolvedModel, kind: str, file: str, text: str) -> Problem:
     """The spec file and the (line, column) of the best-matching field."""
     located = resolved.spec.located
-    section = _section(kind, file)
+    section = _largest_gpu_user(resolved) if "quota" in text.lower() else _section(kind, file)
     for path in _candidates(resolved, section, text.lower()):
         if path in located.positions or path in located.key_positions:
             line, column = located.key_positions.get(path) or located.positions[path]

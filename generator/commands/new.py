@@ -185,6 +185,29 @@ def _image(registry: str, path: str) -> str:
     return yaml_scalar(f"{registry}{path}@{PLACEHOLDER_DIGEST}")
 
 
+def _training_block(request: ModelRequest, registry: str, gpus: tuple[str, int] | None) -> str:
+    if not request.training or gpus is None:
+        return ""
+    name = request.name
+    return fill("model/training.yaml", {
+        "image": _image(registry, f"{request.team}/{name}-trainer"), "gpu_type": yaml_scalar(gpus[0]),
+        "gpu_count": str(gpus[1]), "dataset": yaml_scalar(f"s3://datasets/{name}/"),
+        "checkpoints": yaml_scalar(f"s3://checkpoints/{name}/")})
+
+
+def _serving_blocks(request: ModelRequest, registry: str, gpus: tuple[str, int] | None) -> dict[str, str]:
+    runtime, name = request.runtime, request.name
+    gpus_block = (fill("model/gpus.yaml", {"gpu_type": yaml_scalar(gpus[0]), "gpu_count": str(gpus[1])})
+                  if gpus else template_text("model/cpu.yaml"))
+    return {
+        "runtime_block": fill(f"model/runtime-{runtime}.yaml", {
+            "image": _image(registry, SERVER_IMAGES.get(runtime, f"{request.team}/{name}")),
+            "model_uri": yaml_scalar(MODEL_URIS[runtime].format(name=name))}).rstrip("\n"),
+        "resources": '{cpu: "4", memory: 32Gi}' if gpus else '{cpu: "1", memory: 2Gi}',
+        "gpus_block": gpus_block.rstrip("\n"),
+    }
+
+
 def spec_text(request: ModelRequest, environments: dict[str, dict[str, Any]]) -> NewSpec:
     """The commented spec for `request`, fitted to `environments` (name -> raw environment.yaml)."""
     _check_request(request)
@@ -193,30 +216,21 @@ def spec_text(request: ModelRequest, environments: dict[str, dict[str, Any]]) ->
     gpus = request.gpus
     if gpus is None and (request.runtime == "vllm" or request.training):
         gpus = (_default_gpu(environments), 1)
-        notes.append(f"no --gpus given: using {gpus[0]}:{gpus[1]} ({request.runtime if not request.training else 'training'}"
-                     " needs GPUs)")
-    serve_gpus = request.gpus if request.runtime != "vllm" else gpus
+        needs = "training" if request.training else request.runtime
+        notes.append(f"no --gpus given: using {gpus[0]}:{gpus[1]} ({needs} needs GPUs)")
+    # vLLM always serves on GPUs; triton and custom only when asked (--gpus).
+    serve_gpus = gpus if request.runtime == "vllm" else request.gpus
     overrides = _gpu_overrides(environments, gpus[0], notes) if gpus else {}
-    name = request.name
-    values = {
-        "name": name, "runtime": request.runtime, "name_value": yaml_scalar(name),
+    text = fill("model/model.yaml", {
+        "name": request.name, "runtime": request.runtime, "name_value": yaml_scalar(request.name),
         "team": yaml_scalar(request.team), "owner": yaml_scalar(request.owner),
         "cost_center": yaml_scalar(request.cost_center),
-        "training": fill("model/training.yaml", {
-            "image": _image(registry, f"{request.team}/{name}-trainer"), "gpu_type": yaml_scalar(gpus[0]),
-            "gpu_count": str(gpus[1]), "dataset": yaml_scalar(f"s3://datasets/{name}/"),
-            "checkpoints": yaml_scalar(f"s3://checkpoints/{name}/")}) if request.training and gpus else "",
-        "runtime_block": fill(f"model/runtime-{request.runtime}.yaml", {
-            "image": _image(registry, SERVER_IMAGES.get(request.runtime, f"{request.team}/{name}")),
-            "model_uri": yaml_scalar(MODEL_URIS[request.runtime].format(name=name))}).rstrip("\n"),
-        "resources": '{cpu: "4", memory: 32Gi}' if serve_gpus else '{cpu: "1", memory: 2Gi}',
-        "gpus_block": (fill("model/gpus.yaml", {"gpu_type": yaml_scalar(serve_gpus[0]), "gpu_count": str(serve_gpus[1])})
-                       if serve_gpus else template_text("model/cpu.yaml")).rstrip("\n"),
+        "training": _training_block(request, registry, gpus),
+        **_serving_blocks(request, registry, serve_gpus),
         "environments_block": _environments_block(overrides if serve_gpus else {},
                                                   overrides if request.training else {}),
-    }
-    text = fill("model/model.yaml", values)
-    _validate(text, f"{MODELS_DIR}/{name}.yaml")
+    })
+    _validate(text, f"{MODELS_DIR}/{request.name}.yaml")
     return NewSpec(text, notes)
 
 
@@ -229,6 +243,8 @@ def _validate(text: str, display: str) -> None:
 
 def write_model(root: Path, request: ModelRequest, *, force: bool = False) -> tuple[Path, NewSpec]:
     """Write models/NAME.yaml under `root` (atomically); refuses to replace a file unless `force`."""
+    if not root.is_dir():
+        raise ModelopsError(f"{root} is not a directory; pass the repository root with -C")
     spec = spec_text(request, read_environments(root))
     path = root / MODELS_DIR / f"{request.name}.yaml"
     if (path.exists() or path.is_symlink()) and not force:

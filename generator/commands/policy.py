@@ -236,7 +236,8 @@ def _policy_prints_to_stderr() -> Iterator[None]:
 
 def run_eval(args: argparse.Namespace) -> int:
     paths = args.policy or _default_policies(args)
-    namespaces = args.namespace or ["main"]
+    # like conftest's string slices, --namespace a,b equals --namespace a --namespace b
+    namespaces = [ns for value in (args.namespace or ["main"]) for ns in value.split(",") if ns]
     configurations = load_documents(args.files)
     with _policy_prints_to_stderr():
         policies = _remote(args.opa, paths) if args.opa else PolicySet.load(paths)

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from generator.errors import ModelopsError
 from generator.gitops.status import format_matrix, release_matrix
 from generator.spec.load import load_repository
 
@@ -27,9 +28,12 @@ def _live_reader(args: argparse.Namespace, repo):  # noqa: ANN001, ANN202
     def read(model: str, env: str) -> dict[str, str]:
         environment = repo.environments[env]
         namespace = args.argocd_namespace or environment.data["argocd"].get("namespace", "argocd")
-        status = application_status(f"{env}-{model}-serving", namespace=namespace, kubeconfig=args.kubeconfig,
-                                    context=args.context)
-        if status is None:
+        name = f"{env}-{model}-serving" if repo.models[model].data.get("serving") else f"{env}-{model}-training"
+        try:
+            status = application_status(name, namespace=namespace, kubeconfig=args.kubeconfig, context=args.context)
+        except ModelopsError as error:
+            if "not found" not in str(error):
+                raise  # unreachable cluster, no credentials: an error, not a blank matrix
             return {"sync": "Missing", "health": "Missing"}
         return {"sync": status.sync_status or "Unknown", "health": status.health_status or "Unknown",
                 "revision": status.revision or ""}

@@ -110,6 +110,11 @@ def diff_against(repo_root: Path, base: str) -> RenderedDiff:
     return diff_files(base_files, head_files, base)
 
 
+def _full(value: Any) -> str:
+    """Image and version values are shown whole: a truncated digest is useless for review."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= 100 else text[:97] + "..."
@@ -129,7 +134,7 @@ def _text(diff: RenderedDiff) -> str:
     highlights = _highlights(diff)
     if highlights:
         lines.append("\nImage and version changes:")
-        lines += [f"  {env}/{model}: {path}: {_short(b)} -> {_short(a)}" for env, model, path, b, a in highlights]
+        lines += [f"  {env}/{model}: {path}: {_full(b)} -> {_full(a)}" for env, model, path, b, a in highlights]
     return "\n".join(lines) + "\n"
 
 
@@ -146,7 +151,7 @@ def _highlights(diff: RenderedDiff) -> list[tuple[str, str, str, Any, Any]]:
 
 
 def _cell(value: Any) -> str:
-    return _short(value).replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    return (value if isinstance(value, str) and len(value) <= 200 else _short(value)).replace("|", "\\|").replace("\n", " ").replace("`", "'")
 
 
 def _markdown(diff: RenderedDiff) -> str:
@@ -157,7 +162,8 @@ def _markdown(diff: RenderedDiff) -> str:
     if highlights:
         lines += ["**Image and version changes**", "", "| Environment | Model | Field | Before | After |",
                   "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {env} | {model} | `{path}` | `{_cell(b)}` | `{_cell(a)}` |" for env, model, path, b, a in highlights]
+        lines += [f"| {env} | {model} | `{path}` | `{_cell(_full(b))}` | `{_cell(_full(a))}` |"
+                  for env, model, path, b, a in highlights]
         lines.append("")
     lines += ["| Environment | Model | File | Change | Fields |", "| --- | --- | --- | --- | --- |"]
     for change in diff.changes:

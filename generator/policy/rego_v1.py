@@ -225,8 +225,9 @@ class _Rewriter:
                 return len(self.t)
             if self._is(k, "{") and self.t[k].kind == "punct":
                 if first and not has_if:
-                    self.t[k:k] = [Token("ident", "if"), Token("ws", " ")]
-                    k += 2
+                    glue = [] if k > 0 and self.t[k - 1].kind in {"ws", "nl"} else [Token("ws", " ")]
+                    self.t[k:k] = [*glue, Token("ident", "if"), Token("ws", " ")]
+                    k += len(glue) + 2
                 first = False
                 j = self._skip_balanced(k)
                 continue

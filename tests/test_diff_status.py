@@ -1,0 +1,98 @@
+"""`modelops diff` and `modelops status` on real git history and the Kubernetes API emulator."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_example
+from tests.emulators.kube_api import KubeApiEmulator, make_application
+
+NEW_IMAGE = "registry.example.com/vllm/vllm-openai@sha256:" + "7" * 64
+OLD_IMAGE = "registry.example.com/vllm/vllm-openai@sha256:2c6d2f2dd7c3d5acb2f3b1eaf2a466b4c1b9f2dae5a3c8b7f6e5d4c3b2a19080"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def history(tmp_path):
+    repo = copy_example(tmp_path / "repo")
+    git(repo, "init", "--quiet", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "base")
+    return repo
+
+
+def bump_image(repo: Path, env: str) -> None:
+    spec = repo / "models/support-chat.yaml"
+    lines = spec.read_text().splitlines(keepends=True)
+    start = lines.index(f"  {env}:\n", lines.index("releases:\n"))
+    lines[start + 1] = lines[start + 1].replace(OLD_IMAGE, NEW_IMAGE)
+    spec.write_text("".join(lines))
+
+
+def test_no_changes_exit_zero(history, cli):
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--exit-code")
+    assert code == 0 and "No rendered changes" in out
+
+
+def test_version_bump_names_the_image_change_per_environment(history, cli):
+    bump_image(history, "staging")
+    bump_image(history, "prod")
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--exit-code")
+    assert code == 1
+    assert "staging/support-chat: image: " + OLD_IMAGE + " -> " + NEW_IMAGE in out
+    assert "prod/support-chat: image: " + OLD_IMAGE + " -> " + NEW_IMAGE in out
+    assert "dev/support-chat" not in out.split("Image and version changes:")[1]
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "json")
+    payload = json.loads(out)
+    changed = {(c["environment"], c["path"]) for c in payload["changes"]}
+    assert ("staging", "environments/staging/support-chat/serving/values.yaml") in changed
+    image_fields = [f for c in payload["changes"] for f in c["fields"] if f["path"] == "image"]
+    assert image_fields and all(f["highlight"] and f["after"] == NEW_IMAGE for f in image_fields)
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "markdown")
+    assert "<!-- modelops:diff -->" in out and "| staging | support-chat | `image` |" in out
+
+
+def test_added_and_removed_models(history, cli):
+    (history / "models/churn-scorer.yaml").unlink()
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "json")
+    statuses = {c["status"] for c in json.loads(out)["changes"] if c["model"] == "churn-scorer"}
+    assert statuses == {"removed"}
+
+
+def test_unknown_base_is_an_error(history, cli):
+    code, _, err = cli("-C", str(history), "diff", "--base", "no-such-ref")
+    assert code == 2 and "unknown git revision 'no-such-ref'" in err
+
+
+def test_status_marks_lagging_environments(history, cli):
+    code, out, _ = cli("-C", str(history), "status")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "v7 (behind dev)" in rows["support-chat"]
+    assert "v2026.11.1 (behind staging)" in rows["churn-scorer"]
+    code, out, _ = cli("-C", str(history), "status", "--format", "json")
+    cell = json.loads(out)["models"]["support-chat"]["staging"]
+    assert cell["lagging"] is True and cell["source"] == "dev" and cell["release"]["modelVersion"] == "7"
+
+
+def test_status_live_reads_argo_cd(history, cli, tmp_path):
+    with KubeApiEmulator(token="kube-token") as kube:
+        kube.put_application(make_application("prod-support-chat-serving", revision=["abc", "abc"],
+                                              sync="OutOfSync", health="Degraded"))
+        kube.put_application(make_application("dev-support-chat-serving", revision=["abc", "abc"]))
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "emu",
+            "clusters": [{"name": "emu", "cluster": {"server": kube.url}}],
+            "users": [{"name": "ci", "user": {"token": "kube-token"}}],
+            "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "ci"}}]}))
+        code, out, err = cli("-C", str(history), "status", "--live", "--kubeconfig", str(kubeconfig))
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("support-chat"))
+    assert "[Synced/Healthy]" in row and "[OutOfSync/Degraded]" in row and "[Missing/Missing]" in row

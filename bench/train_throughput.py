@@ -92,10 +92,11 @@ def _plain_loop(cfg: GPTConfig, batch: int, seq: int, steps: int, skip: int, com
         for group in opt.param_groups:
             group["lr"] = 6e-4
         tokens = torch.randint(0, cfg.vocab_size, (batch, seq + 1), generator=gen)
+        x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
         if cuda:
-            tokens = tokens.pin_memory().to(device, non_blocking=True)
+            x, y = x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
         with amp:
-            loss = step_fn(tokens[:, :-1], tokens[:, 1:])
+            loss = step_fn(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
         opt.step()

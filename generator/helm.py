@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import helm_python
-import yaml
-
 from generator.errors import ModelopsError
+from generator.yamlio import load_all_fast
 
 __all__ = ["render_chart", "load_chart"]
 
@@ -42,7 +41,7 @@ def render_chart(chart_dir: Path, values: dict[str, Any], *, release: str, names
     for template in sorted(manifests):
         if not template.endswith((".yaml", ".yml")):
             continue
-        for document in yaml.safe_load_all(manifests[template]):
+        for document in load_all_fast(manifests[template], f"{values_file} ({template})"):
             if isinstance(document, dict) and document:
                 document.setdefault("metadata", {}).setdefault("namespace", namespace)
                 objects.append(document)

@@ -50,6 +50,8 @@ def test_remote_results_equal_the_embedded_engine(opa: OpaEmulator, directory: s
     server = remote(opa, FIXTURES / directory)
     for document in DOCUMENTS:
         assert key(server.evaluate(document)) == key(local.evaluate(document))
+    assert [key(r) for r in server.evaluate_many(DOCUMENTS, workers=2)] == \
+        [key(r) for r in local.evaluate_many(DOCUMENTS, workers=2)]
     assert ("PUT", f"/v1/policies/{policy_id(str(FIXTURES / directory / 'deployment.rego'))}") in opa.state.requests \
         or directory == "gatekeeper"
 

@@ -240,3 +240,42 @@ def test_token_never_leaks_over_smart_http(tmp_path, monkeypatch, forge, cli):
         code, out, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging"))
         assert code == 2
         assert "wrong-token-value" not in out + err
+
+
+def test_metrics_gate(setup, forge, cli, tmp_path):
+    work, remote = setup
+    bad, good = tmp_path / "bad.json", tmp_path / "good.json"
+    bad.write_text('{"eval_loss": 2.4, "final_loss": 2.4}')
+    good.write_text('{"eval_loss": 1.9}')
+    code, _, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging", "--metrics", str(bad)))
+    assert code == 2 and "metrics gate failed: eval_loss = 2.4 does not satisfy <= 2.1" in err
+    assert git(remote, "branch", "--list", "promote/*") == ""
+    code, out, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging", "--metrics", str(good)))
+    assert code == 0, out + err
+    assert "metrics gate: eval_loss = 1.9 <= 2.1" in out
+
+
+def test_live_gate_requires_synced_healthy_soaked_source(setup, forge, cli, tmp_path, monkeypatch):
+    import json
+
+    from tests.emulators.kube_api import KubeApiEmulator, make_application
+
+    work, remote = setup
+    revision = git(work, "rev-parse", "HEAD")
+    with KubeApiEmulator(token="kube-token") as kube:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "emu",
+            "clusters": [{"name": "emu", "cluster": {"server": kube.url}}],
+            "users": [{"name": "ci", "user": {"token": "kube-token"}}],
+            "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "ci"}}]}))
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        kube.put_application(make_application("dev-support-chat-serving", revision=[revision, revision],
+                                              health="Degraded", deployed_at="2026-01-01T00:00:00Z"))
+        code, _, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging", "--live"))
+        assert code == 2 and "live gate failed" in err and "Degraded" in err, err
+        kube.put_application(make_application("dev-support-chat-serving", revision=[revision, revision],
+                                              deployed_at="2026-01-01T00:00:00Z"))
+        code, out, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging", "--live"))
+    assert code == 0, out + err
+    assert "live gate:" in out and "Synced and Healthy" in out

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from generator.errors import ModelopsError
 from generator.helm import render_chart
 from generator.render.context import CHART_PATH
 from generator.render.pipeline import RenderedFile
 from generator.resources import first_existing
 from generator.spec.model import ResolvedModel
+from generator.yamlio import load_all_fast
 
 __all__ = ["CheckDocument", "collect_documents", "VALUES_KIND"]
 
@@ -61,11 +60,10 @@ def _embedded(file: RenderedFile, document: dict[str, Any]) -> list[CheckDocumen
         if not isinstance(manifest, str):
             continue
         try:
-            inner = yaml.safe_load(manifest)
-        except yaml.YAMLError as error:
-            raise ModelopsError(f"{file.path}: resource manifest of template '{template.get('name')}' "
-                                f"is not valid YAML: {error}") from None
-        if isinstance(inner, dict):
+            documents = load_all_fast(manifest, f"{file.path} (resource manifest of '{template.get('name')}')")
+        except ModelopsError as error:
+            raise ModelopsError(f"{file.path}: resource manifest is not valid YAML: {error}") from None
+        for inner in (d for d in documents if isinstance(d, dict)):
             found.append(CheckDocument(str(inner.get("kind", "")), _name(inner), inner, file.path, "embedded",
                                        file.environment, file.model, file.resolved))
     return found

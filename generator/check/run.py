@@ -137,7 +137,9 @@ def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator
         if key not in plans:
             plans[key] = options.plan_for(doc.resolved) if (options.plan_for and doc.resolved) else None
         inputs.append(policy_input(doc, views.get(doc.environment, {}), sorted(set(kinds[key])), plans[key]))
-    results = evaluator.evaluate_many(inputs, workers=options.workers)
+    # One interpreter: threads gave no speed-up with regopy 1.5.2 on 2 cores (0.92x), and
+    # saving the bundle for per-thread copies fails intermittently inside rego-cpp.
+    results = evaluator.evaluate_many(inputs, workers=1)
     return [_policy_finding(r, doc, repo) for doc, found in zip(documents, results, strict=True) for r in found]
 
 

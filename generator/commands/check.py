@@ -70,7 +70,7 @@ def _remote_evaluator(url: str, dirs: list[Path]) -> Any:
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ModelopsError(f"--opa-url {url!r}: expected http://HOST:PORT")
     return RemotePolicySet.load([str(d) for d in dirs], host=parsed.hostname, port=parsed.port or 8181,
-                                token=os.environ.get("OPA_TOKEN") or None)
+                                token=os.environ.get("OPA_TOKEN") or None, ssl=parsed.scheme == "https")
 
 
 def _gatekeeper_check(dirs: list[Path]):

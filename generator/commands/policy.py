@@ -38,8 +38,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     ev = sub.add_parser("eval", help="evaluate files against policies (like conftest test)")
     ev.add_argument("files", nargs="+", metavar="FILE", help="YAML or JSON files; - reads stdin")
-    ev.add_argument("-p", "--policy", action="append", metavar="DIR", help="policy directory or file (repeatable; default: policies/)")
-    ev.add_argument("-n", "--namespace", action="append", metavar="NS", help="package to evaluate (repeatable; default: main)")
+    ev.add_argument("-p", "--policy", action="append", metavar="DIR",
+                    help="policy directory or file (repeatable; default: policies/)")
+    ev.add_argument("-n", "--namespace", action="append", metavar="NS",
+                    help="package to evaluate (repeatable or comma-separated; default: main)")
     ev.add_argument("--all-namespaces", action="store_true", help="evaluate every package")
     ev.add_argument("--fail-on-warn", action="store_true", help="exit 1 on warnings (and 2 on failures)")
     ev.add_argument("--combine", action="store_true", help="evaluate all documents together as one input")
@@ -54,7 +56,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "_policy_run", None) or getattr(args, "func", None)
+    handler: Callable[[argparse.Namespace], int] | None = (
+        getattr(args, "_policy_run", None) or getattr(args, "func", None))
     if handler is None:
         raise ModelopsError(f"policy {args.policy_command}: no handler registered")
     return int(handler(args))
@@ -209,9 +212,10 @@ def _remote(url: str, paths: Sequence[str]) -> Any:
     from generator.policy.remote import RemotePolicySet
 
     parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme != "http" or not parts.hostname:
-        raise ModelopsError(f"--opa {url}: expected http://HOST:PORT")
-    return RemotePolicySet.load(paths, host=parts.hostname, port=parts.port or 8181)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ModelopsError(f"--opa {url}: expected http(s)://HOST:PORT")
+    return RemotePolicySet.load(paths, host=parts.hostname, port=parts.port or 8181,
+                                token=os.environ.get("OPA_TOKEN") or None, ssl=parts.scheme == "https")
 
 
 @contextlib.contextmanager

@@ -188,8 +188,8 @@ def _pr_body(result: PromotionResult, diff_md: str, report_md: str) -> str:
         "_Opened by `modelops promote`. Re-running it updates this pull request._", ""])
 
 
-def _check_gates(request: PromotionRequest, repo: Repository, source: str, steps: _Steps,
-                 git_repo: git.Repo, base_ref: str) -> list[str]:
+def _check_gates(request: PromotionRequest, repo: Repository, source: str, git_repo: git.Repo,
+                 base_ref: str, tree: Path) -> list[str]:
     notes = []
     spec = repo.model(request.model)
     thresholds = spec.data.get("promotion", {}).get("metrics", {})
@@ -203,7 +203,7 @@ def _check_gates(request: PromotionRequest, repo: Repository, source: str, steps
     elif thresholds:
         notes.append("metrics gate: skipped (no --metrics file given)")
     if request.live:
-        revision = _last_change(git_repo, base_ref, request.model, source, repo)
+        revision = _last_change(git_repo, base_ref, request.model, source, tree, repo.root)
         if request.live_check is not None:
             passed, reason = request.live_check(repo, request.model, source, revision)
         else:
@@ -224,9 +224,9 @@ def _is_ancestor(git_repo: git.Repo, ancestor: str, tip: str) -> bool:
         return False  # the cluster reports a revision we do not have: not proof of anything
 
 
-def _last_change(git_repo: git.Repo, ref: str, model: str, source: str, repo: Repository) -> str:
-    top = Path(git_repo.working_tree_dir or ".").resolve()
-    inside = repo.root.resolve().relative_to(top).as_posix()
+def _last_change(git_repo: git.Repo, ref: str, model: str, source: str, tree: Path, root: Path) -> str:
+    """The last commit on `ref` that changed the source environment's files for `model`."""
+    inside = root.relative_to(tree).as_posix()
     prefix = "" if inside == "." else inside + "/"
     out = _git(git_repo, "log", "-1", "--format=%H", ref, "--", f"{prefix}environments/{source}/{model}")
     return out.strip()
@@ -296,7 +296,7 @@ def _promote_in(request: PromotionRequest, git_repo: git.Repo, tree: Path, repo_
         result.status = "nothing-to-promote"
         result.messages.append(f"{request.model}: {request.target} already runs the {source} release")
         return result
-    result.messages += _check_gates(request, repo, source, steps, git_repo, base_ref)
+    result.messages += _check_gates(request, repo, source, git_repo, base_ref, tree)
     spec_path = root / spec.path
     try:
         spec_path.write_text(set_release(spec_path.read_text(encoding="utf-8"), request.target, after, file=spec.path),

@@ -106,7 +106,8 @@ def _load_data_file(path: Path) -> Any:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise PolicyError(f"{path}:{error.lineno}:{error.colno}: invalid JSON data document: {error.msg}") from error
+            where = f"{path}:{error.lineno}:{error.colno}"
+            raise PolicyError(f"{where}: invalid JSON data document: {error.msg}") from error
     return _yaml_load(path)
 
 
@@ -152,7 +153,8 @@ def _read_module(path: Path, shown: str, *, is_test: bool) -> PolicyModule:
                         metadata=parse_metadata(original, package, shown), is_test=is_test)
 
 
-def load_modules(paths: Sequence[str | Path], *, include_tests: bool = False) -> tuple[list[PolicyModule], dict[str, Any]]:
+def load_modules(paths: Sequence[str | Path], *,
+                 include_tests: bool = False) -> tuple[list[PolicyModule], dict[str, Any]]:
     """Every .rego module (v1-upgraded) and the merged data documents under `paths`."""
     modules: list[PolicyModule] = []
     data: dict[str, Any] = {}
@@ -480,7 +482,8 @@ class PolicySet:
                 if self._copy_dir is None:
                     self._copy_dir = tempfile.TemporaryDirectory(prefix="modelops-rego-")
                     _new_interpreter().save_bundle(self._bundle_path(), self._bundle, regopy.BundleFormat.Binary)
-            bundle = self._local.bundle = self._interpreter().load_bundle(self._bundle_path(), regopy.BundleFormat.Binary)
+            bundle = self._interpreter().load_bundle(self._bundle_path(), regopy.BundleFormat.Binary)
+            self._local.bundle = bundle
         return bundle
 
     def _bundle_path(self) -> str:

@@ -93,7 +93,8 @@ def _annotation(path: str, line: int, data: Any, kind: str, target: str) -> Anno
         raise PolicyError(f"{path}:{line}:1: METADATA custom must be a mapping")
     severity = str(custom.get("severity", "") or "").lower()
     if severity and severity not in SEVERITIES:
-        raise PolicyError(f"{path}:{line}:1: METADATA custom.severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+        raise PolicyError(f"{path}:{line}:1: METADATA custom.severity {severity!r} "
+                          f"is not one of {', '.join(SEVERITIES)}")
     return Annotation(
         scope=scope, line=line, target=target,
         title=str(data.get("title", "") or ""), description=str(data.get("description", "") or "").strip(),

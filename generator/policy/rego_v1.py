@@ -255,17 +255,21 @@ _DEPRECATED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains
 
 def _replace_deprecated(source: str) -> str:
     tokens = tokenize(source)
-    for i, token in enumerate(tokens):
-        if token.kind != "ident" or (i > 0 and tokens[i - 1].text == "."):
-            continue
-        dotted = token.text
-        if dotted == "net" and tokens[i + 1:i + 3] and tokens[i + 1].text == "." and tokens[i + 2].text == "cidr_overlap":
-            if i + 3 < len(tokens) and tokens[i + 3].text == "(":
-                tokens[i], tokens[i + 1], tokens[i + 2] = Token("ident", "net"), Token("punct", "."), Token("ident", "cidr_contains")
-            continue
-        if dotted in _DEPRECATED and i + 1 < len(tokens) and tokens[i + 1].text == "(":
-            tokens[i] = Token("ident", _DEPRECATED[dotted])
-    return "".join(t.text for t in tokens)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for old, new in _DEPRECATED.items():
+            parts = re.split(r"(\.)", old)  # "net.cidr_overlap" -> ["net", ".", "cidr_overlap"]
+            window = tokens[i:i + len(parts) + 1]
+            preceded_by_dot = i > 0 and tokens[i - 1].text == "."
+            if not preceded_by_dot and [t.text for t in window] == [*parts, "("]:
+                out.append(new)
+                i += len(parts)
+                break
+        else:
+            out.append(tokens[i].text)
+            i += 1
+    return "".join(out)
 
 
 def upgrade_to_v1(source: str) -> str:

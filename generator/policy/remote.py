@@ -38,7 +38,8 @@ def _server_message(error: Exception) -> str:
         except ValueError:
             return f"HTTP {response.status_code}: {response.text[:300]}"
         details = "; ".join(e.get("message", "") for e in body.get("errors", []) if isinstance(e, dict))
-        return f"HTTP {response.status_code} {body.get('code', '')}: {body.get('message', '')}" + (f": {details}" if details else "")
+        text = f"HTTP {response.status_code} {body.get('code', '')}: {body.get('message', '')}"
+        return f"{text}: {details}" if details else text
     return str(error)
 
 
@@ -47,11 +48,11 @@ class RemotePolicySet:
 
     def __init__(self, modules: Sequence[PolicyModule], data: dict[str, Any] | None = None, *,
                  host: str = "localhost", port: int = 8181, timeout: float = 5.0, retries: int = 0,
-                 token: str | None = None):
+                 token: str | None = None, ssl: bool = False):
         self.modules = tuple(modules)
         self.data = dict(data or {})
-        self.url = f"http://{host}:{port}"
-        self._client = OpaClient(host=host, port=port, timeout=timeout, retries=retries, token=token)
+        self.url = f"{'https' if ssl else 'http'}://{host}:{port}"
+        self._client = OpaClient(host=host, port=port, timeout=timeout, retries=retries, token=token, ssl=ssl)
         self.rules = rules_by_package(self.modules, is_decision_rule)
         self._metadata = merge_metadata(self.modules)
         self._pushed = False
@@ -117,6 +118,13 @@ class RemotePolicySet:
                     results.extend(results_from_value(namespace, rule, value, metadata=self._metadata.get(namespace),
                                                       policy_file=self.policy_file(namespace, rule)))
         return results
+
+    def evaluate_many(self, documents: Sequence[Any], namespaces: Sequence[str] | None = None, *,
+                      workers: int = 1) -> list[list[RuleResult]]:
+        """`evaluate` per document, in order. Sequential: one HTTP session is not shared
+        across threads (`workers` is accepted for interface parity with PolicySet)."""
+        del workers
+        return [self.evaluate(document, namespaces) for document in documents]
 
     def close(self) -> None:
         self._client.close_connection()

@@ -11,7 +11,7 @@ from generator.render.writer import GENERATED_ROOT, is_generated
 from generator.render.pipeline import RenderedFile
 from generator.spec.load import Repository
 from generator.spec.model import resolve
-from generator.yamlio import load_all_plain
+from generator.yamlio import load_all_fast
 
 __all__ = ["read_committed"]
 
@@ -32,7 +32,7 @@ def read_committed(repo: Repository, environments: Iterable[str] | None = None,
             continue
         spec = repo.models.get(model)
         resolved = resolve(spec, env) if (spec is not None and env is not None) else None
-        documents = tuple(load_all_plain(path.read_text(encoding="utf-8"), relative))
+        documents = tuple(load_all_fast(path.read_text(encoding="utf-8"), relative))
         sources = (spec.path,) if spec else (relative,)
         files.append(RenderedFile(relative, documents, sources, model, parts[1], resolved))
     return files

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from generator.errors import ModelopsError
@@ -15,7 +16,7 @@ from generator.render.blueprints import Blueprints
 from generator.render.context import model_context
 from generator.spec.load import Repository
 from generator.spec.model import Environment, ResolvedModel
-from generator.yamlio import dump_documents, load_all_plain
+from generator.yamlio import dump_documents, load_all_fast
 
 __all__ = ["RenderedFile", "render_repository", "render_model", "header_for", "HEADER_MARK"]
 
@@ -37,14 +38,14 @@ class RenderedFile:
     environment: str = ""
     resolved: ResolvedModel | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
     def text(self) -> str:
         return dump_documents(list(self.documents), header_for(*self.sources))
 
 
 def _parse(rendered: str, template: str, resolved_name: str) -> list[Any]:
     try:
-        return load_all_plain(rendered, f"<blueprint {template} for {resolved_name}>")
+        return load_all_fast(rendered, f"<blueprint {template} for {resolved_name}>")
     except ModelopsError as error:
         raise ModelopsError(f"blueprint '{template}' produced invalid YAML for {resolved_name}: {error}") from None
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import git
 
@@ -27,6 +28,7 @@ __all__ = ["ReportData", "MatrixRow", "MatrixCell", "ModelFindings", "GpuUse", "
            "build_report", "open_promotions", "LEVELS"]
 
 LEVELS = ("deny", "warn", "info", "waived")  # column order of the findings summary, strongest first
+SEVERITY_ORDER = ("low", "medium", "high", "critical")
 _TRAILER = re.compile(r"^(Modelops-[A-Za-z]+):[ \t]*(.+?)\s*$", re.MULTILINE)
 _PROMOTE_REF = re.compile(r"^refs/(?:heads|remotes/[^/]+)/promote/(?P<model>[^/]+)/(?P<env>[^/]+)$")
 
@@ -53,6 +55,7 @@ class ModelFindings:
     model: str  # "" for findings not tied to a model
     counts: dict[str, int]  # LEVELS -> number
     findings: tuple[Finding, ...]  # strongest level first
+    highest_severity: str  # of the unwaived findings, "" when all are waived
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,9 @@ class ReportData:
     title: str
     tool_version: str
     generated_at: str | None
-    environments: tuple[str, ...]
+    environments: tuple[str, ...]  # in promotion order
+    promotes_from: dict[str, str | None]
+    models: tuple[str, ...]
     matrix: tuple[MatrixRow, ...]
     findings: tuple[ModelFindings, ...]
     finding_totals: dict[str, int]
@@ -114,7 +119,6 @@ class ReportData:
     gpus: tuple[GpuEnvironment, ...]
     promotions: tuple[Promotion, ...]
     promotions_note: str | None = None  # why there is no promotion list ("no git repository")
-    models: tuple[str, ...] = field(default=())
 
     @property
     def lagging(self) -> int:
@@ -152,7 +156,9 @@ def _group_findings(findings: Iterable[Finding]) -> tuple[tuple[ModelFindings, .
             counts[_level(finding)] = counts.get(_level(finding), 0) + 1
         for level in LEVELS:
             totals[level] += counts[level]
-        groups.append(ModelFindings(model, counts, tuple(ordered)))
+        active = [f.severity for f in ordered if not f.waived]
+        highest = max(active, key=lambda s: SEVERITY_ORDER.index(s) if s in SEVERITY_ORDER else -1, default="")
+        groups.append(ModelFindings(model, counts, tuple(ordered), highest))
     return tuple(groups), totals
 
 
@@ -188,10 +194,10 @@ def _merged(repo: git.Repo, commit: git.Commit) -> bool:
         return False  # an unborn HEAD has merged nothing
 
 
-def open_promotions(root: object) -> tuple[tuple[Promotion, ...], str | None]:
+def open_promotions(root: Path) -> tuple[tuple[Promotion, ...], str | None]:
     """Unmerged `promote/<model>/<env>` branches, local or remote-tracking, and a note when unavailable."""
     try:
-        repo = open_repo(root)  # type: ignore[arg-type]
+        repo = open_repo(root)
     except ModelopsError:
         return (), "no git repository"
     found: dict[tuple[str, str, str], list[str]] = {}
@@ -226,7 +232,8 @@ def build_report(repo: Repository, *, generated_at: str | None = None, title: st
     promotions, note = open_promotions(repo.root)
     return ReportData(
         title=title or f"modelops report: {repo.root.resolve().name}", tool_version=__version__,
-        generated_at=generated_at, environments=environments, matrix=matrix, findings=groups,
-        finding_totals=totals, check_passed=summary.passed, check_errors=tuple(check.errors),
-        fail_on=check.fail_on, gpus=_gpus(repo, environments), promotions=promotions, promotions_note=note,
-        models=tuple(repo.models))
+        generated_at=generated_at, environments=environments,
+        promotes_from={env: repo.environments[env].promotes_from for env in environments},
+        models=tuple(repo.models), matrix=matrix,
+        findings=groups, finding_totals=totals, check_passed=summary.passed, check_errors=tuple(check.errors),
+        fail_on=check.fail_on, gpus=_gpus(repo, environments), promotions=promotions, promotions_note=note)

@@ -93,9 +93,9 @@ def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: to
     dist.barrier()
     options = StateDictOptions(full_state_dict=True, cpu_offload=True)
     model_sd, optim_sd = get_state_dict(model, optimizer, options=options)
-    torch.save(_rng_state(), tmp / f"rng-{rank}.pt")
+    _save_synced(_rng_state(), tmp / f"rng-{rank}.pt")
     if rank == 0:
-        torch.save({"model": model_sd, "optim": optim_sd}, tmp / "state.pt")
+        _save_synced({"model": model_sd, "optim": optim_sd}, tmp / "state.pt")
     dist.barrier()
     if rank == 0:
         write_json_atomic(tmp / "meta.json", {**meta, "step": step})
@@ -153,6 +153,14 @@ def _prune(root: Path, keep: int) -> None:
     stale = [p for p in root.iterdir() if p.name.startswith(".tmp-step-")]
     for old in stale + (done[:-keep] if keep > 0 else []):
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _save_synced(obj: Any, path: Path) -> None:
+    # On disk before the rename publishes it: a node crash must not leave a named, empty file.
+    with open(path, "wb") as fh:
+        torch.save(obj, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(path: Path) -> None:

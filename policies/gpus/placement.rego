@@ -90,9 +90,9 @@ pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), 
 	}
 }
 
-template_main(t) := t.container if is_object(t.container)
+template_main(t) := object.union({"name": "main"}, t.container) if is_object(t.container)
 
-template_main(t) := t.script if {
+template_main(t) := object.union({"name": "main"}, t.script) if {
 	not is_object(t.container)
 	is_object(t.script)
 }
@@ -110,6 +110,7 @@ pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), 
 
 gpu_count(pod) := sum([to_number(v) |
 	some c in pod.spec.containers
+	is_object(c)
 	lim := object.get(c, ["resources", "limits"], {})
 	some k
 	v := lim[k]
@@ -120,6 +121,7 @@ gpu_count(pod) := sum([to_number(v) |
 gpu_pod(pod) if {
 	some f in ["containers", "initContainers"]
 	some c in object.get(pod.spec, f, [])
+	is_object(c)
 	some section in ["limits", "requests"]
 	some k, _ in object.get(c, ["resources", section], {})
 	contains(k, "nvidia.com/")

@@ -60,6 +60,7 @@ containers contains {"path": concat("", ["spec.template.spec.", f, "[", format_i
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
 	some i, c in input.document.spec.template.spec[f]
+	is_object(c)
 }
 
 wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
@@ -73,14 +74,15 @@ wf_prefix := "spec.workflowSpec" if input.kind == "CronWorkflow"
 containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].", f]), "where": "", "container": c} if {
 	some i, t in wf_spec.templates
 	some f in ["container", "script"]
-	c := t[f]
-	is_object(c)
+	is_object(t[f])
+	c := object.union({"name": "main"}, t[f])
 }
 
 containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].", f, "[", format_int(j, 10), "]"]), "where": "", "container": c} if {
 	some i, t in wf_spec.templates
 	some f in ["initContainers", "sidecars"]
 	some j, c in t[f]
+	is_object(c)
 }
 
 containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"]), "container": c} if {
@@ -93,4 +95,5 @@ containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i,
 	some j, rj in js.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
 	some c in rj.template.spec.template.spec[f]
+	is_object(c)
 }

@@ -20,15 +20,21 @@ package modelops.images.digest_pinned
 import rego.v1
 
 deny contains result if {
-	input.environment.name != "dev"
+	env_name != "dev"
 	some ref in images
 	not templated(ref.image)
 	not pinned(ref.image)
 	result := {
-		"msg": concat("", ["image '", ref.image, "'", ref.where, " is not pinned by digest in environment '", input.environment.name, "'; use @sha256:<digest>"]),
+		"msg": concat("", ["image '", ref.image, "'", ref.where, " is not pinned by digest in environment '", env_name, "'; use @sha256:<digest>"]),
 		"path": ref.path,
 	}
 }
+
+# A missing environment name is treated as "not dev": pinning is required.
+env_name := n if {
+	n := input.environment.name
+	is_string(n)
+} else := ""
 
 pinned(image) if regex.match(`@sha256:[a-f0-9]{64}$`, image)
 
@@ -45,6 +51,7 @@ images contains {"path": sprintf("spec.template.spec.%s[%d].image", [f, i]), "im
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
 	some i, c in input.document.spec.template.spec[f]
+	is_object(c)
 	is_string(c.image)
 }
 
@@ -67,6 +74,7 @@ images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i,
 	some i, t in wf_spec.templates
 	some f in ["initContainers", "sidecars"]
 	some j, c in t[f]
+	is_object(c)
 	is_string(c.image)
 }
 
@@ -80,5 +88,6 @@ images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefi
 	some j, rj in js.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
 	some c in rj.template.spec.template.spec[f]
+	is_object(c)
 	is_string(c.image)
 }

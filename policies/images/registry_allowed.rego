@@ -41,6 +41,7 @@ images contains {"path": sprintf("spec.template.spec.%s[%d].image", [f, i]), "im
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
 	some i, c in input.document.spec.template.spec[f]
+	is_object(c)
 	is_string(c.image)
 }
 
@@ -63,6 +64,7 @@ images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i,
 	some i, t in wf_spec.templates
 	some f in ["initContainers", "sidecars"]
 	some j, c in t[f]
+	is_object(c)
 	is_string(c.image)
 }
 
@@ -76,5 +78,6 @@ images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefi
 	some j, rj in js.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
 	some c in rj.template.spec.template.spec[f]
+	is_object(c)
 	is_string(c.image)
 }

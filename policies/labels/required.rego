@@ -22,10 +22,12 @@ required := ["modelops.dev/team", "modelops.dev/cost-center", "modelops.dev/mode
 
 label_sets contains {"path": "metadata.labels", "labels": object.get(input.document, ["metadata", "labels"], {})} if {
 	input.kind in {"Deployment", "WorkflowTemplate", "CronWorkflow"}
+	is_object(input.document)
 }
 
 label_sets contains {"path": "spec.template.metadata.labels", "labels": object.get(input.document, ["spec", "template", "metadata", "labels"], {})} if {
 	input.kind == "Deployment"
+	is_object(input.document)
 }
 
 deny contains result if {
@@ -33,10 +35,15 @@ deny contains result if {
 	missing := [l | some l in required; not present(entry.labels, l)]
 	count(missing) > 0
 	result := {
-		"msg": concat("", [input.kind, " '", object.get(input.document, ["metadata", "name"], ""), "' is missing required labels at ", entry.path, ": ", concat(", ", missing)]),
+		"msg": concat("", [input.kind, " '", name, "' is missing required labels at ", entry.path, ": ", concat(", ", missing)]),
 		"path": entry.path,
 	}
 }
+
+name := n if {
+	n := input.document.metadata.name
+	is_string(n)
+} else := ""
 
 present(labels, l) if {
 	v := labels[l]

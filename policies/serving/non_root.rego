@@ -24,6 +24,7 @@ deny contains result if {
 	pod := input.document.spec.template.spec
 	some f in ["containers", "initContainers"]
 	some i, c in pod[f]
+	is_object(c)
 	not non_root(pod, c)
 	result := {
 		"msg": concat("", ["container '", object.get(c, "name", ""), "' may run as root: set securityContext.runAsNonRoot: true"]),
@@ -35,6 +36,7 @@ deny contains result if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
 	some i, c in input.document.spec.template.spec[f]
+	is_object(c)
 	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) != false
 	result := {
 		"msg": concat("", ["container '", object.get(c, "name", ""), "' allows privilege escalation: set securityContext.allowPrivilegeEscalation: false"]),

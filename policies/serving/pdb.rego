@@ -19,7 +19,7 @@ import rego.v1
 
 deny contains result if {
 	input.kind == "Deployment"
-	lower(object.get(input, ["environment", "name"], "")) in {"prod", "production"}
+	prod
 	not "PodDisruptionBudget" in object.get(input, ["context", "kinds"], [])
 	result := {
 		"msg": concat("", [
@@ -28,4 +28,10 @@ deny contains result if {
 		]),
 		"path": "metadata.name",
 	}
+}
+
+prod if {
+	name := input.environment.name
+	is_string(name)
+	lower(name) in {"prod", "production"}
 }

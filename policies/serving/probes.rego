@@ -22,6 +22,7 @@ import rego.v1
 deny contains result if {
 	input.kind == "Deployment"
 	some i, c in input.document.spec.template.spec.containers
+	is_object(c)
 	some probe in ["readinessProbe", "livenessProbe"]
 	not is_object(c[probe])
 	result := {

@@ -20,7 +20,7 @@ minimum := 2
 
 deny contains result if {
 	input.kind == "Values"
-	lower(object.get(input, ["environment", "name"], "")) in {"prod", "production"}
+	prod
 	n := min_replicas
 	is_number(n)
 	n < minimum
@@ -36,3 +36,9 @@ deny contains result if {
 min_replicas := input.model.serving.replicas.min
 
 min_replicas := input.document.replicas.min if not input.model.serving.replicas.min
+
+prod if {
+	name := input.environment.name
+	is_string(name)
+	lower(name) in {"prod", "production"}
+}

@@ -21,6 +21,7 @@ deny contains result if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
 	some i, c in input.document.spec.template.spec[f]
+	is_object(c)
 	some section in ["requests", "limits"]
 	some res in ["cpu", "memory"]
 	not set(c, section, res)

@@ -25,6 +25,7 @@ deny contains result if {
 	n := gpus_per_pod(pod)
 	n > 1
 	some c in pod.spec.containers
+	is_object(c)
 	gpu_container(c)
 	not shm_mounted(pod.spec, c)
 	result := {
@@ -91,9 +92,9 @@ pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), 
 	}
 }
 
-template_main(t) := t.container if is_object(t.container)
+template_main(t) := object.union({"name": "main"}, t.container) if is_object(t.container)
 
-template_main(t) := t.script if {
+template_main(t) := object.union({"name": "main"}, t.script) if {
 	not is_object(t.container)
 	is_object(t.script)
 }
@@ -111,6 +112,7 @@ pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), 
 
 gpu_count(pod) := sum([to_number(v) |
 	some c in pod.spec.containers
+	is_object(c)
 	lim := object.get(c, ["resources", "limits"], {})
 	some k
 	v := lim[k]
@@ -121,6 +123,7 @@ gpu_count(pod) := sum([to_number(v) |
 gpu_pod(pod) if {
 	some f in ["containers", "initContainers"]
 	some c in object.get(pod.spec, f, [])
+	is_object(c)
 	some section in ["limits", "requests"]
 	some k, _ in object.get(c, ["resources", section], {})
 	contains(k, "nvidia.com/")

@@ -1,0 +1,34 @@
+"""`modelops report [--out FILE]`: a self-contained HTML page about the repository.
+
+The report is informational: it exits 0 even when the policy findings it shows would
+fail `modelops check`; CI gates on `check`, people read the report.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from generator.errors import EXIT_OK
+from generator.report_html import build_report, render_page
+from generator.spec.load import load_repository
+from generator.writeout import write_output
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", "-o", default="report.html", metavar="FILE",
+                        help="where to write the HTML page (default: report.html; '-' for stdout)")
+    parser.add_argument("--title", help="page title (default: 'modelops report: <repository folder>')")
+    parser.add_argument("--generated-at", metavar="TEXT",
+                        help="a timestamp to print on the page; without it the output is byte-for-byte reproducible")
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = load_repository(args.repo_root)
+    html = render_page(build_report(repo, generated_at=args.generated_at, title=args.title))
+    write_output(Path(args.out), html)
+    if args.out != "-" and not args.quiet:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return EXIT_OK

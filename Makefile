@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo_promotion.py
 
 test: $(STAMP)
+	sh scripts/install-test-deps.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 render: $(STAMP)

@@ -6,6 +6,7 @@ revision Synced and Healthy for long enough ("soak"). This module only reads
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,8 @@ def parse_application(app: dict[str, Any]) -> AppStatus:
 
 def api_client_for(kubeconfig: str | None = None, context: str | None = None) -> k8s.ApiClient:
     """An ApiClient from `kubeconfig` (default ~/.kube/config or $KUBECONFIG), else in-cluster."""
+    # The client reads $KUBECONFIG once, at import; read it at call time instead.
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
     try:
         client: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=kubeconfig, context=context, persist_config=False

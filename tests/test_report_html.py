@@ -16,6 +16,8 @@ import pytest
 
 from generator.cli import main
 from generator.gitops.status import release_matrix
+from generator.report_html.builder import GpuEnvironment, GpuUse, open_promotions
+from generator.report_html.page import PLOT_HEIGHT, PLOT_TOP, chart_layout
 from generator.spec.load import load_repository
 from tests.conftest import ROOT
 
@@ -278,6 +280,32 @@ def test_findings_by_model_and_level(rich: tuple[Path, Path, str]) -> None:
     assert waived and "Triton image mirror pending" in waived[0].content()
     prod = [b for b in dom.by_id("gpu-chart").find("g", cls="env-bar") if b.attrs["data-environment"] == "prod"]
     assert "over" in prod[0].classes and "over quota" in prod[0].content()
+
+
+def test_fresh_repository_has_no_promotions(tmp_path: Path) -> None:
+    git(tmp_path, "init", "--quiet")  # unborn HEAD: nothing is merged, nothing is open
+    assert open_promotions(tmp_path) == ((), None)
+    git(tmp_path, "commit", "--quiet", "--allow-empty", "-m", "initial")
+    git(tmp_path, "branch", "promote/a/b")
+    assert open_promotions(tmp_path) == ((), None)  # its tip is HEAD: merged
+
+
+def test_chart_stacks_segments_on_one_scale() -> None:
+    def use(model: str, env: str, training: int, serving: int) -> GpuUse:
+        return GpuUse(model, env, training, "nvidia-h100-80gb", serving, "nvidia-l4", None, None, None, "")
+
+    gpus = (GpuEnvironment("dev", 10, (use("a", "dev", 4, 2), use("b", "dev", 0, 0))),
+            GpuEnvironment("prod", 20, (use("a", "prod", 16, 8), use("b", "prod", 0, 4))))
+    chart = chart_layout(gpus, ("a", "b"))
+    dev, prod = chart.bars
+    assert [s.model for s in dev.segments] == ["a"] and [s.model for s in prod.segments] == ["a", "b"]
+    assert not dev.over_quota and prod.over_quota and prod.percent == 140
+    top = chart.ticks[-1][1]
+    assert top >= 28 and chart.ticks[0] == (PLOT_TOP + PLOT_HEIGHT, 0)
+    first, second = prod.segments
+    assert second.y + second.height == pytest.approx(first.y, abs=0.02)  # stacked without gaps
+    assert abs(first.height / 24 - second.height / 4) < 0.01  # heights proportional to GPUs
+    assert prod.quota_y > prod.top  # the bar rises above its quota line
 
 
 # headless Chromium -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import rego.v1
 
 deny contains result if {
 	reported_here
+	uses_gpus
 	total := input.environment.gpuUsage.total
 	quota := input.environment.gpus.quota
 	is_number(total)
@@ -31,6 +32,9 @@ deny contains result if {
 		" (this model: ", sprintf("%v", [object.get(input, ["environment", "gpuUsage", "byModel", object.get(input, ["model", "name"], "")], 0)]), ")",
 	])}
 }
+
+# Only models that hold GPUs are part of the overrun: a CPU model gets no finding.
+uses_gpus if object.get(input, ["environment", "gpuUsage", "byModel", object.get(input, ["model", "name"], "")], 0) > 0
 
 reported_here if input.kind == "Values"
 

@@ -39,3 +39,10 @@ test_denied_training_only_model_on_workflow_template if {
 		with input.model as {"name": "support-chat", "training": {"gpus": {"type": "nvidia-l4", "perNode": 8, "nodes": 10}}, "serving": null}
 	count(result) == 1
 }
+
+test_allowed_cpu_model_in_an_environment_over_quota if {
+	m := {"name": "churn-scorer", "serving": {"runtime": "custom"}}
+	count(data.modelops.gpus.within_quota.deny) == 0 with input.kind as "Values"
+		with input.environment as env(80)
+		with input.model as m
+}

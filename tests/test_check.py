@@ -190,3 +190,43 @@ def test_unloadable_schema_dir_is_exit_2(example_repo, cli, tmp_path):
     (bad / "application_v1alpha1.json").write_text("{not json")
     code, _, err = cli("-C", str(example_repo), "check", "--env", "dev", "--schema-dir", str(tmp_path / "schemas"))
     assert code == 2 and "cannot load schema" in err
+
+
+def test_gatekeeper_constraints_run_in_check(example_repo, cli, tmp_path):
+    """The Gatekeeper library fixtures (v0 Rego templates) against the rendered objects."""
+    import shutil
+
+    library = tmp_path / "gatekeeper"
+    shutil.copytree(ROOT / "tests/fixtures/gatekeeper/library", library)
+    code, report = _findings_json(cli, example_repo, "--env", "prod", "--gatekeeper", str(library))
+    gatekeeper = [f for f in report["findings"] if f["source"] == "gatekeeper"]
+    code_clean, _ = _findings_json(cli, example_repo, "--env", "prod")
+    assert code_clean == 0
+    # Every violation is located in a model spec (or an environment file), never lost.
+    for finding in gatekeeper:
+        assert finding["rule"].count("/") == 1 and finding["environment"] == "prod"
+        assert finding["file"].startswith(("models/", "environments/"))
+    required = [f for f in gatekeeper if f["rule"] == "K8sRequiredLabels/deployments-have-owner"]
+    assert {f["model"] for f in required} == {"support-chat", "churn-scorer", "shelf-vision"}
+    assert all(f["level"] == "deny" and f["resource_kind"] == "Deployment" for f in required)
+    assert code == 1
+
+
+def test_plan_that_cannot_fit_is_a_finding(example_repo, cli):
+    spec = example_repo / "models/shelf-vision.yaml"
+    text = spec.read_text().replace("architecture: {parameters: 86000000}", "architecture: {parameters: 7000000000}")
+    text = text.replace("gpus: {type: nvidia-a100-80gb, perNode: 4}", "gpus: {type: nvidia-l4, perNode: 1}")
+    spec.write_text(text)
+    code, report = _findings_json(cli, example_repo, "--env", "dev", "--fail-on", "warn")
+    capacity = [f for f in report["findings"] if f["rule"] == "MO-CAP-001"]
+    assert code == 1 and capacity
+    assert "does not fit" in capacity[0]["message"] or "fit" in capacity[0]["message"]
+    assert capacity[0]["file"] == "models/shelf-vision.yaml"
+
+
+def test_builtin_policy_library_tests_pass(cli):
+    code, out, _ = cli("policy", "test", str(ROOT / "policies"))
+    assert code == 0
+    summary = out.strip().splitlines()[-1]
+    total, passed = int(summary.split()[0]), int(summary.split(", ")[1].split()[0])
+    assert total == passed and total >= 2 * 15

@@ -43,6 +43,8 @@ class CheckOptions:
     evaluator: Any = None  # a PolicySet-like object (e.g. remote OPA); built from policy_dirs when None
     plan_for: Callable[[ResolvedModel], dict[str, Any] | None] | None = None
     extra_checks: Sequence[Callable[[list[CheckDocument]], list[Finding]]] = ()
+    # progress(total) -> a context manager with advance(n): the CLI's bar; None: silent.
+    progress: Callable[[int], Any] | None = None
 
 
 @dataclass
@@ -139,8 +141,32 @@ def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator
         inputs.append(policy_input(doc, views.get(doc.environment, {}), sorted(set(kinds[key])), plans[key]))
     # One interpreter: threads gave no speed-up with regopy 1.5.2 on 2 cores (0.92x), and
     # saving the bundle for per-thread copies fails intermittently inside rego-cpp.
-    results = evaluator.evaluate_many(inputs, workers=1)
+    results: list[list[RuleResult]] = []
+    with (options.progress or _silent)(len(inputs)) as bar:
+        for start in range(0, len(inputs), PROGRESS_CHUNK):
+            chunk = inputs[start:start + PROGRESS_CHUNK]
+            results += evaluator.evaluate_many(chunk, workers=1)
+            bar.advance(len(chunk))
     return [_policy_finding(r, doc, repo) for doc, found in zip(documents, results, strict=True) for r in found]
+
+
+PROGRESS_CHUNK = 25
+
+
+class _silent:
+    """A progress sink that shows nothing."""
+
+    def __init__(self, _total: int) -> None:
+        pass
+
+    def __enter__(self) -> "_silent":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    def advance(self, _step: int = 1) -> None:
+        return None
 
 
 def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from generator.check.gate import default_policy_dirs
 from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.config import load_config
+from generator.console import Progress
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
 from generator.render.committed import read_committed
 from generator.render.pipeline import render_repository
@@ -96,6 +97,7 @@ def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
         workers=max(1, args.workers),
         evaluator=_remote_evaluator(args.opa_url, dirs) if args.opa_url else None,
         plan_for=plan_for_policy,
+        progress=lambda total: Progress(total, "policies", quiet=args.quiet, verbose=args.verbose),
         extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(repo.root / d for d in config.gatekeeper)])]
         if (args.gatekeeper or config.gatekeeper) else (),
     )

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from generator.console import Progress
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
 from generator.gitops.promote import PromotionRequest, PromotionResult, promote
 from generator.spec.load import load_repository
@@ -70,13 +71,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"nothing to promote to {args.to}")
         return EXIT_OK
     refused = False
-    for model in models:
-        request = PromotionRequest(model=model, target=args.to, source=args.source, force=args.force,
-                                   rebase=args.rebase, dry_run=args.dry_run, remote=args.remote, forge=args.forge,
-                                   forge_url=args.forge_url, repo_slug=args.repo_slug, metrics_file=args.metrics,
-                                   live=args.live, open_pull_request=not args.no_pr)
-        result = promote(request, Path(args.repo_root))
-        _print(result, args.quiet)
-        refused = refused or result.status == "refused"
+    bar = Progress(len(models), f"promote to {args.to}", quiet=args.quiet or len(models) < 2, verbose=args.verbose)
+    with bar:
+        for model in models:
+            refused = _promote_one(args, model) or refused
+            bar.advance()
     sys.stdout.flush()
     return EXIT_FINDINGS if refused else EXIT_OK
+
+
+def _promote_one(args: argparse.Namespace, model: str) -> bool:
+    """Promote one model; True when the policy gate refused it."""
+    request = PromotionRequest(model=model, target=args.to, source=args.source, force=args.force,
+                               rebase=args.rebase, dry_run=args.dry_run, remote=args.remote, forge=args.forge,
+                               forge_url=args.forge_url, repo_slug=args.repo_slug, metrics_file=args.metrics,
+                               live=args.live, open_pull_request=not args.no_pr)
+    result = promote(request, Path(args.repo_root))
+    _print(result, args.quiet)
+    return result.status == "refused"

@@ -54,6 +54,7 @@ class CheckResult:
     documents_checked: int
     rules: dict[str, RuleInfo]
     timings: dict[str, float]
+    per_pair_documents: dict[tuple[str, str], int] = field(default_factory=dict)  # (env, model) -> count
 
 
 def _gpu_usage(repo: Repository) -> dict[str, dict[str, Any]]:
@@ -206,8 +207,11 @@ def run_check(repo: Repository, files: list[RenderedFile], options: CheckOptions
         waivers = load_waivers(options.waivers_file, display_path=options.waivers_file.name)
         findings = apply_waivers(findings, waivers, options.today)
     checked = sorted({(f.model, f.environment) for f in files if f.model})
+    per_pair: dict[tuple[str, str], int] = defaultdict(int)
+    for doc in documents:
+        per_pair[(doc.environment, doc.model)] += 1
     return CheckResult(findings=sort_findings(_dedupe(findings)), checked=checked, documents_checked=len(documents),
-                       rules=rule_catalogue(evaluator), timings=timings)
+                       rules=rule_catalogue(evaluator), timings=timings, per_pair_documents=dict(per_pair))
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

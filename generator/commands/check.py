@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from generator.check.gate import default_policy_dirs
+from generator.check.incremental import check_incrementally
 from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.config import load_config
 from generator.console import Progress
@@ -50,6 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--today", metavar="YYYY-MM-DD", type=dt.date.fromisoformat, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="policy threads")
     parser.add_argument("--timings", action="store_true", help="print per-stage timings to stderr")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="re-check every pair (default: reuse findings of unchanged pairs from .modelops-cache/)")
 
 
 def policy_dirs(repo: Repository, explicit: list[Path] | None, use_builtin: bool) -> list[Path]:
@@ -81,8 +84,10 @@ def _gatekeeper_check(dirs: list[Path]):
 
 
 def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
-    files = (read_committed(repo, args.env, args.model) if args.rendered
-             else render_repository(repo, args.env, args.model))
+    def files_for() -> list:
+        return (read_committed(repo, args.env, args.model) if args.rendered
+                else render_repository(repo, args.env, args.model))
+
     config = load_config(repo.root)
     dirs = policy_dirs(repo, args.policy, not args.no_builtin_policies)
     waivers = args.waivers or (repo.root / config.waivers)
@@ -101,7 +106,9 @@ def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
         extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(repo.root / d for d in config.gatekeeper)])]
         if (args.gatekeeper or config.gatekeeper) else (),
     )
-    return run_check(repo, files, options)
+    if args.rendered or args.no_cache or args.opa_url or options.extra_checks:
+        return run_check(repo, files_for(), options)
+    return check_incrementally(repo, options, args.env, args.model)
 
 
 def _use_color(stream: Any) -> bool:
@@ -113,7 +120,7 @@ def _use_color(stream: Any) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo = load_repository(args.repo_root)
+    repo = load_repository(args.repo_root, cache=not args.no_cache)
     for name in args.env or []:
         repo.environment(name)
     for name in args.model or []:
@@ -129,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     if args.timings:
-        for stage, seconds in result.timings.items():
-            print(f"timing: {stage}: {seconds:.3f}s", file=sys.stderr)
+        for stage, value in result.timings.items():
+            shown = f"{int(value)}" if stage == "cached-pairs" else f"{value:.3f}s"
+            print(f"timing: {stage}: {shown}", file=sys.stderr)
     return EXIT_OK if summarize(report).passed else EXIT_FINDINGS

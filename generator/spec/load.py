@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.cache import CacheFile, digest
 from generator.errors import ModelopsError, Problem, SpecError
 from generator.gpus import GPU_TYPES
 from generator.spec.model import Environment, ModelSpec, ResolvedModel, resolve
@@ -104,7 +105,14 @@ def _load_environment(root: Path, directory: Path) -> tuple[Environment | None, 
     return Environment(name, display, located.data, located), problems
 
 
-def load_model_file(path: Path, display: str) -> tuple[ModelSpec | None, list[Problem]]:
+def load_model_file(path: Path, display: str, cache: CacheFile | None = None) -> tuple[ModelSpec | None, list[Problem]]:
+    """One spec, schema-checked. With a cache, a file whose bytes were seen valid before is
+    not parsed again (ruamel's position-tracking parser is the slow part of a large repo)."""
+    key = digest(path.read_bytes(), display) if cache is not None else ""
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        located = _located_from_json(display, hit)
+        return ModelSpec(located.data["metadata"]["name"], display, located.data, located), []
     try:
         located = _single_document(path, display, "Model")
     except SpecError as error:
@@ -112,7 +120,20 @@ def load_model_file(path: Path, display: str) -> tuple[ModelSpec | None, list[Pr
     problems = schema_problems(located, MODEL_SCHEMA)
     if problems:
         return None, problems
+    if cache is not None:
+        cache.put(key, _located_to_json(located))
     return ModelSpec(located.data["metadata"]["name"], display, located.data, located), []
+
+
+def _located_to_json(located: Located) -> dict:
+    return {"data": located.data,
+            "positions": [[list(k), *v] for k, v in located.positions.items()],
+            "keys": [[list(k), *v] for k, v in located.key_positions.items()]}
+
+
+def _located_from_json(display: str, cached: dict) -> Located:
+    return Located(display, cached["data"], {tuple(k): (line, col) for k, line, col in cached["positions"]},
+                   {tuple(k): (line, col) for k, line, col in cached["keys"]})
 
 
 def _model_semantics(spec: ModelSpec, environments: dict[str, Environment]) -> list[Problem]:
@@ -188,8 +209,10 @@ def _environment_semantics(environments: dict[str, Environment]) -> list[Problem
     return problems
 
 
-def load_repository(root: Path | str) -> Repository:
+def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
+    """Every environment and spec under `root`; `cache` reuses parsed specs from `.modelops-cache`."""
     root = Path(root)
+    spec_cache = CacheFile(root, "specs") if cache else None
     problems: list[Problem] = []
     environments: dict[str, Environment] = {}
     env_root = root / ENVIRONMENTS_DIR
@@ -207,7 +230,7 @@ def load_repository(root: Path | str) -> Repository:
     model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
     for path in model_files:
         display = f"{MODELS_DIR}/{path.name}"
-        spec, found = load_model_file(path, display)
+        spec, found = load_model_file(path, display, spec_cache)
         problems += found
         if spec is None:
             continue
@@ -219,4 +242,6 @@ def load_repository(root: Path | str) -> Repository:
         problems += _model_semantics(spec, environments)
     if problems:
         raise SpecError(problems)
+    if spec_cache is not None:
+        spec_cache.save()
     return Repository(root=root, models=dict(sorted(models.items())), environments=environments)

@@ -1,0 +1,111 @@
+"""`check` that re-checks only what changed: findings cached per model x environment.
+
+A pair's findings depend on its spec file, its environment file, the environment's GPU
+usage (the quota rule sees every model), and the tools: blueprints, the chart, policies,
+schema folders and the modelops version. The cache key hashes all of them, so an entry
+is either exactly right or not found. Waivers are applied after the merge, so a new or
+expiring waiver never needs a re-check.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from generator.cache import CacheFile, digest, tree_digest
+from generator.check.run import CheckOptions, CheckResult, _gpu_usage, run_check
+from generator.findings import Finding, sort_findings
+from generator.policy.waivers import apply_waivers, load_waivers
+from generator.render.context import CHART_PATH
+from generator.render.blueprints import Blueprints
+from generator.render.pipeline import render_model, root_app
+from generator.report.model import RuleInfo
+from generator.resources import bundled, first_existing
+from generator.spec.load import Repository
+from generator.spec.model import resolve
+
+__all__ = ["check_incrementally"]
+
+
+def _tools_digest(repo: Repository, options: CheckOptions) -> str:
+    blueprint_dirs = [repo.root / "blueprints" / "templates", repo.root / "blueprints" / "teams",
+                      bundled("blueprints/templates"), first_existing(repo.root, CHART_PATH)]
+    return digest(tree_digest(blueprint_dirs), tree_digest(options.policy_dirs), tree_digest(options.schema_dirs),
+                  str(options.kubernetes_version), str(options.plan_for is not None))
+
+
+def _pair_key(repo: Repository, tools: str, env: str, model: str, usage: dict[str, Any]) -> str:
+    import json
+
+    environment = repo.environments[env]
+    env_bytes = (repo.root / environment.path).read_bytes()
+    if not model:
+        return digest(tools, env_bytes, "environment", env)
+    spec = repo.models[model]
+    return digest(tools, env_bytes, (repo.root / spec.path).read_bytes(), json.dumps(usage, sort_keys=True),
+                  model, env)
+
+
+def _to_finding(data: dict[str, Any]) -> Finding:
+    return Finding(**data)
+
+
+def check_incrementally(repo: Repository, options: CheckOptions, environments: Sequence[str] | None,
+                        models: Sequence[str] | None) -> CheckResult:
+    cache = CacheFile(repo.root, "check")
+    tools = _tools_digest(repo, options)
+    usage = _gpu_usage(repo)
+    envs = [e.name for e in repo.select_environments(environments)]
+    names = [m.name for m in repo.select_models(models)]
+    pairs = [(env, "") for env in envs] + [(env, name) for env in envs for name in names]
+    keys = {pair: _pair_key(repo, tools, pair[0], pair[1], usage[pair[0]]) for pair in pairs}
+    findings: list[Finding] = []
+    documents = 0
+    missing: list[tuple[str, str]] = []
+    for pair, key in keys.items():
+        hit = cache.get(key)
+        if hit is None:
+            missing.append(pair)
+            continue
+        findings += [_to_finding(f) for f in hit["findings"]]
+        documents += hit["documents"]
+    rules_key = digest(tools, "rules")
+    rules_cached = cache.get(rules_key)
+    timings: dict[str, float] = {}
+    if missing or rules_cached is None:
+        fresh = _check_pairs(repo, options, missing)
+        timings = fresh.timings
+        grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+        for finding in fresh.findings:
+            grouped[(finding.environment, finding.model)].append(finding)
+        for pair in missing:
+            cache.put(keys[pair], {"findings": [f.to_dict() for f in grouped.get(pair, [])],
+                                   "documents": fresh.per_pair_documents.get(pair, 0)})
+        findings += fresh.findings
+        documents += fresh.documents_checked
+        rules = fresh.rules
+        cache.put(rules_key, {rule_id: vars(info) for rule_id, info in rules.items()})
+    else:
+        rules = {rule_id: RuleInfo(**info) for rule_id, info in rules_cached.items()}
+    cache.save()
+    if options.waivers_file is not None:
+        waivers = load_waivers(options.waivers_file, display_path=options.waivers_file.name)
+        findings = apply_waivers(findings, waivers, options.today)
+    checked = sorted((model, env) for env, model in pairs if model)
+    timings["cached-pairs"] = float(len(pairs) - len(missing))
+    return CheckResult(findings=sort_findings(findings), checked=checked, documents_checked=documents,
+                       rules=rules, timings=timings)
+
+
+def _check_pairs(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
+    """Render and check exactly `pairs` (env, model); waivers are left to the caller."""
+    blueprints = Blueprints(repo.root)
+    files = []
+    for env, model in pairs:
+        environment = repo.environments[env]
+        if model:
+            files += render_model(resolve(repo.models[model], environment), blueprints)
+        else:
+            files.append(root_app(environment, blueprints))
+    return run_check(repo, sorted(files, key=lambda f: f.path), replace(options, waivers_file=None))

@@ -56,6 +56,14 @@ class CacheFile:
         except (OSError, ValueError):
             self._old = {}
         self._new: dict[str, Any] = {}
+        self._enabled = True
+
+    @classmethod
+    def disabled(cls) -> "CacheFile":
+        """A cache that never hits and never writes (`--no-cache`)."""
+        cache = cls.__new__(cls)
+        cache.path, cache._old, cache._new, cache._enabled = Path(), {}, {}, False
+        return cache
 
     def get(self, key: str) -> Any:
         if key in self._old:
@@ -68,8 +76,8 @@ class CacheFile:
 
     def save(self) -> None:
         """Keep only the entries of this run, so the file never grows without bound."""
-        if self._new.keys() == self._old.keys():
-            return  # every entry was a hit: nothing to write
+        if not self._enabled or self._new.keys() == self._old.keys():
+            return  # disabled, or every entry was a hit: nothing to write
         text = json.dumps(self._new, separators=(",", ":"))  # the C encoder; json.dump streams in Python
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

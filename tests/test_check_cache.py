@@ -50,3 +50,16 @@ def test_quota_change_in_one_model_rechecks_its_environment(example_repo, cli):
     # model pair there is re-checked (the quota rule sees them all); prod overrides the
     # replicas, so only shelf-vision's own prod pair is. The three roots stay cached.
     assert cached == 3 + 2
+
+
+def test_worker_processes_give_the_same_report(example_repo, cli, monkeypatch):
+    from generator.check import incremental
+
+    spec = example_repo / "models/churn-scorer.yaml"
+    spec.write_text(spec.read_text().replace("registry.example.com/growth", "docker.io/growth"))
+    monkeypatch.setattr(incremental, "PARALLEL_MIN_PAIRS", 1)
+    code1, serial, _ = _check(cli, example_repo, "--no-cache", "--workers", "1")
+    code2, out, err = cli("-C", str(example_repo), "check", "--format", "json", "--timings", "--no-cache",
+                          "--workers", "2")
+    assert "timing: workers: 2" in err
+    assert code1 == code2 == 1 and json.loads(out) == serial

@@ -8,7 +8,11 @@ expiring waiver never needs a re-check.
 """
 from __future__ import annotations
 
+import multiprocessing
+import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -52,8 +56,10 @@ def _to_finding(data: dict[str, Any]) -> Finding:
 
 
 def check_incrementally(repo: Repository, options: CheckOptions, environments: Sequence[str] | None,
-                        models: Sequence[str] | None) -> CheckResult:
-    cache = CacheFile(repo.root, "check")
+                        models: Sequence[str] | None, *, use_cache: bool = True) -> CheckResult:
+    """Check the selected pairs, re-using cached findings; `use_cache=False` re-checks (and
+    stores) nothing, but still spreads a large run over worker processes."""
+    cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
     tools = _tools_digest(repo, options)
     usage = _gpu_usage(repo)
     envs = [e.name for e in repo.select_environments(environments)]
@@ -74,7 +80,8 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     rules_cached = cache.get(rules_key)
     timings: dict[str, float] = {}
     if missing or rules_cached is None:
-        fresh = _check_pairs(repo, options, missing)
+        fresh = _check_pairs_parallel(repo, options, missing) if _worth_processes(options, missing) \
+            else _check_pairs(repo, options, missing)
         timings = fresh.timings
         grouped: dict[tuple[str, str], list[Finding]] = defaultdict(list)
         for finding in fresh.findings:
@@ -100,6 +107,7 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
 
 def _check_pairs(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
     """Render and check exactly `pairs` (env, model); waivers are left to the caller."""
+    started = time.perf_counter()
     blueprints = Blueprints(repo.root)
     files = []
     for env, model in pairs:
@@ -108,4 +116,50 @@ def _check_pairs(repo: Repository, options: CheckOptions, pairs: list[tuple[str,
             files += render_model(resolve(repo.models[model], environment), blueprints)
         else:
             files.append(root_app(environment, blueprints))
-    return run_check(repo, sorted(files, key=lambda f: f.path), replace(options, waivers_file=None))
+    rendered = time.perf_counter() - started
+    result = run_check(repo, sorted(files, key=lambda f: f.path), replace(options, waivers_file=None))
+    result.timings = {"render": rendered, **result.timings}
+    return result
+
+
+# Below this many pairs, starting worker processes (imports, policy compile) costs more than it saves.
+PARALLEL_MIN_PAIRS = 60
+
+
+def _worth_processes(options: CheckOptions, pairs: list[tuple[str, str]]) -> bool:
+    return options.workers > 1 and len(pairs) >= PARALLEL_MIN_PAIRS and options.evaluator is None
+
+
+def _worker(root: str, policy_dirs: list[str], kubernetes_version: str | None, schema_dirs: list[str],
+            pairs: list[tuple[str, str]]) -> CheckResult:
+    """One process's share: its own regopy bundle and Helm handle (neither is fork-safe)."""
+    from generator.planning import plan_for_policy
+    from generator.spec.load import load_repository
+
+    repo = load_repository(root, cache=True)
+    options = CheckOptions(policy_dirs=[Path(d) for d in policy_dirs], kubernetes_version=kubernetes_version,
+                           schema_dirs=[Path(d) for d in schema_dirs], plan_for=plan_for_policy)
+    return _check_pairs(repo, options, pairs)
+
+
+def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
+    """`_check_pairs` over `options.workers` spawned processes, pairs interleaved for balance."""
+    workers = min(options.workers, len(pairs))
+    shares = [pairs[i::workers] for i in range(workers)]
+    context = multiprocessing.get_context("spawn")
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_worker, str(repo.root), [str(d) for d in options.policy_dirs],
+                               options.kubernetes_version, [str(d) for d in options.schema_dirs], share)
+                   for share in shares]
+        results = [future.result() for future in futures]
+    findings = [f for result in results for f in result.findings]
+    per_pair: dict[tuple[str, str], int] = {}
+    for result in results:
+        per_pair.update(result.per_pair_documents)
+    timings = {stage: max(r.timings.get(stage, 0.0) for r in results) for stage in results[0].timings}
+    timings["workers"] = float(workers)
+    timings["wall"] = time.perf_counter() - started
+    return CheckResult(findings=sort_findings(findings), checked=sorted({c for r in results for c in r.checked}),
+                       documents_checked=sum(r.documents_checked for r in results), rules=results[0].rules,
+                       timings=timings, per_pair_documents=per_pair)

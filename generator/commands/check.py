@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="extra CRD schemas in kubeconform's layout (repeatable)")
     parser.add_argument("--waivers", metavar="FILE", type=Path, help="waivers file (default: waivers.yaml)")
     parser.add_argument("--today", metavar="YYYY-MM-DD", type=dt.date.fromisoformat, help=argparse.SUPPRESS)
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="policy threads")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                        help="processes for large runs (default: up to 2)")
     parser.add_argument("--timings", action="store_true", help="print per-stage timings to stderr")
     parser.add_argument("--no-cache", action="store_true",
                         help="re-check every pair (default: reuse findings of unchanged pairs from .modelops-cache/)")
@@ -106,9 +107,9 @@ def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
         extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(repo.root / d for d in config.gatekeeper)])]
         if (args.gatekeeper or config.gatekeeper) else (),
     )
-    if args.rendered or args.no_cache or args.opa_url or options.extra_checks:
+    if args.rendered or args.opa_url or options.extra_checks:
         return run_check(repo, files_for(), options)
-    return check_incrementally(repo, options, args.env, args.model)
+    return check_incrementally(repo, options, args.env, args.model, use_cache=not args.no_cache)
 
 
 def _use_color(stream: Any) -> bool:
@@ -137,6 +138,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     if args.timings:
         for stage, value in result.timings.items():
-            shown = f"{int(value)}" if stage == "cached-pairs" else f"{value:.3f}s"
+            shown = f"{int(value)}" if stage in ("cached-pairs", "workers") else f"{value:.3f}s"
             print(f"timing: {stage}: {shown}", file=sys.stderr)
     return EXIT_OK if summarize(report).passed else EXIT_FINDINGS

@@ -6,7 +6,9 @@
 #   nodeSelector (e.g. nvidia.com/gpu.product) or node affinity, a pod may land on the
 #   wrong GPU generation, or on a shared/MIG pool it was not sized for. Applies to every
 #   pod of a Deployment, WorkflowTemplate/CronWorkflow template (template fields merged
-#   over workflow-level defaults) or JobSet manifest that requests a nvidia.com/ resource.
+#   over workflow-level defaults) or JobSet replicated job (the JobSet embedded in a
+#   multi-node WorkflowTemplate is checked as a document of its own) that requests a
+#   nvidia.com/ resource.
 # scope: package
 # custom:
 #   id: MO-GPU-004
@@ -97,14 +99,11 @@ template_main(t) := object.union({"name": "main"}, t.script) if {
 	is_object(t.script)
 }
 
-pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "])"]), "spec": rj.template.spec.template.spec} if {
-	some i, t in wf_spec.templates
-	m := t.resource.manifest
-	is_string(m)
-	yaml.is_valid(m)
-	js := yaml.unmarshal(m)
-	js.kind == "JobSet"
-	some j, rj in js.spec.replicatedJobs
+# The embedded JobSet of a multi-node WorkflowTemplate is its own document (kind JobSet,
+# source embedded): one pod per replicated job.
+pods contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec"]), "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "')"]), "spec": rj.template.spec.template.spec} if {
+	input.kind == "JobSet"
+	some j, rj in input.document.spec.replicatedJobs
 	is_object(rj.template.spec.template.spec)
 }
 

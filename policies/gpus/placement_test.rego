@@ -56,7 +56,27 @@ test_denied_toleration_wrong_effect if {
 	contains(r.msg, "does not tolerate")
 }
 
-test_denied_jobset_pod if {
+placement_jobset(pod_extra) := {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "spec": {"replicatedJobs": [{"name": "workers", "replicas": 1, "template": {"spec": {"template": {"spec": object.union({"containers": [gpu_container]}, pod_extra)}}}}]}}
+
+test_allowed_jobset_pod if {
+	d := placement_jobset(good_pod)
+	count(data.modelops.gpus.placement.deny) == 0 with input.kind as "JobSet"
+		with input.document as d
+}
+
+test_denied_jobset_pod_without_toleration if {
+	d := placement_jobset({"nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}})
+	result := data.modelops.gpus.placement.deny with input.kind as "JobSet"
+		with input.document as d
+	count(result) == 1
+	some r in result
+	r.path == "spec.replicatedJobs[0].template.spec.template.spec"
+	r.msg == "GPU pod (JobSet replicatedJob 'workers') does not tolerate the nvidia.com/gpu:NoSchedule taint"
+}
+
+# The JobSet in a resource manifest is checked as its own document (input.kind JobSet),
+# not by parsing the WorkflowTemplate's string.
+test_allowed_workflow_template_manifest_not_parsed if {
 	wf := {"kind": "WorkflowTemplate", "spec": {"templates": [{"name": "train", "resource": {"action": "create", "manifest": `apiVersion: jobset.x-k8s.io/v1alpha2
 kind: JobSet
 spec:
@@ -66,8 +86,6 @@ spec:
         spec:
           template:
             spec:
-              nodeSelector:
-                nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3
               containers:
                 - name: trainer
                   image: x
@@ -75,10 +93,6 @@ spec:
                     limits: {nvidia.com/gpu: 8}
                     requests: {nvidia.com/gpu: 8}
 `}}]}}
-	result := data.modelops.gpus.placement.deny with input.kind as "WorkflowTemplate"
+	count(data.modelops.gpus.placement.deny) == 0 with input.kind as "WorkflowTemplate"
 		with input.document as wf
-	count(result) == 1
-	some r in result
-	r.path == "spec.templates[0].resource.manifest"
-	contains(r.msg, "JobSet replicatedJobs[0]")
 }

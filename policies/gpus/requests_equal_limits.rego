@@ -5,7 +5,8 @@
 #   nvidia.com/mig-1g.10gb) cannot be overcommitted: Kubernetes rejects pods whose GPU
 #   request differs from the limit, and a request left to defaulting hides the real ask
 #   from quota tools (Kueue, ResourceQuota). Every container of a Deployment,
-#   WorkflowTemplate/CronWorkflow (including JobSet manifests) that names a nvidia.com/
+#   WorkflowTemplate/CronWorkflow or JobSet (the one embedded in a multi-node
+#   WorkflowTemplate is checked as a document of its own) that names a nvidia.com/
 #   resource must set it in both requests and limits, with the same value.
 # scope: package
 # custom:
@@ -85,15 +86,12 @@ containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i,
 	is_object(c)
 }
 
-containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"]), "container": c} if {
-	some i, t in wf_spec.templates
-	m := t.resource.manifest
-	is_string(m)
-	yaml.is_valid(m)
-	js := yaml.unmarshal(m)
-	js.kind == "JobSet"
-	some j, rj in js.spec.replicatedJobs
+# The embedded JobSet of a multi-node WorkflowTemplate is its own document (kind JobSet,
+# source embedded).
+containers contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec.", f, "[", format_int(k, 10), "]"]), "where": concat("", [" in JobSet replicatedJob '", object.get(rj, "name", ""), "'"]), "container": c} if {
+	input.kind == "JobSet"
+	some j, rj in input.document.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
-	some c in rj.template.spec.template.spec[f]
+	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)
 }

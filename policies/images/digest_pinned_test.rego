@@ -11,27 +11,6 @@ deployment(image) := {
 	"spec": {"template": {"spec": {"containers": [{"name": "server", "image": image}]}}},
 }
 
-jobset_template(image) := {
-	"apiVersion": "argoproj.io/v1alpha1",
-	"kind": "WorkflowTemplate",
-	"metadata": {"name": "train"},
-	"spec": {"templates": [{"name": "train", "resource": {"action": "create", "manifest": concat("", [`apiVersion: jobset.x-k8s.io/v1alpha2
-kind: JobSet
-metadata:
-  generateName: train-
-spec:
-  replicatedJobs:
-    - name: workers
-      replicas: 2
-      template:
-        spec:
-          template:
-            spec:
-              containers:
-                - name: trainer
-                  image: `, image, "\n"])}}]},
-}
-
 test_allowed_digest_in_prod if {
 	count(data.modelops.images.digest_pinned.deny) == 0 with input.kind as "Deployment"
 		with input.environment as {"name": "prod"}
@@ -69,18 +48,65 @@ test_denied_values_image if {
 	r.path == "image"
 }
 
-test_denied_jobset_manifest if {
-	result := data.modelops.images.digest_pinned.deny with input.kind as "WorkflowTemplate"
-		with input.environment as {"name": "prod"}
-		with input.document as jobset_template("registry.example.com/train/torch:2.4")
-	count(result) == 1
-	some r in result
-	r.path == "spec.templates[0].resource.manifest"
-	contains(r.msg, "JobSet")
+dp_jobset(image) := {
+	"apiVersion": "jobset.x-k8s.io/v1alpha2",
+	"kind": "JobSet",
+	"metadata": {"generateName": "train-"},
+	"spec": {"replicatedJobs": [{"name": "workers", "replicas": 1, "template": {"spec": {"template": {"spec": {
+		"initContainers": [{"name": "fetch", "image": "registry.example.com/tools/fetch@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}],
+		"containers": [{"name": "trainer", "image": image}],
+	}}}}}]},
 }
 
-test_allowed_jobset_manifest_pinned if {
+dp_manifest_template(image) := {
+	"apiVersion": "argoproj.io/v1alpha1",
+	"kind": "WorkflowTemplate",
+	"metadata": {"name": "train"},
+	"spec": {"templates": [{"name": "train", "resource": {"action": "create", "manifest": concat("", [`apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata:
+  generateName: train-
+spec:
+  replicatedJobs:
+    - name: workers
+      replicas: 2
+      template:
+        spec:
+          template:
+            spec:
+              containers:
+                - name: trainer
+                  image: `, image, "\n"])}}]},
+}
+
+test_allowed_jobset_pinned if {
+	d := dp_jobset(sprintf("registry.example.com/train/torch@%s", [digest]))
+	count(data.modelops.images.digest_pinned.deny) == 0 with input.kind as "JobSet"
+		with input.environment as {"name": "prod"}
+		with input.document as d
+}
+
+test_allowed_jobset_tag_in_dev if {
+	d := dp_jobset("registry.example.com/train/torch:2.4")
+	count(data.modelops.images.digest_pinned.deny) == 0 with input.kind as "JobSet"
+		with input.environment as {"name": "dev"}
+		with input.document as d
+}
+
+test_denied_jobset_tag_in_prod if {
+	d := dp_jobset("registry.example.com/train/torch:2.4")
+	result := data.modelops.images.digest_pinned.deny with input.kind as "JobSet"
+		with input.environment as {"name": "prod"}
+		with input.document as d
+	count(result) == 1
+	some r in result
+	r.path == "spec.replicatedJobs[0].template.spec.template.spec.containers[0].image"
+	r.msg == "image 'registry.example.com/train/torch:2.4' (JobSet replicatedJob 'workers' container 'trainer') is not pinned by digest in environment 'prod'; use @sha256:<digest>"
+}
+
+test_allowed_workflow_template_manifest_not_parsed if {
+	wf := dp_manifest_template("registry.example.com/train/torch:2.4")
 	count(data.modelops.images.digest_pinned.deny) == 0 with input.kind as "WorkflowTemplate"
 		with input.environment as {"name": "prod"}
-		with input.document as jobset_template(sprintf("registry.example.com/train/torch@%s", [digest]))
+		with input.document as wf
 }

@@ -4,8 +4,9 @@
 #   Each environment lists the registries it trusts (environment.registries, matched as
 #   prefixes). Images from anywhere else bypass the organisation's scanning, signing and
 #   pull-through caching, and public registries rate-limit and disappear. Applies to every
-#   container image in Deployments, WorkflowTemplates/CronWorkflows (including JobSet
-#   manifests) and the serving Values file. Skipped when the environment lists no
+#   container image in Deployments, WorkflowTemplates/CronWorkflows, JobSets (the one
+#   embedded in a multi-node WorkflowTemplate is checked as a document of its own) and
+#   the serving Values file. Skipped when the environment lists no
 #   registries.
 # scope: package
 # custom:
@@ -68,16 +69,13 @@ images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i,
 	is_string(c.image)
 }
 
-images contains {"path": sprintf("%s.templates[%d].resource.manifest", [wf_prefix, i]), "image": c.image, "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"])} if {
-	some i, t in wf_spec.templates
-	m := t.resource.manifest
-	is_string(m)
-	yaml.is_valid(m)
-	js := yaml.unmarshal(m)
-	js.kind == "JobSet"
-	some j, rj in js.spec.replicatedJobs
+# The embedded JobSet of a multi-node WorkflowTemplate is its own document (kind JobSet,
+# source embedded).
+images contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec.", f, "[", format_int(k, 10), "].image"]), "image": c.image, "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "' container '", object.get(c, "name", ""), "')"])} if {
+	input.kind == "JobSet"
+	some j, rj in input.document.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
-	some c in rj.template.spec.template.spec[f]
+	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)
 	is_string(c.image)
 }

@@ -8,8 +8,9 @@
 #   HF_TOKEN, WANDB_API_KEY, AWS_SECRET_ACCESS_KEY) must come from valueFrom
 #   (secretKeyRef), not a literal value. Names that only point at a secret (…_FILE,
 #   …_PATH, …_DIR, …_NAME, …_REF) and Argo expressions are not flagged. Checks containers
-#   of Deployments, WorkflowTemplates/CronWorkflows (including JobSet manifests) and the
-#   serving Values file's env list.
+#   of Deployments, WorkflowTemplates/CronWorkflows, JobSets (the one embedded in a
+#   multi-node WorkflowTemplate is checked as a document of its own) and the serving
+#   Values file's env list.
 # scope: package
 # custom:
 #   id: MO-SEC-001
@@ -92,15 +93,12 @@ containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i,
 	is_object(c)
 }
 
-containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "] container '", object.get(c, "name", ""), "')"]), "container": c} if {
-	some i, t in wf_spec.templates
-	m := t.resource.manifest
-	is_string(m)
-	yaml.is_valid(m)
-	js := yaml.unmarshal(m)
-	js.kind == "JobSet"
-	some j, rj in js.spec.replicatedJobs
+# The embedded JobSet of a multi-node WorkflowTemplate is its own document (kind JobSet,
+# source embedded).
+containers contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec.", f, "[", format_int(k, 10), "]"]), "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "' container '", object.get(c, "name", ""), "')"]), "container": c} if {
+	input.kind == "JobSet"
+	some j, rj in input.document.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
-	some c in rj.template.spec.template.spec[f]
+	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)
 }

@@ -43,3 +43,42 @@ test_denied_workflow_template_container if {
 		with input.document as wf
 	count(result) == 2
 }
+
+pe_jobset(env) := {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "spec": {"replicatedJobs": [{"name": "workers", "template": {"spec": {"template": {"spec": {"containers": [{"name": "trainer", "image": "x", "env": env}]}}}}}]}}
+
+test_allowed_jobset_secret_ref if {
+	d := pe_jobset([{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf", "key": "token"}}}, {"name": "NCCL_DEBUG", "value": "WARN"}])
+	count(data.modelops.secrets.plaintext_env.deny) == 0 with input.kind as "JobSet"
+		with input.document as d
+}
+
+test_denied_jobset_literal_token if {
+	d := pe_jobset([{"name": "NCCL_DEBUG", "value": "WARN"}, {"name": "WANDB_API_KEY", "value": "0123abcd"}])
+	result := data.modelops.secrets.plaintext_env.deny with input.kind as "JobSet"
+		with input.document as d
+	count(result) == 1
+	some r in result
+	r.path == "spec.replicatedJobs[0].template.spec.template.spec.containers[0].env[1].value"
+	r.msg == "env var 'WANDB_API_KEY' (JobSet replicatedJob 'workers' container 'trainer') holds a literal value; credentials must come from valueFrom.secretKeyRef"
+}
+
+test_allowed_workflow_template_manifest_not_parsed if {
+	wf := {"kind": "WorkflowTemplate", "spec": {"templates": [{"name": "train", "resource": {"action": "create", "manifest": `apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+spec:
+  replicatedJobs:
+    - name: workers
+      template:
+        spec:
+          template:
+            spec:
+              containers:
+                - name: trainer
+                  image: x
+                  env:
+                    - name: WANDB_API_KEY
+                      value: "0123abcd"
+`}}]}}
+	count(data.modelops.secrets.plaintext_env.deny) == 0 with input.kind as "WorkflowTemplate"
+		with input.document as wf
+}

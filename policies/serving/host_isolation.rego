@@ -5,7 +5,8 @@
 #   pod the node: they bypass the GPU device plugin's isolation, expose other tenants'
 #   data and credentials on shared GPU nodes, and pin workloads to specific nodes. Model
 #   caches belong on PVCs or emptyDir, NCCL works over the pod network. Applies to pods
-#   of Deployments, WorkflowTemplate/CronWorkflow templates and JobSet manifests.
+#   of Deployments, WorkflowTemplate/CronWorkflow templates and JobSets (the one embedded
+#   in a multi-node WorkflowTemplate is checked as a document of its own).
 # scope: package
 # custom:
 #   id: MO-SRV-006
@@ -90,14 +91,11 @@ template_main(t) := object.union({"name": "main"}, t.script) if {
 	is_object(t.script)
 }
 
-pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "])"]), "spec": rj.template.spec.template.spec} if {
-	some i, t in wf_spec.templates
-	m := t.resource.manifest
-	is_string(m)
-	yaml.is_valid(m)
-	js := yaml.unmarshal(m)
-	js.kind == "JobSet"
-	some j, rj in js.spec.replicatedJobs
+# The embedded JobSet of a multi-node WorkflowTemplate is its own document (kind JobSet,
+# source embedded): one pod per replicated job.
+pods contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec"]), "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "')"]), "spec": rj.template.spec.template.spec} if {
+	input.kind == "JobSet"
+	some j, rj in input.document.spec.replicatedJobs
 	is_object(rj.template.spec.template.spec)
 }
 

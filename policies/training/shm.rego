@@ -6,7 +6,8 @@
 #   bus errors or hangs. Every pod that uses more than one GPU (its nvidia.com/ limits,
 #   or training.gpus.perNode for training pods whose counts are parameterised) must have
 #   an emptyDir volume with medium Memory mounted at /dev/shm in its GPU containers.
-#   Applies to WorkflowTemplate/CronWorkflow templates, JobSet manifests and Deployments.
+#   Applies to WorkflowTemplate/CronWorkflow templates, JobSets (the one embedded in a
+#   multi-node WorkflowTemplate is checked as a document of its own) and Deployments.
 # scope: package
 # custom:
 #   id: MO-TRN-006
@@ -40,7 +41,7 @@ deny contains result if {
 gpus_per_pod(pod) := max({gpu_count(pod), training_per_node})
 
 training_per_node := n if {
-	input.kind in {"WorkflowTemplate", "CronWorkflow"}
+	input.kind in {"WorkflowTemplate", "CronWorkflow", "JobSet"}
 	n := input.model.training.gpus.perNode
 	is_number(n)
 } else := 0
@@ -99,14 +100,11 @@ template_main(t) := object.union({"name": "main"}, t.script) if {
 	is_object(t.script)
 }
 
-pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), "].resource.manifest"]), "where": concat("", [" (JobSet replicatedJobs[", format_int(j, 10), "])"]), "spec": rj.template.spec.template.spec} if {
-	some i, t in wf_spec.templates
-	m := t.resource.manifest
-	is_string(m)
-	yaml.is_valid(m)
-	js := yaml.unmarshal(m)
-	js.kind == "JobSet"
-	some j, rj in js.spec.replicatedJobs
+# The embedded JobSet of a multi-node WorkflowTemplate is its own document (kind JobSet,
+# source embedded): one pod per replicated job.
+pods contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec"]), "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "')"]), "spec": rj.template.spec.template.spec} if {
+	input.kind == "JobSet"
+	some j, rj in input.document.spec.replicatedJobs
 	is_object(rj.template.spec.template.spec)
 }
 

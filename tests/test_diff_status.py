@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import copy_example
-from tests.emulators.kube_api import KubeApiEmulator, make_application
+from tests.emulators.kube_api import KubeApiEmulator, make_application, write_kubeconfig
 
 NEW_IMAGE = "registry.example.com/vllm/vllm-openai@sha256:" + "7" * 64
 OLD_IMAGE = "registry.example.com/vllm/vllm-openai@sha256:2c6d2f2dd7c3d5acb2f3b1eaf2a466b4c1b9f2dae5a3c8b7f6e5d4c3b2a19080"
@@ -86,12 +86,7 @@ def test_status_live_reads_argo_cd(history, cli, tmp_path):
         kube.put_application(make_application("prod-support-chat-serving", revision=["abc", "abc"],
                                               sync="OutOfSync", health="Degraded"))
         kube.put_application(make_application("dev-support-chat-serving", revision=["abc", "abc"]))
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "emu",
-            "clusters": [{"name": "emu", "cluster": {"server": kube.url}}],
-            "users": [{"name": "ci", "user": {"token": "kube-token"}}],
-            "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "ci"}}]}))
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube.url, "kube-token")
         code, out, err = cli("-C", str(history), "status", "--live", "--kubeconfig", str(kubeconfig))
     assert code == 0, err
     row = next(line for line in out.splitlines() if line.startswith("support-chat"))

@@ -256,19 +256,13 @@ def test_metrics_gate(setup, forge, cli, tmp_path):
 
 
 def test_live_gate_requires_synced_healthy_soaked_source(setup, forge, cli, tmp_path, monkeypatch):
-    import json
 
-    from tests.emulators.kube_api import KubeApiEmulator, make_application
+    from tests.emulators.kube_api import KubeApiEmulator, make_application, write_kubeconfig
 
     work, remote = setup
     revision = git(work, "rev-parse", "HEAD")
     with KubeApiEmulator(token="kube-token") as kube:
-        kubeconfig = tmp_path / "kubeconfig"
-        kubeconfig.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "emu",
-            "clusters": [{"name": "emu", "cluster": {"server": kube.url}}],
-            "users": [{"name": "ci", "user": {"token": "kube-token"}}],
-            "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "ci"}}]}))
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube.url, "kube-token")
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         kube.put_application(make_application("dev-support-chat-serving", revision=[revision, revision],
                                               health="Degraded", deployed_at="2026-01-01T00:00:00Z"))

@@ -142,3 +142,15 @@ class KubeApiEmulator(HttpEmulator):
         if not any(kind in accept for kind in ("application/json", "*/*", "application/*")):
             raise status(406, "NotAcceptable", f"only the following media types are accepted: application/json "
                                                f"(got {accept!r})")
+
+
+def write_kubeconfig(path: Any, server: str, token: str, context: str = "emu") -> Any:
+    """A kubeconfig file pointing the real client at the emulator; returns `path`."""
+    import json
+
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": "emu", "cluster": {"server": server}}],
+        "users": [{"name": "ci", "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": "emu", "user": "ci"}}]}))
+    return path

@@ -217,3 +217,31 @@ def test_function_arities_and_rename() -> None:
 def test_unbalanced_source_is_returned_for_the_compiler_to_report() -> None:
     source = "package t\n\ndeny[msg] {\n  msg := \"x\"\n"
     assert upgrade_to_v1(source) == source
+
+
+def test_wildcard_in_call_arguments_is_hoisted_and_iterates_like_opa() -> None:
+    """rego-cpp rejects `f(x[_])` and yields nothing for `f(x[i])`; OPA iterates."""
+    import json
+
+    import regopy
+
+    from generator.policy.rego_v1 import upgrade_to_v1
+
+    source = ("package repos\n\nviolation[{\"msg\": msg}] {\n  c := input.containers[_]\n  not ok(c.image)\n"
+              "  msg := concat(\"\", [\"bad \", c.image])\n}\n\nok(image) {\n  startswith(image, input.repos[_])\n}\n")
+    upgraded = upgrade_to_v1(source)
+    assert "startswith(image, __mo0)" in upgraded and "__mo0 := input.repos[_];" in upgraded
+    assert upgraded.count("\n") == source.count("\n")
+    interpreter = regopy.Interpreter()
+    interpreter.add_module("repos.rego", upgraded)
+    interpreter.set_input_term(json.dumps({"containers": [{"image": "docker.io/a"}, {"image": "quay.io/b"}],
+                                           "repos": ["quay.io/", "gcr.io/"]}))
+    result = json.loads(str(interpreter.query("data.repos.violation")))
+    assert result["expressions"][0] == [{"msg": "bad docker.io/a"}]
+
+
+def test_wildcards_in_strings_comments_and_comprehensions_are_untouched() -> None:
+    from generator.policy.rego_v1 import hoist_wildcard_call_args
+
+    for line in ['  msg := "f(x[_])"', "  # f(x[_])", "  s := {y | f(x[_])}", "  y := input.x[_]"]:
+        assert hoist_wildcard_call_args(line) == line

@@ -281,9 +281,9 @@ def upgrade_to_v1(source: str) -> str:
     `default` rules, constants and imports are left as they are.
     """
     if is_v1(source):
-        return source
+        return hoist_wildcard_call_args(source)
     try:
-        return _replace_deprecated(_Rewriter(tokenize(source)).run())
+        return hoist_wildcard_call_args(_replace_deprecated(_Rewriter(tokenize(source)).run()))
     except _Unbalanced:
         return source  # a syntax error: let the compiler report it at the user's position
 
@@ -376,3 +376,56 @@ def rename_function_by_arity(source: str, name: str) -> str:
             arity = _count_args([t for t in tokens[i + 1:] if t.kind not in {"ws", "comment"}], 0)
             tokens[i] = Token("ident", f"{name}__{arity}")
     return "".join(t.text for t in tokens)
+
+
+_WILDCARD_REF = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*\[_\]")
+_CALL_OPEN = re.compile(r"[A-Za-z_][\w.]*\($")
+
+
+def _inside_call(line: str, position: int) -> bool:
+    """Whether `position` sits inside the parentheses of a call (`name(`) on this line."""
+    depth_stack: list[bool] = []
+    for index, char in enumerate(line[:position]):
+        if char == "(":
+            depth_stack.append(bool(_CALL_OPEN.search(line[:index + 1])))
+        elif char == ")" and depth_stack:
+            depth_stack.pop()
+    return any(depth_stack)
+
+
+def hoist_wildcard_call_args(source: str) -> str:
+    """`f(a, x.y[_])` -> `__moN := x.y[_]; f(a, __moN)` on single-line body statements.
+
+    OPA iterates a wildcard reference inside call arguments; rego-cpp rejects `[_]` there
+    ("Invalid bracket argument") and silently yields nothing for a named variable. Binding
+    the reference to a variable in the statement before keeps OPA's meaning. Lines with
+    strings, comments or comprehensions are left alone (rego-cpp then fails closed).
+    """
+    out = []
+    counter = 0
+    for line in source.split("\n"):
+        stripped = line.lstrip()
+        if "[_]" not in line or any(c in line for c in ('"', "`", "#", "|")) or not stripped \
+                or stripped.startswith(("}", "package", "import", "default")):
+            out.append(line)
+            continue
+        hoisted = []
+        while True:
+            match = next((m for m in _WILDCARD_REF.finditer(line) if _inside_call(line, m.start())), None)
+            if match is None:
+                break
+            name = f"__mo{counter}"
+            counter += 1
+            hoisted.append(f"{name} := {match.group(0)}; ")
+            line = line[:match.start()] + name + line[match.end():]
+        if hoisted:
+            indent = line[:len(line) - len(line.lstrip())]
+            head = line.lstrip()
+            # a rule head on the same line (`deny[msg] { f(x[_]) }`): hoist after the brace
+            brace = head.find("{")
+            if brace != -1 and not head.startswith("{"):
+                line = indent + head[:brace + 1] + " " + "".join(hoisted) + head[brace + 1:].lstrip()
+            else:
+                line = indent + "".join(hoisted) + head
+        out.append(line)
+    return "\n".join(out)

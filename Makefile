@@ -21,6 +21,8 @@ demo: $(STAMP)
 	$(BIN)/modelops check
 	$(BIN)/modelops status
 	$(BIN)/modelops plan support-chat --env prod
+	$(BIN)/modelops report --out build/report.html
+	@echo "HTML report: build/report.html"
 	$(BIN)/python scripts/demo_promotion.py
 
 test: $(STAMP)

@@ -55,7 +55,10 @@ def _helm_objects(file: RenderedFile, values: dict[str, Any], repo_root: Path) -
 
 def _embedded(file: RenderedFile, document: dict[str, Any]) -> list[CheckDocument]:
     found = []
-    for template in document.get("spec", {}).get("templates", []) or []:
+    spec = document.get("spec") or {}
+    if document.get("kind") == "CronWorkflow":
+        spec = spec.get("workflowSpec") or {}
+    for template in spec.get("templates", []) or []:
         manifest = (template.get("resource") or {}).get("manifest")
         if not isinstance(manifest, str):
             continue
@@ -81,7 +84,7 @@ def documents_of(file: RenderedFile, repo_root: Path) -> list[CheckDocument]:
             continue
         out.append(CheckDocument(str(document.get("kind", "")), _name(document), document, file.path, "rendered",
                                  file.environment, file.model, file.resolved))
-        if document.get("kind") in ("WorkflowTemplate", "Workflow"):
+        if document.get("kind") in ("WorkflowTemplate", "Workflow", "CronWorkflow"):
             out += _embedded(file, document)
     return out
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
+from generator.cache import tree_digest
 from generator.check.run import CheckOptions, run_check
 from generator.config import load_config
 from generator.planning import plan_for_policy
@@ -16,13 +18,22 @@ from generator.spec.load import Repository
 __all__ = ["policy_gate", "default_policy_dirs"]
 
 
-def default_policy_dirs(repo: Repository) -> list:
+def default_policy_dirs(repo: Repository) -> list[Path]:
+    """The built-in library, then the repository's own folders from `.modelops.yaml`.
+
+    A folder that is a verbatim copy of the built-in library (this repository, or a copy of
+    it) is loaded once: the same packages twice would double the work for nothing.
+    """
     config = load_config(repo.root)
-    dirs = [BUNDLED_ROOT / "policies"] if config.builtin_policies else []
+    builtin = BUNDLED_ROOT / "policies"
+    dirs = [builtin] if config.builtin_policies else []
     for folder in config.policies:
         own = (repo.root / folder).resolve()
-        if own.is_dir() and own not in [d.resolve() for d in dirs]:
-            dirs.append(own)
+        if not own.is_dir() or own in [d.resolve() for d in dirs]:
+            continue
+        if config.builtin_policies and tree_digest([own]) == tree_digest([builtin]):
+            continue
+        dirs.append(own)
     return dirs
 
 

@@ -273,3 +273,35 @@ def test_live_gate_requires_synced_healthy_soaked_source(setup, forge, cli, tmp_
         code, out, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging", "--live"))
     assert code == 0, out + err
     assert "live gate:" in out and "Synced and Healthy" in out
+
+
+@pytest.mark.parametrize("flavor, variable, api", [("gitlab", "GITLAB_TOKEN", "/api/v4"), ("gitea", "GITEA_TOKEN", "/api/v1")])
+def test_gitlab_and_gitea_merge_requests(setup, cli, monkeypatch, flavor, variable, api):
+    work, remote = setup
+    monkeypatch.setenv(variable, TOKEN)
+    with ForgeEmulator(token=TOKEN, repos=(REPO,)) as server:
+        args = ("promote", "support-chat", "--to", "staging", "--forge", flavor, "--forge-url", server.url + api,
+                "--repo", REPO)
+        code, out, err = cli("-C", str(work), *args)
+        assert code == 0, out + err
+        [pull] = server.pulls(flavor, REPO)
+        code, out, _ = cli("-C", str(work), *args)
+        assert code == 0 and "up to date" in out
+        assert len(server.pulls(flavor, REPO)) == 1
+    assert "Policy check: passed" in str(pull)
+
+
+def test_forge_failure_after_push_says_what_was_done(setup, forge, cli, monkeypatch):
+    work, remote = setup
+    monkeypatch.setenv("GITHUB_TOKEN", "not-the-right-token")
+    head = git(work, "rev-parse", "HEAD")
+    code, _, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging"))
+    assert code == 2
+    assert "promotion failed at 'pull request'" in err and "push" in err.split("Done:")[1].split(";")[0]
+    assert "not-the-right-token" not in err
+    assert git(work, "rev-parse", "HEAD") == head and git(work, "status", "--porcelain") == ""
+    pushed = git(remote, "rev-parse", "promote/support-chat/staging")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    code, out, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging"))
+    assert code == 0 and "opened pull request" in out, out + err
+    assert git(remote, "rev-parse", "promote/support-chat/staging") == pushed  # the retry did not rewrite it

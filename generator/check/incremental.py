@@ -47,7 +47,9 @@ def _pair_key(repo: Repository, tools: str, env: str, model: str, usage: dict[st
     if not model:
         return digest(tools, env_bytes, "environment", env)
     spec = repo.models[model]
-    return digest(tools, env_bytes, (repo.root / spec.path).read_bytes(), json.dumps(usage, sort_keys=True),
+    # What the policies see of the environment's GPU usage: the total and this model's share.
+    seen = {"total": usage["total"], "mine": usage["byModel"].get(model, 0)}
+    return digest(tools, env_bytes, (repo.root / spec.path).read_bytes(), json.dumps(seen, sort_keys=True),
                   model, env)
 
 

@@ -126,20 +126,34 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
     return findings
 
 
+def _environment_view(view: dict[str, Any], usage: dict[str, Any] | None, model: str) -> dict[str, Any]:
+    """The environment as one model's policies see it: the GPU total and this model's share.
+
+    Not every model's share: with a thousand models that map is most of each input, and
+    regopy's cost grows with the input it parses.
+    """
+    if usage is None:
+        return view
+    mine = {model: usage["byModel"][model]} if model in usage["byModel"] else {}
+    return view | {"gpuUsage": {"total": usage["total"], "byModel": mine}}
+
+
 def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator: Any,
                      options: CheckOptions) -> list[Finding]:
     usage = _gpu_usage(repo)
     kinds: dict[tuple[str, str], list[str]] = defaultdict(list)
     for doc in documents:
         kinds[(doc.environment, doc.model)].append(doc.kind)
-    views = {name: env.policy_view() | {"gpuUsage": usage[name]} for name, env in repo.environments.items()}
+    base_views = {name: env.policy_view() for name, env in repo.environments.items()}
+    views: dict[tuple[str, str], dict[str, Any]] = {}
     plans: dict[tuple[str, str], dict[str, Any] | None] = {}
     inputs = []
     for doc in documents:
         key = (doc.environment, doc.model)
         if key not in plans:
             plans[key] = options.plan_for(doc.resolved) if (options.plan_for and doc.resolved) else None
-        inputs.append(policy_input(doc, views.get(doc.environment, {}), sorted(set(kinds[key])), plans[key]))
+            views[key] = _environment_view(base_views.get(doc.environment, {}), usage.get(doc.environment), doc.model)
+        inputs.append(policy_input(doc, views[key], sorted(set(kinds[key])), plans[key]))
     # One interpreter: threads gave no speed-up with regopy 1.5.2 on 2 cores (0.92x), and
     # saving the bundle for per-thread copies fails intermittently inside rego-cpp.
     results: list[list[RuleResult]] = []

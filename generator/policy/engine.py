@@ -320,6 +320,45 @@ def _query(interpreter: regopy.Interpreter, bundle: regopy.Bundle, point: str, s
     return _Outcome(True, expressions[0]) if expressions else _Outcome(False)
 
 
+AGGREGATE_PACKAGE = "modelops_internal_aggregate"
+AGGREGATE_POINT = f"{AGGREGATE_PACKAGE}/results"
+
+
+def _aggregate_module(rules: Mapping[str, Sequence[str]]) -> str:
+    """A generated module whose `results` holds every decision rule that is defined.
+
+    One partial-object entry per rule, so an undefined rule leaves its key out instead of
+    making the whole object undefined.
+    """
+    lines = [f"package {AGGREGATE_PACKAGE}", "", "import rego.v1", ""]
+    for namespace in sorted(rules):
+        for rule in rules[namespace]:
+            lines.append(f'results["{namespace}/{rule}"] := value if value := data.{namespace}.{rule}')
+    return "\n".join(lines) + "\n" if len(lines) > 4 else ""
+
+
+def _aggregate_query(interpreter: regopy.Interpreter, bundle: regopy.Bundle) -> dict[str, Any] | None:
+    """Every defined decision rule's value, or None when the per-rule path must decide:
+    on any error (its message should name the rule) and when regopy printed text that is
+    not JSON (its unescaped-string quirk), which only the per-rule path reads correctly."""
+    impl = rs.rego_bundle_query_entrypoint(interpreter._impl, bundle._impl, AGGREGATE_POINT)
+    try:
+        if not rs.rego_output_ok(impl):
+            return None
+        text = rs.rego_output_string(impl)
+    finally:
+        rs.rego_free_output(impl)
+    if text.startswith("(error") or text.strip() == "undefined":
+        return None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    results = parsed if isinstance(parsed, list) else [parsed]
+    expressions = results[0].get("expressions", []) if results and isinstance(results[0], dict) else []
+    return expressions[0] if expressions and isinstance(expressions[0], dict) else None
+
+
 def _new_interpreter() -> regopy.Interpreter:
     interpreter = regopy.Interpreter()
     interpreter.log_level = regopy.LogLevel.NONE  # compile errors are reported by us, not printed
@@ -443,9 +482,14 @@ class PolicySet:
     def _compile(self) -> regopy.Bundle:
         builder = _new_interpreter()
         points = [entrypoint(pkg, rule) for pkg, rules in sorted(self.rules.items()) for rule in rules]
+        aggregate = _aggregate_module(self.rules)
+        if aggregate:
+            points.append(AGGREGATE_POINT)
         try:
             for module in self.modules:
                 builder.add_module(module.path, module.source)
+            if aggregate:
+                builder.add_module("<modelops aggregate>", aggregate)
             if self.data:
                 builder.add_data_json(input_term(self.data))
             # a query as well, so a set without decision rules is still compiled and checked
@@ -509,6 +553,12 @@ class PolicySet:
         wanted = self.namespaces if namespaces is None else [ns for ns in namespaces if ns in self.rules]
         interpreter, bundle = self._interpreter(), self._thread_bundle()
         interpreter.set_input_term(input_term(document))
+        if namespaces is None and self.rules:
+            # One query for every rule (about 2x faster in rego-cpp than one per rule); on
+            # any error, fall through to per-rule queries, whose message names the rule.
+            values = _aggregate_query(interpreter, bundle)
+            if values is not None:
+                return self._aggregate_results(values)
         results: list[RuleResult] = []
         for namespace in wanted:
             for rule in self.rules[namespace]:
@@ -517,6 +567,18 @@ class PolicySet:
                     raise PolicyError(f"data.{namespace}.{rule}: {outcome.error}")
                 if outcome.defined:
                     results.extend(results_from_value(namespace, rule, outcome.value,
+                                                      metadata=self._metadata.get(namespace),
+                                                      policy_file=self.policy_file(namespace, rule)))
+        return results
+
+    def _aggregate_results(self, values: Any) -> list[RuleResult]:
+        results: list[RuleResult] = []
+        values = values if isinstance(values, dict) else {}
+        for namespace in self.namespaces:
+            for rule in self.rules[namespace]:
+                key = f"{namespace}/{rule}"
+                if key in values:
+                    results.extend(results_from_value(namespace, rule, values[key],
                                                       metadata=self._metadata.get(namespace),
                                                       policy_file=self.policy_file(namespace, rule)))
         return results

@@ -43,8 +43,24 @@ def available_commands() -> dict[str, tuple[str, str]]:
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelops", description=__doc__.splitlines()[0])
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (skipping global options), if any."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in ("-C", "--repo-root"):
+            skip = True
+        elif not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole argparse tree; with `only`, just that subcommand is configured (others
+    are listed with their help), so a command does not import every other command."""
+    parser = argparse.ArgumentParser(prog="modelops", description="Model specs to a GitOps repository Argo CD can "
+                                     "sync, and the policy gate over everything rendered.")
     parser.add_argument("--version", action="version", version=f"modelops {__version__}")
     parser.add_argument("-C", "--repo-root", default=".", help="root of the GitOps repository (default: .)")
     verbosity = parser.add_mutually_exclusive_group()
@@ -54,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in available_commands().items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         command_parser.set_defaults(_module=module)
-        importlib.import_module(module).configure(command_parser)
+        if only is None or name == only:
+            importlib.import_module(module).configure(command_parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_chosen_command(argv))
     args = parser.parse_args(argv)
     try:
         return int(importlib.import_module(args._module).run(args))

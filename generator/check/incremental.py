@@ -39,18 +39,27 @@ def _tools_digest(repo: Repository, options: CheckOptions) -> str:
                   str(options.kubernetes_version), str(options.plan_for is not None))
 
 
-def _pair_key(repo: Repository, tools: str, env: str, model: str, usage: dict[str, Any]) -> str:
-    import json
+class _Inputs:
+    """Each spec and environment file read once per run (a key per pair reads them often)."""
 
-    environment = repo.environments[env]
-    env_bytes = (repo.root / environment.path).read_bytes()
+    def __init__(self, repo: Repository):
+        self.repo = repo
+        self._bytes: dict[str, bytes] = {}
+
+    def read(self, relative: str) -> bytes:
+        if relative not in self._bytes:
+            self._bytes[relative] = (self.repo.root / relative).read_bytes()
+        return self._bytes[relative]
+
+
+def _pair_key(inputs: _Inputs, tools: str, env: str, model: str, usage: dict[str, Any]) -> str:
+    repo = inputs.repo
+    env_bytes = inputs.read(repo.environments[env].path)
     if not model:
         return digest(tools, env_bytes, "environment", env)
-    spec = repo.models[model]
     # What the policies see of the environment's GPU usage: the total and this model's share.
-    seen = {"total": usage["total"], "mine": usage["byModel"].get(model, 0)}
-    return digest(tools, env_bytes, (repo.root / spec.path).read_bytes(), json.dumps(seen, sort_keys=True),
-                  model, env)
+    seen = f'{usage["total"]}/{usage["byModel"].get(model, 0)}'
+    return digest(tools, env_bytes, inputs.read(repo.models[model].path), seen, model, env)
 
 
 def _to_finding(data: dict[str, Any]) -> Finding:
@@ -67,7 +76,8 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     envs = [e.name for e in repo.select_environments(environments)]
     names = [m.name for m in repo.select_models(models)]
     pairs = [(env, "") for env in envs] + [(env, name) for env in envs for name in names]
-    keys = {pair: _pair_key(repo, tools, pair[0], pair[1], usage[pair[0]]) for pair in pairs}
+    inputs = _Inputs(repo)
+    keys = {pair: _pair_key(inputs, tools, pair[0], pair[1], usage[pair[0]]) for pair in pairs}
     findings: list[Finding] = []
     documents = 0
     missing: list[tuple[str, str]] = []

@@ -6,7 +6,6 @@ Everything downstream (render, check, plan) works from `ResolvedModel` only.
 """
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +27,17 @@ def parse_duration(text: str) -> int:
 
 
 def deep_merge(base: Any, override: Any) -> Any:
-    """Mappings merge key by key; anything else in `override` replaces `base` whole."""
+    """Mappings merge key by key; anything else in `override` replaces `base` whole.
+
+    Unchanged subtrees are shared, not copied: loaded specs are never mutated (every
+    consumer builds new containers), and copying dominated a thousand-model `check`.
+    """
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
+            merged[key] = deep_merge(base[key], value) if key in base else value
         return merged
-    return copy.deepcopy(override)
+    return override
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ def _training_defaults(training: dict[str, Any], release: dict[str, Any]) -> dic
 
 
 def _serving_defaults(serving: dict[str, Any], release: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(serving)
+    out = dict(serving)
     for key in ("image", "modelUri"):
         if release.get(key):
             out[key] = release[key]

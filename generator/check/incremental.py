@@ -22,12 +22,10 @@ from generator.check.run import CheckOptions, CheckResult, _gpu_usage, run_check
 from generator.findings import Finding, sort_findings
 from generator.policy.waivers import apply_waivers, load_waivers
 from generator.render.context import CHART_PATH
-from generator.render.blueprints import Blueprints
-from generator.render.pipeline import render_model, root_app
+from generator.render.pipeline import render_pairs
 from generator.report.model import RuleInfo
 from generator.resources import bundled, first_existing
 from generator.spec.load import Repository
-from generator.spec.model import resolve
 
 __all__ = ["check_incrementally"]
 
@@ -120,16 +118,9 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
 def _check_pairs(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
     """Render and check exactly `pairs` (env, model); waivers are left to the caller."""
     started = time.perf_counter()
-    blueprints = Blueprints(repo.root)
-    files = []
-    for env, model in pairs:
-        environment = repo.environments[env]
-        if model:
-            files += render_model(resolve(repo.models[model], environment), blueprints)
-        else:
-            files.append(root_app(environment, blueprints))
+    files = render_pairs(repo, pairs)
     rendered = time.perf_counter() - started
-    result = run_check(repo, sorted(files, key=lambda f: f.path), replace(options, waivers_file=None))
+    result = run_check(repo, files, replace(options, waivers_file=None))
     result.timings = {"render": rendered, **result.timings}
     return result
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Forge", "PullRequest", "ensure_pull_request"]
 
@@ -60,3 +60,16 @@ def ensure_pull_request(
     if existing is not None:
         return forge.update_pull_request(existing.number, title, body, labels), False
     return forge.create_pull_request(head, base, title, body, labels), True
+
+
+def pull_request_from_github_shape(pull: dict[str, Any]) -> PullRequest:
+    """GitHub's pull object; Gitea answers with the same fields."""
+    return PullRequest(
+        number=int(pull["number"]),
+        url=pull.get("html_url") or pull.get("url", ""),
+        head=pull["head"]["ref"],
+        base=pull["base"]["ref"],
+        title=pull.get("title") or "",
+        body=pull.get("body") or "",
+        labels=tuple(label["name"] for label in pull.get("labels") or ()),
+    )

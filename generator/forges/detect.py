@@ -113,4 +113,6 @@ def forge_from_remote(
 
 def _safe(url: str) -> str:
     """`url` without any user:password part, for error messages."""
-    return re.sub(r"//[^/@]*@", "//***@", url)
+    from generator.gitops.git import redact
+
+    return redact(url)

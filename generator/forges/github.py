@@ -7,7 +7,7 @@ from typing import Any
 import requests
 
 from generator.forges._http import ApiSession
-from generator.forges.base import PullRequest
+from generator.forges.base import PullRequest, pull_request_from_github_shape
 
 __all__ = ["GITHUB_API", "GitHub"]
 
@@ -64,13 +64,4 @@ class GitHub:
         return _pull_request(pull)
 
 
-def _pull_request(pull: dict[str, Any]) -> PullRequest:
-    return PullRequest(
-        number=int(pull["number"]),
-        url=pull.get("html_url") or pull.get("url", ""),
-        head=pull["head"]["ref"],
-        base=pull["base"]["ref"],
-        title=pull.get("title") or "",
-        body=pull.get("body") or "",
-        labels=tuple(label["name"] for label in pull.get("labels") or ()),
-    )
+_pull_request = pull_request_from_github_shape

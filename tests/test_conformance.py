@@ -75,7 +75,7 @@ def test_upstream_crd_validation_rejects_a_typo(upstream_registry):
 
 def test_vendored_crds_match_upstream(upstream_registry):
     vendored = SchemaRegistry("1.33")
-    for path, doc in _rendered({"WorkflowTemplate", "Application"}):
+    for _path, doc in _rendered({"WorkflowTemplate", "Application"}):
         doc["spec"]["bogus"] = 1
         assert vendored.validate(doc) == upstream_registry.validate(doc) != []
 

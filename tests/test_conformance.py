@@ -2,6 +2,7 @@
 Helm engine, and the upstream Argo Workflows / Argo CD / JobSet CRDs from ../shared."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,7 @@ def test_single_node_training_has_the_robustness_settings():
     assert {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "32Gi"}} in template["volumes"]
     assert template["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     assert template["outputs"]["parameters"][0]["valueFrom"]["path"] == "/tmp/outputs/metrics.json"
+    # torchrun must give the trainer time to checkpoint, within the pod's grace period
+    grace = json.loads(template["podSpecPatch"])["terminationGracePeriodSeconds"]
+    shutdown = {e["name"]: e.get("value") for e in template["container"]["env"]}["TORCH_ELASTIC_SHUTDOWN_TIMEOUT"]
+    assert 30 < int(shutdown) < grace

@@ -41,9 +41,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.emulators._server import LoopbackServer
 
 __all__ = ["ForgeEmulator", "HttpEmulator", "HttpError", "RecordedRequest", "Response"]
 
@@ -76,7 +78,7 @@ class HttpError(Exception):
 Response = tuple[int, Any, dict[str, str]]
 
 
-class HttpEmulator:
+class HttpEmulator(LoopbackServer):
     """Base for the JSON emulators: server lifecycle, request recording, one lock for state.
 
     Subclasses implement `handle(request) -> (status, payload, headers)`; a payload of
@@ -86,36 +88,12 @@ class HttpEmulator:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     def handle(self, request: RecordedRequest) -> Response:
         raise NotImplementedError
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "emulator not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     def dispatch(self, request: RecordedRequest) -> Response:
         with self._lock:

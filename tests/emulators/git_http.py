@@ -18,10 +18,12 @@ import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, urlsplit
+
+from tests.emulators._server import LoopbackServer
 
 __all__ = ["GitHttpServer", "GitRequest", "init_bare", "isolated_git_env"]
 
@@ -125,7 +127,7 @@ def _split_cgi(output: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
     return status, headers, body
 
 
-class GitHttpServer:
+class GitHttpServer(LoopbackServer):
     """Serve the bare repositories under `root` over smart HTTP on 127.0.0.1 (ephemeral port)."""
 
     def __init__(self, root: Path, auth: tuple[str, str] | None = None):
@@ -134,13 +136,6 @@ class GitHttpServer:
         self.auth = auth
         self.requests: list[GitRequest] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "server not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def repo_url(self, name: str, credentials: tuple[str, str] | None = None) -> str:
         """URL of `<name>.git`, with `user:password@` when `credentials` are given."""
@@ -148,24 +143,6 @@ class GitHttpServer:
             return f"{self.url}/{name}.git"
         user, password = (quote(part, safe="") for part in credentials)
         return f"{self.url.replace('http://', f'http://{user}:{password}@')}/{name}.git"
-
-    def start(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _user(self, header: str | None) -> tuple[str | None, bool]:
         """(user named by the Authorization header, whether the request may proceed)."""

@@ -19,7 +19,7 @@ from generator import __version__
 __all__ = ["CacheFile", "digest", "tree_digest", "CACHE_DIR"]
 
 CACHE_DIR = ".modelops-cache"
-FORMAT = 1
+FORMAT = 2  # 2: spec positions stored as one JSON string
 
 
 def digest(*parts: bytes | str) -> str:

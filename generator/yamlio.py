@@ -8,12 +8,12 @@ Dumping always goes through `dump_documents`, so every rendered file has the sam
 from __future__ import annotations
 
 import io
+import json
 import re
+from collections.abc import Iterable
+from typing import Any
 
 import yaml as pyyaml
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -35,14 +35,52 @@ MAX_NODES = 100_000
 PathTuple = tuple[str | int, ...]
 
 
-@dataclass
 class Located:
     """A loaded document as plain data, plus the (line, column) of every path in it (1-based)."""
 
-    file: str
-    data: Any
-    positions: dict[PathTuple, tuple[int, int]] = field(default_factory=dict)
-    key_positions: dict[PathTuple, tuple[int, int]] = field(default_factory=dict)
+    def __init__(self, file: str, data: Any, positions: dict[PathTuple, tuple[int, int]] | None = None,
+                 key_positions: dict[PathTuple, tuple[int, int]] | None = None):
+        self.file = file
+        self.data = data
+        self._positions = positions if positions is not None else {}
+        self._key_positions = key_positions if key_positions is not None else {}
+        self._encoded: str | None = None
+
+    @classmethod
+    def from_encoded(cls, file: str, data: Any, encoded: str) -> "Located":
+        """A document whose positions stay JSON text (`encode_positions`) until first asked for.
+
+        A large repository's cached specs are loaded on every run, but positions are read
+        only for the few that have findings."""
+        located = cls(file, data)
+        located._encoded = encoded
+        return located
+
+    def encode_positions(self) -> str:
+        if self._encoded is not None:
+            return self._encoded
+        return json.dumps([[[list(k), *v] for k, v in self._positions.items()],
+                           [[list(k), *v] for k, v in self._key_positions.items()]], separators=(",", ":"))
+
+    def _decode(self) -> None:
+        if self._encoded is not None:
+            values, keys = json.loads(self._encoded)
+            self._positions = {tuple(k): (line, col) for k, line, col in values}
+            self._key_positions = {tuple(k): (line, col) for k, line, col in keys}
+            self._encoded = None
+
+    @property
+    def positions(self) -> dict[PathTuple, tuple[int, int]]:
+        self._decode()
+        return self._positions
+
+    @property
+    def key_positions(self) -> dict[PathTuple, tuple[int, int]]:
+        self._decode()
+        return self._key_positions
+
+    def __repr__(self) -> str:
+        return f"Located(file={self.file!r}, data={self.data!r})"
 
     def where(self, path: Iterable[str | int]) -> tuple[int, int]:
         """The closest known position for `path`: the value, its key, or an ancestor."""
@@ -217,6 +255,13 @@ for _first, _resolvers in list(_FastLoader.yaml_implicit_resolvers.items()):
     _FastLoader.yaml_implicit_resolvers[_first] = [
         (tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$") if tag == "tag:yaml.org,2002:bool" else regexp)
         for tag, regexp in _resolvers]
+
+
+def load_one_fast(text: str) -> Any:
+    """One document through libyaml with YAML 1.2 scalars; raises yaml.YAMLError.
+
+    For small embedded YAML read on every run (policy METADATA comments)."""
+    return pyyaml.load(text, Loader=_FastLoader)  # noqa: S506 - a safe loader
 
 
 def load_all_fast(text: str, file: str) -> list[Any]:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from generator.cache import CacheFile, digest, tree_digest
-from generator.check.run import CheckOptions, CheckResult, _gpu_usage, run_check
+from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.findings import Finding, sort_findings
 from generator.policy.waivers import apply_waivers, load_waivers
 from generator.render.context import CHART_PATH
@@ -70,7 +70,7 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     stores) nothing, but still spreads a large run over worker processes."""
     cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
     tools = _tools_digest(repo, options)
-    usage = _gpu_usage(repo)
+    usage = repo.gpu_usage()
     envs = [e.name for e in repo.select_environments(environments)]
     names = [m.name for m in repo.select_models(models)]
     pairs = [(env, "") for env in envs] + [(env, name) for env in envs for name in names]

@@ -57,14 +57,6 @@ class CheckResult:
     per_pair_documents: dict[tuple[str, str], int] = field(default_factory=dict)  # (env, model) -> count
 
 
-def _gpu_usage(repo: Repository) -> dict[str, dict[str, Any]]:
-    usage: dict[str, dict[str, Any]] = {}
-    for env in repo.environments:
-        by_model = {r.name: r.gpu_request() for r in repo.resolved([env])}
-        usage[env] = {"total": sum(by_model.values()), "byModel": by_model}
-    return usage
-
-
 def policy_input(doc: CheckDocument, env_view: dict[str, Any], kinds: list[str], plan: dict[str, Any] | None) -> dict[str, Any]:
     """The input document every policy sees (docs/architecture.md, "Policy input contract")."""
     return {
@@ -140,7 +132,7 @@ def _environment_view(view: dict[str, Any], usage: dict[str, Any] | None, model:
 
 def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator: Any,
                      options: CheckOptions) -> list[Finding]:
-    usage = _gpu_usage(repo)
+    usage = repo.gpu_usage()
     kinds: dict[tuple[str, str], list[str]] = defaultdict(list)
     for doc in documents:
         kinds[(doc.environment, doc.model)].append(doc.kind)

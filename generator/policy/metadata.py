@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+import yaml
 
 from generator.policy import PolicyError
+from generator.yamlio import load_one_fast
 
 __all__ = ["Annotation", "ModuleMetadata", "parse_metadata", "SEVERITIES"]
 
@@ -107,12 +107,11 @@ def _annotation(path: str, line: int, data: Any, kind: str, target: str) -> Anno
 def parse_metadata(source: str, package: str, path: str = "<policy>") -> ModuleMetadata:
     """Annotations of one module; malformed YAML raises PolicyError at file:line."""
     lines = source.splitlines()
-    yaml = YAML(typ="safe", pure=True)
     package_annotation, rules = None, []
     for start, body, after in _blocks(lines):
         try:
-            data = yaml.load("\n".join(body))
-        except YAMLError as error:
+            data = load_one_fast("\n".join(body))
+        except yaml.YAMLError as error:
             raise PolicyError(f"{path}:{start}:1: invalid METADATA YAML: {str(error).splitlines()[0]}") from error
         kind, name = _next_statement(lines, after)
         annotation = _annotation(path, start, data, kind, name if kind == "rule" else package)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names", "function_arities",
            "rename_function_by_arity"]
@@ -35,7 +36,7 @@ _CLOSERS = {")", "]", "}"}
 _TRIVIA = {"nl", "ws", "comment"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Token:
     kind: str  # nl | ws | comment | string | raw | ident | number | op | punct
     text: str
@@ -50,11 +51,14 @@ class Token:
 
 
 def tokenize(source: str) -> list[Token]:
-    tokens = []
-    for match in _TOKEN_RE.finditer(source):
-        kind = match.lastgroup or "punct"
-        tokens.append(Token("string" if kind == "raw" else kind, match.group()))
-    return tokens
+    return list(_tokens(source))
+
+
+@lru_cache(maxsize=512)
+def _tokens(source: str) -> tuple[Token, ...]:
+    """Tokens of one source, remembered: loading a module asks for them four times."""
+    return tuple(Token("string" if (kind := match.lastgroup or "punct") == "raw" else kind, match.group())
+                 for match in _TOKEN_RE.finditer(source))
 
 
 def _imports(tokens: list[Token]) -> list[str]:

@@ -7,8 +7,9 @@ the whole repository loads, or a `SpecError` lists every problem with file:line:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator.cache import CacheFile, digest
 from generator.errors import ModelopsError, Problem, SpecError
@@ -30,6 +31,7 @@ class Repository:
     root: Path
     models: dict[str, ModelSpec]
     environments: dict[str, Environment]
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def select_environments(self, names: Iterable[str] | None) -> list[Environment]:
         return [self.environment(n) for n in names] if names else list(self.environments.values())
@@ -53,10 +55,26 @@ class Repository:
 
     def resolved(self, environments: Iterable[str] | None = None,
                  models: Iterable[str] | None = None) -> Iterator[ResolvedModel]:
-        """Every selected (model, environment) pair, in a stable order."""
+        """Every selected (model, environment) pair, in a stable order (each resolved once
+        per repository: loading already resolved every pair to check it)."""
+        memo = self._memo.setdefault("resolved", {})
         for environment in self.select_environments(environments):
             for spec in self.select_models(models):
-                yield resolve(spec, environment)
+                key = (spec.name, environment.name)
+                if key not in memo:
+                    memo[key] = resolve(spec, environment)
+                yield memo[key]
+
+    def gpu_usage(self) -> dict[str, dict[str, Any]]:
+        """Per environment: the GPU total of every model and each model's share (the quota
+        rule's view). Computed once: a large repository resolves thousands of pairs."""
+        if "gpu_usage" not in self._memo:
+            usage: dict[str, dict[str, Any]] = {}
+            for env in self.environments:
+                by_model = {r.name: r.gpu_request() for r in self.resolved([env])}
+                usage[env] = {"total": sum(by_model.values()), "byModel": by_model}
+            self._memo["gpu_usage"] = usage
+        return self._memo["gpu_usage"]
 
     def chain(self, environment: str) -> list[str]:
         """The promotion chain ending at `environment`, e.g. [dev, staging, prod]."""
@@ -85,14 +103,10 @@ def _single_document(path: Path, display: str, kind: str) -> Located:
     return documents[0]
 
 
-def _load_environment(root: Path, directory: Path) -> tuple[Environment | None, list[Problem]]:
+def _load_environment(root: Path, directory: Path, cache: CacheFile | None = None) -> tuple[Environment | None, list[Problem]]:
     display = f"{ENVIRONMENTS_DIR}/{directory.name}/environment.yaml"
-    try:
-        located = _single_document(directory / "environment.yaml", display, "Environment")
-    except SpecError as error:
-        return None, list(error.problems)
-    problems = schema_problems(located, ENVIRONMENT_SCHEMA)
-    if problems:
+    located, problems = _load_checked(directory / "environment.yaml", display, "Environment", ENVIRONMENT_SCHEMA, cache)
+    if located is None:
         return None, problems
     name = located.data["metadata"]["name"]
     if name != directory.name:
@@ -105,38 +119,45 @@ def _load_environment(root: Path, directory: Path) -> tuple[Environment | None, 
     return Environment(name, display, located.data, located), problems
 
 
-def load_model_file(path: Path, display: str, cache: CacheFile | None = None) -> tuple[ModelSpec | None, list[Problem]]:
-    """One spec, schema-checked. With a cache, a file whose bytes were seen valid before is
-    not parsed again (ruamel's position-tracking parser is the slow part of a large repo)."""
-    key = digest(path.read_bytes(), display) if cache is not None else ""
+def _load_checked(path: Path, display: str, kind: str, schema: dict, cache: CacheFile | None) -> tuple[Located | None, list[Problem]]:
+    """One document, schema-checked. With a cache, a file whose bytes were seen valid before
+    is not parsed again (ruamel's position-tracking parser is the slow part of a large repo)."""
+    key = digest(path.read_bytes(), display, kind) if cache is not None else ""
     hit = cache.get(key) if cache is not None else None
     if hit is not None:
-        located = _located_from_json(display, hit)
-        return ModelSpec(located.data["metadata"]["name"], display, located.data, located), []
+        return _located_from_json(display, hit), []
     try:
-        located = _single_document(path, display, "Model")
+        located = _single_document(path, display, kind)
     except SpecError as error:
         return None, list(error.problems)
-    problems = schema_problems(located, MODEL_SCHEMA)
+    problems = schema_problems(located, schema)
     if problems:
         return None, problems
     if cache is not None:
         cache.put(key, _located_to_json(located))
+    return located, []
+
+
+def load_model_file(path: Path, display: str, cache: CacheFile | None = None) -> tuple[ModelSpec | None, list[Problem]]:
+    """One spec, schema-checked (and cached, see `_load_checked`)."""
+    located, problems = _load_checked(path, display, "Model", MODEL_SCHEMA, cache)
+    if located is None:
+        return None, problems
     return ModelSpec(located.data["metadata"]["name"], display, located.data, located), []
 
 
 def _located_to_json(located: Located) -> dict:
-    return {"data": located.data,
-            "positions": [[list(k), *v] for k, v in located.positions.items()],
-            "keys": [[list(k), *v] for k, v in located.key_positions.items()]}
+    # positions as one JSON string: decoding a string is far cheaper than decoding the
+    # thousands of small lists it holds, and most specs never need their positions
+    return {"data": located.data, "positions": located.encode_positions()}
 
 
 def _located_from_json(display: str, cached: dict) -> Located:
-    return Located(display, cached["data"], {tuple(k): (line, col) for k, line, col in cached["positions"]},
-                   {tuple(k): (line, col) for k, line, col in cached["keys"]})
+    return Located.from_encoded(display, cached["data"], cached["positions"])
 
 
-def _model_semantics(spec: ModelSpec, environments: dict[str, Environment]) -> list[Problem]:
+def _model_semantics(spec: ModelSpec, environments: dict[str, Environment],
+                     memo: dict[tuple[str, str], ResolvedModel] | None = None) -> list[Problem]:
     located, data, problems = spec.located, spec.data, []
     for section in ("environments", "releases"):
         for env in data.get(section, {}):
@@ -155,7 +176,10 @@ def _model_semantics(spec: ModelSpec, environments: dict[str, Environment]) -> l
     if "training" not in data and "serving" not in data:
         problems.append(located.problem((), "a model needs a training section, a serving section, or both"))
     for env in environments.values():
-        problems += _resolved_semantics(spec, resolve_safely(spec, env))
+        resolved = resolve_safely(spec, env)
+        if resolved is not None and memo is not None:
+            memo[(spec.name, env.name)] = resolved
+        problems += _resolved_semantics(spec, resolved)
     return problems
 
 
@@ -218,7 +242,7 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     env_root = root / ENVIRONMENTS_DIR
     for directory in sorted(p for p in env_root.iterdir() if p.is_dir()) if env_root.is_dir() else []:
         if (directory / "environment.yaml").is_file():
-            env, found = _load_environment(root, directory)
+            env, found = _load_environment(root, directory, spec_cache)
             problems += found
             if env is not None:
                 environments[env.name] = env
@@ -227,6 +251,7 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
                             "(is -C/--repo-root the GitOps repository?)")
     problems += _environment_semantics(environments)
     models: dict[str, ModelSpec] = {}
+    resolved: dict[tuple[str, str], ResolvedModel] = {}
     model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
     for path in model_files:
         display = f"{MODELS_DIR}/{path.name}"
@@ -239,9 +264,10 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
                                                  f"duplicate model name '{spec.name}' (also in {models[spec.name].path})"))
             continue
         models[spec.name] = spec
-        problems += _model_semantics(spec, environments)
+        problems += _model_semantics(spec, environments, resolved)
     if problems:
         raise SpecError(problems)
     if spec_cache is not None:
         spec_cache.save()
-    return Repository(root=root, models=dict(sorted(models.items())), environments=environments)
+    return Repository(root=root, models=dict(sorted(models.items())), environments=environments,
+                      _memo={"resolved": resolved})

@@ -48,9 +48,12 @@ def _path_text(parts: Iterable[Any]) -> str:
     return text
 
 
-def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The CRD schema with unknown fields forbidden where the API server would drop them."""
-    out = copy.deepcopy(schema)
+def strict_crd_schema(schema: dict[str, Any], *, copy_first: bool = True) -> dict[str, Any]:
+    """The CRD schema with unknown fields forbidden where the API server would drop them.
+
+    `copy_first=False` edits a schema the caller just parsed and owns (the Argo Workflows
+    CRDs are large: a deep copy was most of a one-spec check's schema time)."""
+    out = copy.deepcopy(schema) if copy_first else schema
     stack = [out]
     while stack:
         node = stack.pop()
@@ -137,7 +140,7 @@ class SchemaRegistry:
         if path is None:
             return None
         schema = json.loads(gzip.decompress(path.read_bytes()))
-        return strict_crd_schema(schema) if self.strict else schema
+        return strict_crd_schema(schema, copy_first=False) if self.strict else schema
 
     # ----- Kubernetes core -----
     def _kubernetes_validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:

@@ -46,3 +46,21 @@ test_denied_deeper_than_enumeration if {
 	some r in result
 	contains(r.msg, "a Hugging Face token (nested too deep to locate)")
 }
+
+# One case per remaining pattern: each must get past the literal prefix screen.
+test_denied_every_credential_format if {
+	cases := {
+		"an AWS access key id": "ASIAABCDEFGHIJKLMNOP",
+		"a GitHub token": "github_pat_0123456789abcdefghijAB_cdef",
+		"a Hugging Face token": "hf_0123456789abcdefghijABCDEFGHIJ0123",
+		"a Slack token": "xoxb-1234567890-abcdef",
+	}
+	every kind, value in cases {
+		result := data.modelops.secrets.credential_values.deny with input.kind as "Values"
+			with input.document as {"env": {"TOKEN": value}}
+		count(result) == 1
+		some r in result
+		r.path == "env.TOKEN"
+		contains(r.msg, kind)
+	}
+}

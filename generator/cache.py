@@ -88,5 +88,8 @@ class CacheFile:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.replace(temp, self.path)
+            for older in self.path.parent.glob(f"{self.path.name.rsplit('-v', 1)[0]}-v*.json"):
+                if older != self.path:  # an earlier cache format: never read again
+                    older.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only checkout still checks; it only loses the speed-up

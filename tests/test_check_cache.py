@@ -63,3 +63,23 @@ def test_worker_processes_give_the_same_report(example_repo, cli, monkeypatch):
                           "--workers", "2")
     assert "timing: workers: 2" in err
     assert code1 == code2 == 1 and json.loads(out) == serial
+
+
+def test_findings_located_from_cached_specs_match_a_fresh_parse(example_repo, cli):
+    spec = example_repo / "models/churn-scorer.yaml"
+    spec.write_text(spec.read_text().replace("registry.example.com/growth", "docker.io/growth"))
+    (example_repo / ".modelops-cache").mkdir(exist_ok=True)
+    (example_repo / ".modelops-cache/specs-v1.json").write_text("{}")  # an earlier cache format
+    _check(cli, example_repo)
+    assert not (example_repo / ".modelops-cache/specs-v1.json").exists()
+    # A new policy re-checks every pair; the specs' positions now come from the spec cache.
+    policy = example_repo / "policies/team/noop.rego"
+    policy.parent.mkdir(parents=True)
+    policy.write_text("package team.noop\nimport rego.v1\ndeny contains \"never\" if input.kind == \"None\"\n")
+    _, cached_specs, cached = _check(cli, example_repo)
+    _, fresh, _ = _check(cli, example_repo, "--no-cache")
+    assert cached == 0
+    located = [(f["rule"], f["file"], f["line"], f["column"]) for f in cached_specs["findings"]]
+    assert located == [(f["rule"], f["file"], f["line"], f["column"]) for f in fresh["findings"]]
+    assert any(rule == "MO-IMG-003" and file == "models/churn-scorer.yaml" and line > 1
+               for rule, file, line, _ in located)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from generator.cache import CacheFile, digest, tree_digest
+from generator.cache import CACHE_DIR, CacheFile, digest, tree_digest
 from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.findings import Finding, sort_findings
 from generator.policy.waivers import apply_waivers, load_waivers
@@ -69,6 +69,8 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     """Check the selected pairs, re-using cached findings; `use_cache=False` re-checks (and
     stores) nothing, but still spreads a large run over worker processes."""
     cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
+    if use_cache:
+        options = replace(options, cache_dir=repo.root / CACHE_DIR)
     tools = _tools_digest(repo, options)
     usage = repo.gpu_usage()
     envs = [e.name for e in repo.select_environments(environments)]
@@ -134,14 +136,15 @@ def _worth_processes(options: CheckOptions, pairs: list[tuple[str, str]]) -> boo
 
 
 def _worker(root: str, policy_dirs: list[str], kubernetes_version: str | None, schema_dirs: list[str],
-            pairs: list[tuple[str, str]]) -> CheckResult:
+            pairs: list[tuple[str, str]], cache_dir: str | None) -> CheckResult:
     """One process's share: its own regopy bundle and Helm handle (neither is fork-safe)."""
     from generator.planning import plan_for_policy
     from generator.spec.load import load_repository
 
     repo = load_repository(root, cache=True)
     options = CheckOptions(policy_dirs=[Path(d) for d in policy_dirs], kubernetes_version=kubernetes_version,
-                           schema_dirs=[Path(d) for d in schema_dirs], plan_for=plan_for_policy)
+                           schema_dirs=[Path(d) for d in schema_dirs], plan_for=plan_for_policy,
+                           cache_dir=Path(cache_dir) if cache_dir else None)
     return _check_pairs(repo, options, pairs)
 
 
@@ -153,7 +156,8 @@ def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[t
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(_worker, str(repo.root), [str(d) for d in options.policy_dirs],
-                               options.kubernetes_version, [str(d) for d in options.schema_dirs], share)
+                               options.kubernetes_version, [str(d) for d in options.schema_dirs], share,
+                               str(options.cache_dir) if options.cache_dir else None)
                    for share in shares]
         results = [future.result() for future in futures]
     findings = [f for result in results for f in result.findings]

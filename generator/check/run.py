@@ -45,6 +45,7 @@ class CheckOptions:
     extra_checks: Sequence[Callable[[list[CheckDocument]], list[Finding]]] = ()
     # progress(total) -> a context manager with advance(n): the CLI's bar; None: silent.
     progress: Callable[[int], Any] | None = None
+    cache_dir: Path | None = None  # where the compiled policy bundle is kept between runs
 
 
 @dataclass
@@ -192,7 +193,7 @@ def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
 def run_check(repo: Repository, files: list[RenderedFile], options: CheckOptions) -> CheckResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    evaluator = options.evaluator or PolicySet.load([str(p) for p in options.policy_dirs])
+    evaluator = options.evaluator or PolicySet.load([str(p) for p in options.policy_dirs], cache_dir=options.cache_dir)
     timings["policy-compile"] = time.perf_counter() - started
 
     mark = time.perf_counter()

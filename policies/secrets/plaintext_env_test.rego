@@ -82,3 +82,13 @@ spec:
 	count(data.modelops.secrets.plaintext_env.deny) == 0 with input.kind as "WorkflowTemplate"
 		with input.document as wf
 }
+
+# Every name family of the pattern, in lower case too: each must pass the literal word screen.
+test_denied_every_secret_name_family if {
+	names := ["db_passwd", "PASSWORD", "SERVICE_TOKEN", "client-secret", "OPENAI_API_KEY", "API-KEY", "MY_APIKEY",
+		"S3_ACCESS_KEY", "SSH_PRIVATE_KEY", "GOOGLE_CREDENTIALS", "AZURE_CREDENTIAL"]
+	env := [{"name": n, "value": "literal"} | some n in names]
+	result := data.modelops.secrets.plaintext_env.deny with input.kind as "Values"
+		with input.document as {"image": "x", "env": env}
+	count(result) == count(names)
+}

@@ -135,13 +135,14 @@ def _worth_processes(options: CheckOptions, pairs: list[tuple[str, str]]) -> boo
     return options.workers > 1 and len(pairs) >= PARALLEL_MIN_PAIRS and options.evaluator is None
 
 
-def _worker(root: str, policy_dirs: list[str], kubernetes_version: str | None, schema_dirs: list[str],
+def _worker(repo: Repository, policy_dirs: list[str], kubernetes_version: str | None, schema_dirs: list[str],
             pairs: list[tuple[str, str]], cache_dir: str | None) -> CheckResult:
-    """One process's share: its own regopy bundle and Helm handle (neither is fork-safe)."""
-    from generator.planning import plan_for_policy
-    from generator.spec.load import load_repository
+    """One process's share: its own regopy bundle and Helm handle (neither is fork-safe).
 
-    repo = load_repository(root, cache=True)
+    The repository comes loaded from the parent (pickled): loading it again would parse
+    every spec a second time in each worker when there is no spec cache."""
+    from generator.planning import plan_for_policy
+
     options = CheckOptions(policy_dirs=[Path(d) for d in policy_dirs], kubernetes_version=kubernetes_version,
                            schema_dirs=[Path(d) for d in schema_dirs], plan_for=plan_for_policy,
                            cache_dir=Path(cache_dir) if cache_dir else None)
@@ -155,7 +156,7 @@ def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[t
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_worker, str(repo.root), [str(d) for d in options.policy_dirs],
+        futures = [pool.submit(_worker, repo, [str(d) for d in options.policy_dirs],
                                options.kubernetes_version, [str(d) for d in options.schema_dirs], share,
                                str(options.cache_dir) if options.cache_dir else None)
                    for share in shares]

@@ -150,3 +150,18 @@ def test_cli_unreachable_opa_exits_2(capsys: pytest.CaptureFixture[str]) -> None
                str(FIXTURES / "inputs" / "good.json")])
     out, err = capsys.readouterr()
     assert rc == 2 and out == "" and "unreachable" in err
+
+
+def test_remote_applies_conftest_exceptions_like_the_embedded_engine(opa: OpaEmulator, tmp_path: Path) -> None:
+    (tmp_path / "p.rego").write_text(
+        'package main\nimport rego.v1\n'
+        'deny_latest contains "latest image" if input.image == "x:latest"\n'
+        'exception contains ["latest"] if input.name == "allowed"\n')
+    local, server = PolicySet.load([tmp_path]), remote(opa, tmp_path)
+    for document in ({"image": "x:latest", "name": "allowed"}, {"image": "x:latest", "name": "other"}):
+        local_results, local_exceptions = local.evaluate_detailed(document)
+        server_results, server_exceptions = server.evaluate_detailed(document)
+        assert key(server_results) == key(local_results) and server_exceptions == local_exceptions
+    assert [e.msg for e in server.evaluate_detailed({"image": "x:latest", "name": "allowed"})[1]] == \
+        ['data.main.exception[_][_] == "latest"']
+    assert ("POST", "/v1/data/main/exception") in opa.state.requests

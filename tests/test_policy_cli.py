@@ -47,15 +47,17 @@ def test_eval_conftest_directory_output_and_exit_code(capsys: pytest.CaptureFixt
         f'FAIL - {deployment} - main - missing labels: "team"',
         f"WARN - {service} - main - Found service hello-kubernetes but services are not allowed",
         "",
-        # 3 documents x 3 rules = 9 checks; 3 fired, each message counts once (conftest)
-        "10 tests, 6 passed, 1 warning, 3 failures, 0 exceptions",
+        # conftest counts rule bodies: deny has 3, warn 1, deny_missing_labels 1, so each of
+        # the 3 documents is 5 tests; a rule with no message is one success, each message
+        # one failure or warning, and successes are topped up to the 5 bodies per document
+        "15 tests, 11 passed, 1 warning, 3 failures, 0 exceptions",
     ]
 
 
 def test_eval_passing_json_file_and_plural_forms(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "policy", "eval", "--policy", POLICY, str(INPUTS / "good.json"))
     assert rc == 0
-    assert out.splitlines()[-1] == "3 tests, 3 passed, 0 warnings, 0 failures, 0 exceptions"
+    assert out.splitlines()[-1] == "5 tests, 5 passed, 0 warnings, 0 failures, 0 exceptions"
 
 
 def test_eval_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +89,7 @@ def test_json_output_matches_conftest_shape(capsys: pytest.CaptureFixture[str]) 
     assert "\n\t{" in out  # tab-indented like conftest
     [result] = json.loads(out)
     assert result["filename"] == str(INPUTS / "deployment.yaml")
-    assert result["namespace"] == "main" and result["successes"] == 1
+    assert result["namespace"] == "main" and result["successes"] == 2  # warn, and the third deny body
     assert "warnings" not in result
     latest = [f for f in result["failures"] if "latest" in f["msg"]]
     assert latest == [{"msg": "container hello-kubernetes uses a :latest image {not pinned}",
@@ -137,7 +139,61 @@ def test_combine_gives_conftest_input_shape(capsys: pytest.CaptureFixture[str], 
 def test_directories_as_inputs(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = run(capsys, "policy", "eval", "-p", POLICY, str(INPUTS))
     assert rc == 1
-    assert out.splitlines()[-1] == "13 tests, 9 passed, 1 warning, 3 failures, 0 exceptions"
+    assert out.splitlines()[-1] == "20 tests, 16 passed, 1 warning, 3 failures, 0 exceptions"
+
+
+EXCEPTION_POLICY = """\
+    package main
+
+    deny_run_as_root contains msg if {
+      input.kind == "Deployment"
+      not input.spec.template.spec.securityContext.runAsNonRoot
+      msg := "Containers must not run as root"
+    }
+
+    warn_replicas contains "one replica" if input.spec.replicas == 1
+
+    exception contains rules if {
+      input.kind == "Deployment"
+      input.metadata.name == "can-run-as-root"
+      rules := ["run_as_root"]
+    }
+    """
+
+
+def _deployment(root: Path, name: str) -> str:
+    path = root / f"{name}.yaml"
+    path.write_text(f"kind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: 2\n")
+    return str(path)
+
+
+def test_conftest_exceptions_exempt_the_named_rule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    policy = write(tmp_path / "policy", {"p.rego": EXCEPTION_POLICY})
+    allowed, other = _deployment(tmp_path, "can-run-as-root"), _deployment(tmp_path, "web")
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(policy), allowed)
+    assert rc == 0
+    assert out.splitlines() == [f'EXCP - {allowed} - main - data.main.exception[_][_] == "run_as_root"', "",
+                                "2 tests, 1 passed, 0 warnings, 0 failures, 1 exception"]
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(policy), "-o", "json", allowed, other)
+    assert rc == 1
+    first, second = json.loads(out)
+    assert first["exceptions"] == [{"msg": 'data.main.exception[_][_] == "run_as_root"'}]
+    assert "failures" not in first and first["successes"] == 1
+    assert second["failures"] == [{"msg": "Containers must not run as root"}] and "exceptions" not in second
+
+
+def test_exceptions_apply_to_warnings_and_through_check_too(tmp_path: Path) -> None:
+    from generator.policy.engine import PolicySet
+
+    policy = write(tmp_path / "policy", {"p.rego": EXCEPTION_POLICY.replace('["run_as_root"]', '["replicas"]')})
+    policies = PolicySet.load([policy])
+    single = {"kind": "Deployment", "metadata": {"name": "can-run-as-root"}, "spec": {"replicas": 1}}
+    results, exceptions = policies.evaluate_detailed(single)
+    assert [r.rule for r in results] == ["deny_run_as_root"]
+    assert [(e.rule, e.name) for e in exceptions] == [("warn_replicas", "replicas")]
+    # the per-rule path (a namespace filter) gives the same answer as the aggregated query
+    assert policies.evaluate_detailed(single, ["main"]) == (results, exceptions)
+    assert policies.evaluate(single) == results
 
 
 @pytest.mark.parametrize("body", [

@@ -23,7 +23,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from generator.errors import ModelopsError
-from generator.policy.engine import PolicySet, RuleResult
+from generator.policy.engine import PolicySet, RuleResult, decision_rule_definitions
+from generator.policy.exceptions import RuleException
 
 __all__ = ["configure", "run", "CheckResult", "load_documents", "check", "exit_code"]
 
@@ -92,6 +93,7 @@ class CheckResult:
     successes: int = 0
     warnings: list[RuleResult] = field(default_factory=list)
     failures: list[RuleResult] = field(default_factory=list)
+    exceptions: list[RuleException] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"filename": "" if self.filename == "-" else self.filename,
@@ -99,6 +101,8 @@ class CheckResult:
         for key, items in (("warnings", self.warnings), ("failures", self.failures)):
             if items:
                 data[key] = [{"msg": r.msg, **({"metadata": r.details} if r.details else {})} for r in items]
+        if self.exceptions:
+            data["exceptions"] = [{"msg": e.msg} for e in self.exceptions]
         return data
 
 
@@ -155,22 +159,29 @@ def _combine(configurations: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 def check(policies: Any, configurations: dict[str, list[Any]], namespaces: Sequence[str], *,
           combine: bool = False, workers: int = 2) -> list[CheckResult]:
-    """conftest's results: one CheckResult per file (or "Combined") and namespace."""
+    """conftest's results: one CheckResult per file (or "Combined") and namespace.
+
+    Counted as conftest counts: per document, a rule that produced nothing is one success,
+    an exempted rule is its exceptions, and successes are topped up to the number of rule
+    bodies in the package (two `deny` bodies are two tests).
+    """
     inputs = {"Combined": [_combine(configurations)]} if combine else configurations
     flat = [(name, doc) for name, docs in inputs.items() for doc in docs]
-    documents = [doc for _, doc in flat]
-    if isinstance(policies, PolicySet):
-        outcomes = policies.evaluate_many(documents, namespaces, workers=workers)
-    else:  # a remote OPA server: one request per rule and document
-        outcomes = [policies.evaluate(doc, namespaces) for doc in documents]
+    outcomes = policies.evaluate_many_detailed([doc for _, doc in flat], namespaces, workers=workers)
+    bodies = {ns: decision_rule_definitions(policies.modules, ns) for ns in namespaces}
     results = {(name, ns): CheckResult(name, ns) for name in inputs for ns in namespaces}
-    for (name, _), found in zip(flat, outcomes, strict=True):
+    for (name, _), (found, exempted) in zip(flat, outcomes, strict=True):
         for ns in namespaces:
             mine = [r for r in found if r.namespace == ns]
-            fired = {r.rule for r in mine}
-            results[(name, ns)].successes += sum(1 for rule in policies.rules.get(ns, ()) if rule not in fired)
-            results[(name, ns)].warnings += [r for r in mine if not r.failure]
-            results[(name, ns)].failures += [r for r in mine if r.failure]
+            excepted = [e for e in exempted if e.namespace == ns]
+            fired = {r.rule for r in mine} | {e.rule for e in excepted}
+            successes = sum(1 for rule in policies.rules.get(ns, ()) if rule not in fired)
+            counted = successes + len(mine) + len(excepted)
+            result = results[(name, ns)]
+            result.successes += successes + max(0, bodies[ns] - counted)
+            result.warnings += [r for r in mine if not r.failure]
+            result.failures += [r for r in mine if r.failure]
+            result.exceptions += excepted
     return list(results.values())
 
 
@@ -188,12 +199,14 @@ def render_stdout(results: Sequence[CheckResult], policies: Any) -> str:
             continue
         lines += [f"WARN {prefix} {r.msg}" for r in result.warnings]
         lines += [f"FAIL {prefix} {r.msg}" for r in result.failures]
+        lines += [f"EXCP {prefix} {e.msg}" for e in result.exceptions]
     successes = sum(r.successes for r in results)
     warnings = sum(len(r.warnings) for r in results)
     failures = sum(len(r.failures) for r in results)
-    total = successes + warnings + failures
+    exceptions = sum(len(r.exceptions) for r in results)
+    total = successes + warnings + failures + exceptions
     lines += ["", f"{_plural(total, 'test')}, {successes} passed, {_plural(warnings, 'warning')}, "
-                  f"{_plural(failures, 'failure')}, {_plural(0, 'exception')}"]
+                  f"{_plural(failures, 'failure')}, {_plural(exceptions, 'exception')}"]
     return "\n".join(lines)
 
 

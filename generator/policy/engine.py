@@ -30,13 +30,14 @@ from ruamel.yaml.error import YAMLError
 from generator.cache import digest as cache_digest
 from generator.policy import PolicyError
 from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
-from generator.policy.rego_v1 import (function_arities, package_name, rename_function_by_arity, rule_names,
-                                      upgrade_to_v1)
+from generator.policy.exceptions import EXCEPTION_RULE, RuleException, apply_exceptions
+from generator.policy.rego_v1 import (function_arities, package_name, rename_function_by_arity, rule_definitions,
+                                      rule_names, upgrade_to_v1)
 
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
     "results_from_value", "entrypoint", "rules_by_package", "merge_metadata", "policy_file", "is_decision_rule",
-    "input_term", "output_tree_value",
+    "input_term", "output_tree_value", "exception_packages", "decision_rule_definitions",
 ]
 
 # conftest's rule-name patterns: deny, deny_foo, violation_bar, warn_baz
@@ -362,15 +363,16 @@ AGGREGATE_PACKAGE = "modelops_internal_aggregate"
 AGGREGATE_POINT = f"{AGGREGATE_PACKAGE}/results"
 
 
-def _aggregate_module(rules: Mapping[str, Sequence[str]]) -> str:
-    """A generated module whose `results` holds every decision rule that is defined.
+def _aggregate_module(rules: Mapping[str, Sequence[str]], exception_packages: Sequence[str] = ()) -> str:
+    """A generated module whose `results` holds every decision rule that is defined, and
+    the `exception` rule of the packages that have one.
 
     One partial-object entry per rule, so an undefined rule leaves its key out instead of
     making the whole object undefined.
     """
     lines = [f"package {AGGREGATE_PACKAGE}", "", "import rego.v1", ""]
     for namespace in sorted(rules):
-        for rule in rules[namespace]:
+        for rule in [*rules[namespace], *([EXCEPTION_RULE] if namespace in exception_packages else [])]:
             lines.append(f'results["{namespace}/{rule}"] := value if value := data.{namespace}.{rule}')
     return "\n".join(lines) + "\n" if len(lines) > 4 else ""
 
@@ -486,6 +488,18 @@ def is_decision_rule(name: str) -> bool:
     return bool(DECISION_RULE.match(name))
 
 
+def exception_packages(modules: Sequence[PolicyModule], rules: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """Packages with decision rules that also define conftest's `exception` rule."""
+    return tuple(sorted({m.package for m in modules if EXCEPTION_RULE in m.rules and rules.get(m.package)}))
+
+
+def decision_rule_definitions(modules: Sequence[PolicyModule], namespace: str) -> int:
+    """How many deny/warn/violation rule bodies `namespace` defines (conftest counts one
+    test per body, so two `deny` bodies are two tests)."""
+    return sum(count for m in modules if m.package == namespace and not m.is_test
+               for name, count in rule_definitions(m.source).items() if is_decision_rule(name))
+
+
 # -- the policy set ---------------------------------------------------------------------------
 
 class PolicySet:
@@ -501,6 +515,7 @@ class PolicySet:
         self.data = dict(data or {})
         self._sources = _Sources(self.modules)
         self.rules = rules_by_package(self.modules, rule_filter)
+        self.exception_packages = exception_packages(self.modules, self.rules)
         self._metadata = merge_metadata(self.modules)
         self._owner = threading.get_ident()
         self._local = threading.local()
@@ -520,7 +535,8 @@ class PolicySet:
     def _compile(self) -> regopy.Bundle:
         builder = _new_interpreter()
         points = [entrypoint(pkg, rule) for pkg, rules in sorted(self.rules.items()) for rule in rules]
-        aggregate = _aggregate_module(self.rules)
+        points += [entrypoint(pkg, EXCEPTION_RULE) for pkg in self.exception_packages]
+        aggregate = _aggregate_module(self.rules, self.exception_packages)
         if aggregate:
             points.append(AGGREGATE_POINT)
         try:
@@ -616,7 +632,13 @@ class PolicySet:
         return outcome.defined, outcome.value
 
     def evaluate(self, document: Any, namespaces: Sequence[str] | None = None) -> list[RuleResult]:
-        """Results of every decision rule in `namespaces` (all packages when None)."""
+        """Results of every decision rule in `namespaces` (all packages when None), less
+        those an `exception` rule exempts (conftest's exceptions)."""
+        return self.evaluate_detailed(document, namespaces)[0]
+
+    def evaluate_detailed(self, document: Any,
+                          namespaces: Sequence[str] | None = None) -> tuple[list[RuleResult], list[RuleException]]:
+        """`evaluate`, plus the exceptions that exempted rules (for conftest's report)."""
         wanted = self.namespaces if namespaces is None else [ns for ns in namespaces if ns in self.rules]
         interpreter, bundle = self._interpreter(), self._thread_bundle()
         interpreter.set_input_term(input_term(document))
@@ -627,18 +649,22 @@ class PolicySet:
             if values is not None:
                 return self._aggregate_results(values)
         results: list[RuleResult] = []
+        excepting: dict[str, Any] = {}
         for namespace in wanted:
-            for rule in self.rules[namespace]:
+            rules = [*self.rules[namespace], *([EXCEPTION_RULE] if namespace in self.exception_packages else [])]
+            for rule in rules:
                 outcome = _query(interpreter, bundle, entrypoint(namespace, rule), self._sources)
                 if outcome.error:
                     raise PolicyError(f"data.{namespace}.{rule}: {outcome.error}")
-                if outcome.defined:
+                if outcome.defined and rule == EXCEPTION_RULE:
+                    excepting[namespace] = outcome.value
+                elif outcome.defined:
                     results.extend(results_from_value(namespace, rule, outcome.value,
                                                       metadata=self._metadata.get(namespace),
                                                       policy_file=self.policy_file(namespace, rule)))
-        return results
+        return apply_exceptions(results, self.rules, excepting)
 
-    def _aggregate_results(self, values: Any) -> list[RuleResult]:
+    def _aggregate_results(self, values: Any) -> tuple[list[RuleResult], list[RuleException]]:
         results: list[RuleResult] = []
         values = values if isinstance(values, dict) else {}
         for namespace in self.namespaces:
@@ -648,19 +674,26 @@ class PolicySet:
                     results.extend(results_from_value(namespace, rule, values[key],
                                                       metadata=self._metadata.get(namespace),
                                                       policy_file=self.policy_file(namespace, rule)))
-        return results
+        excepting = {ns: values[f"{ns}/{EXCEPTION_RULE}"] for ns in self.exception_packages
+                     if f"{ns}/{EXCEPTION_RULE}" in values}
+        return apply_exceptions(results, self.rules, excepting)
 
     def evaluate_many(self, documents: Sequence[Any], namespaces: Sequence[str] | None = None, *,
                       workers: int = 2) -> list[list[RuleResult]]:
         """`evaluate` for each document, in order, on `workers` threads (one interpreter each)."""
+        return [results for results, _ in self.evaluate_many_detailed(documents, namespaces, workers=workers)]
+
+    def evaluate_many_detailed(self, documents: Sequence[Any], namespaces: Sequence[str] | None = None, *,
+                               workers: int = 2) -> list[tuple[list[RuleResult], list[RuleException]]]:
+        """`evaluate_detailed` for each document, in order, on `workers` threads."""
         documents = list(documents)
         if workers <= 1 or len(documents) < 2:
-            return [self.evaluate(doc, namespaces) for doc in documents]
+            return [self.evaluate_detailed(doc, namespaces) for doc in documents]
         size = -(-len(documents) // workers)
         chunks = [documents[i:i + size] for i in range(0, len(documents), size)]
 
-        def run(chunk: list[Any]) -> list[list[RuleResult]]:
-            return [self.evaluate(doc, namespaces) for doc in chunk]
+        def run(chunk: list[Any]) -> list[tuple[list[RuleResult], list[RuleException]]]:
+            return [self.evaluate_detailed(doc, namespaces) for doc in chunk]
 
         # the calling thread takes the first chunk with the original bundle; helpers load copies
         with ThreadPoolExecutor(max_workers=len(chunks) - 1) as pool:

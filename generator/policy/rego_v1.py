@@ -10,6 +10,7 @@ removes a newline, so line numbers in compiler errors still point at the user's 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -308,7 +309,13 @@ def package_name(source: str) -> str:
 
 def rule_names(source: str) -> list[str]:
     """Names of the top-level rules and functions, in order of first appearance."""
-    names: list[str] = []
+    return list(rule_definitions(source))
+
+
+def rule_definitions(source: str) -> Counter[str]:
+    """How many times each top-level rule or function is defined (an `else` chain is part
+    of its rule; a `default` is a definition of its own, as in OPA's AST)."""
+    counts: Counter[str] = Counter()
     depth, line_start, after_default = 0, True, False
     for token in tokenize(source):
         if token.kind == "nl":
@@ -324,10 +331,10 @@ def rule_names(source: str) -> list[str]:
             if token.text == "default":
                 after_default, line_start = True, False
                 continue
-            if token.text not in {"package", "import", "else"} and token.text not in names:
-                names.append(token.text)
+            if token.text not in {"package", "import", "else"}:
+                counts[token.text] += 1
         line_start, after_default = False, False
-    return names
+    return counts
 
 
 def function_arities(source: str) -> dict[str, set[int]]:

@@ -17,8 +17,9 @@ from opa_client.errors import ConnectionsError, RegoParseError
 from opa_client.opa import OpaClient
 
 from generator.policy import PolicyError
-from generator.policy.engine import (PolicyModule, RuleResult, is_decision_rule, load_modules, merge_metadata,
-                                     policy_file, results_from_value, rules_by_package)
+from generator.policy.engine import (PolicyModule, RuleResult, exception_packages, is_decision_rule, load_modules,
+                                     merge_metadata, policy_file, results_from_value, rules_by_package)
+from generator.policy.exceptions import EXCEPTION_RULE, RuleException, apply_exceptions
 
 __all__ = ["RemotePolicySet", "policy_id"]
 
@@ -54,6 +55,7 @@ class RemotePolicySet:
         self.url = f"{'https' if ssl else 'http'}://{host}:{port}"
         self._client = OpaClient(host=host, port=port, timeout=timeout, retries=retries, token=token, ssl=ssl)
         self.rules = rules_by_package(self.modules, is_decision_rule)
+        self.exception_packages = exception_packages(self.modules, self.rules)
         self._metadata = merge_metadata(self.modules)
         self._pushed = False
 
@@ -109,22 +111,35 @@ class RemotePolicySet:
         return ("result" in answer), answer.get("result")
 
     def evaluate(self, document: Any, namespaces: Sequence[str] | None = None) -> list[RuleResult]:
+        return self.evaluate_detailed(document, namespaces)[0]
+
+    def evaluate_detailed(self, document: Any,
+                          namespaces: Sequence[str] | None = None) -> tuple[list[RuleResult], list[RuleException]]:
         wanted = self.namespaces if namespaces is None else [ns for ns in namespaces if ns in self.rules]
         results: list[RuleResult] = []
+        excepting: dict[str, Any] = {}
         for namespace in wanted:
             for rule in self.rules[namespace]:
                 defined, value = self.query(namespace, rule, document)
                 if defined:
                     results.extend(results_from_value(namespace, rule, value, metadata=self._metadata.get(namespace),
                                                       policy_file=self.policy_file(namespace, rule)))
-        return results
+            if namespace in self.exception_packages:
+                defined, value = self.query(namespace, EXCEPTION_RULE, document)
+                if defined:
+                    excepting[namespace] = value
+        return apply_exceptions(results, self.rules, excepting)
 
     def evaluate_many(self, documents: Sequence[Any], namespaces: Sequence[str] | None = None, *,
                       workers: int = 1) -> list[list[RuleResult]]:
         """`evaluate` per document, in order. Sequential: one HTTP session is not shared
         across threads (`workers` is accepted for interface parity with PolicySet)."""
+        return [results for results, _ in self.evaluate_many_detailed(documents, namespaces, workers=workers)]
+
+    def evaluate_many_detailed(self, documents: Sequence[Any], namespaces: Sequence[str] | None = None, *,
+                               workers: int = 1) -> list[tuple[list[RuleResult], list[RuleException]]]:
         del workers
-        return [self.evaluate(document, namespaces) for document in documents]
+        return [self.evaluate_detailed(document, namespaces) for document in documents]
 
     def close(self) -> None:
         self._client.close_connection()

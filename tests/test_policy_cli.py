@@ -312,3 +312,25 @@ def test_policy_prints_do_not_corrupt_json(capsys: pytest.CaptureFixture[str], t
     rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path / "p"), "-o", "json", str(INPUTS / "good.json"))
     assert rc == 1
     assert json.loads(out)[0]["failures"] == [{"msg": "d"}]
+
+
+def test_data_flag_merges_any_named_file_at_the_root(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    policy = write(tmp_path / "policy", {"p.rego": """\
+        package main
+
+        deny contains msg if {
+          some name in data.exclusions.names
+          input.metadata.name == name
+          msg := sprintf("%s is excluded by %s", [name, data.owner])
+        }
+        """})
+    data = write(tmp_path / "data", {"exclusions.yaml": "exclusions:\n  names: [legacy]\n",
+                                     "nested/owner.json": '{"owner": "platform"}'})
+    target = tmp_path / "d.yaml"
+    target.write_text("kind: Deployment\nmetadata:\n  name: legacy\n")
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(policy), "--data", str(data), str(target))
+    assert rc == 1 and f"FAIL - {target} - main - legacy is excluded by platform" in out
+    write(tmp_path / "more", {"clash.yaml": "owner: someone-else\n"})
+    rc, _, err = run(capsys, "policy", "eval", "-p", str(policy), "-d", str(data), "-d", str(tmp_path / "more"),
+                     str(target))
+    assert rc == 2 and "data key owner is defined twice" in err

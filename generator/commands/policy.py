@@ -23,7 +23,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from generator.errors import ModelopsError
-from generator.policy.engine import PolicySet, RuleResult, decision_rule_definitions
+from generator.policy.engine import (PolicyModule, PolicySet, RuleResult, decision_rule_definitions,
+                                     load_data_paths, load_modules)
 from generator.policy.exceptions import RuleException
 
 __all__ = ["configure", "run", "CheckResult", "load_documents", "check", "exit_code"]
@@ -41,6 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("files", nargs="+", metavar="FILE", help="YAML or JSON files; - reads stdin")
     ev.add_argument("-p", "--policy", action="append", metavar="DIR",
                     help="policy directory or file (repeatable; default: policies/)")
+    ev.add_argument("-d", "--data", action="append", metavar="PATH", default=[],
+                    help="data files or directories (every .yaml/.yml/.json, merged at the root of data, "
+                         "as conftest --data)")
     ev.add_argument("-n", "--namespace", action="append", metavar="NS",
                     help="package to evaluate (repeatable or comma-separated; default: main)")
     ev.add_argument("--all-namespaces", action="store_true", help="evaluate every package")
@@ -219,7 +223,7 @@ def exit_code(results: Sequence[CheckResult], *, fail_on_warn: bool) -> int:
     return 1 if failed else 0
 
 
-def _remote(url: str, paths: Sequence[str]) -> Any:
+def _remote(url: str, modules: Sequence[PolicyModule], data: dict[str, Any]) -> Any:
     from urllib.parse import urlsplit
 
     from generator.policy.remote import RemotePolicySet
@@ -227,8 +231,8 @@ def _remote(url: str, paths: Sequence[str]) -> Any:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ModelopsError(f"--opa {url}: expected http(s)://HOST:PORT")
-    return RemotePolicySet.load(paths, host=parts.hostname, port=parts.port or 8181,
-                                token=os.environ.get("OPA_TOKEN") or None, ssl=parts.scheme == "https")
+    return RemotePolicySet(modules, data, host=parts.hostname, port=parts.port or 8181,
+                           token=os.environ.get("OPA_TOKEN") or None, ssl=parts.scheme == "https")
 
 
 @contextlib.contextmanager
@@ -257,7 +261,9 @@ def run_eval(args: argparse.Namespace) -> int:
     namespaces = [ns for value in (args.namespace or ["main"]) for ns in value.split(",") if ns]
     configurations = load_documents(args.files)
     with _policy_prints_to_stderr():
-        policies = _remote(args.opa, paths) if args.opa else PolicySet.load(paths)
+        modules, data = load_modules(paths)
+        data = load_data_paths(args.data, into=data)
+        policies = _remote(args.opa, modules, data) if args.opa else PolicySet(modules, data)
         if args.all_namespaces:
             namespaces = policies.namespaces
         results = check(policies, configurations, namespaces, combine=args.combine, workers=args.workers)

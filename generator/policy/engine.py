@@ -37,7 +37,7 @@ from generator.policy.rego_v1 import (function_arities, package_name, rename_fun
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
     "results_from_value", "entrypoint", "rules_by_package", "merge_metadata", "policy_file", "is_decision_rule",
-    "input_term", "output_tree_value", "exception_packages", "decision_rule_definitions",
+    "input_term", "output_tree_value", "exception_packages", "decision_rule_definitions", "load_data_paths",
 ]
 
 # conftest's rule-name patterns: deny, deny_foo, violation_bar, warn_baz
@@ -179,6 +179,20 @@ def load_modules(paths: Sequence[str | Path], *,
     if not modules:
         raise PolicyError(f"no .rego policies found in {', '.join(str(p) for p in paths)}")
     return _split_function_names(modules), data
+
+
+def load_data_paths(paths: Sequence[str | Path], into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """conftest's `--data`: every .yaml/.yml/.json file under `paths`, whatever its name,
+    merged at the root of `data` (a key defined twice is an error, as in OPA's loader)."""
+    data = into if into is not None else {}
+    for given in paths:
+        root = Path(given)
+        if not root.exists():
+            raise PolicyError(f"{given}: no such data file or directory")
+        files = [root] if root.is_file() else [p for p in _policy_files(root) if p.suffix in (".yaml", ".yml", ".json")]
+        for path in files:
+            _merge_data(data, (), _load_data_file(path), path)
+    return data
 
 
 def _split_function_names(modules: list[PolicyModule]) -> list[PolicyModule]:

@@ -131,3 +131,36 @@ def test_injection_through_description_and_args(example_repo, cli):
     container = doc["spec"]["templates"][0]["container"]
     assert container["args"][-2:] == ["30\n      privileged: true", "{{ 7*7 }}"]
     assert "privileged" not in container["securityContext"]
+
+
+def test_specs_parsed_ahead_in_processes_load_and_fail_exactly_as_serial(example_repo, monkeypatch):
+    """A fresh clone of a large repository parses its specs in worker processes; the result,
+    positions and every error line must be what parsing here gives."""
+    import os
+
+    from generator.errors import SpecError
+    from generator.spec import load
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("parsing ahead needs two CPUs")
+
+    def loaded() -> dict:
+        repo = load.load_repository(example_repo)
+        return {name: (spec.data, spec.located.positions, spec.located.key_positions)
+                for name, spec in repo.models.items()}
+
+    def problems() -> list:
+        with pytest.raises(SpecError) as error:
+            load.load_repository(example_repo)
+        return error.value.problems
+
+    serial = loaded()
+    monkeypatch.setattr(load, "PARSE_AHEAD_MIN", 1)
+    files = [(path, f"models/{path.name}") for path in sorted((example_repo / "models").glob("*.yaml"))]
+    assert len(load._parse_ahead(files, None)) == 3  # the processes ran (no silent fallback)
+    assert loaded() == serial and len(serial) == 3
+    spec = example_repo / "models/churn-scorer.yaml"
+    spec.write_text(spec.read_text().replace("replicas:", "replicaz:", 1))
+    ahead = problems()
+    monkeypatch.setattr(load, "PARSE_AHEAD_MIN", 10**9)
+    assert problems() == ahead and ahead and ahead[0].file == "models/churn-scorer.yaml"

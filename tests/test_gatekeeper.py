@@ -1,6 +1,7 @@
 """Gatekeeper ConstraintTemplates/Constraints evaluated offline, and `modelops policy verify` (gator suites)."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from generator.errors import ModelopsError
 from generator.policy.gatekeeper import (
     Assertion,
     ConstraintSchemaError,
+    admission_request,
     load_gatekeeper,
     matches,
     read_documents,
@@ -261,6 +263,111 @@ def test_cel_only_templates_and_bad_libs_are_refused(tmp_path: Path) -> None:
 def test_non_objects_are_refused(library) -> None:
     with pytest.raises(ModelopsError, match="object #1 is not a Kubernetes object"):
         library.evaluate([{"model": "x"}])
+
+
+# -- Rego v0 idioms of the Gatekeeper library (each broke under regopy before a rewrite) -------
+
+IDIOM_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [
+    {"name": "web", "image": "docker.io/web:1", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}},
+    {"name": "api", "image": "registry.example.com/api:1", "securityContext": {"capabilities": {"add": ["chown"]}}},
+]}}
+IDIOM_PARAMETERS = "{parameters: {prefixes: [registry.example.com/], caps: [CHOWN]}}"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    # any() over a comprehension that unifies fresh variables with a call reading `c`
+    ('c := input.review.object.spec.containers[_]\n'
+     'ok := [good | prefix = input.parameters.prefixes[_]; good = startswith(c.image, prefix)]\n'
+     'not any(ok)\nmsg := c.name', ["web"]),
+    # iteration inside a call inside set comprehensions
+    ('c := input.review.object.spec.containers[_]\nallowed := {x | x := lower(input.parameters.caps[_])}\n'
+     'added := {x | x := lower(c.securityContext.capabilities.add[_])}\ncount(added - allowed) > 0\nmsg := c.name',
+     ["web"]),
+    # a negated call over a wildcard: no prefix matches
+    ('c := input.review.object.spec.containers[_]\nnot startswith(c.image, input.parameters.prefixes[_])\n'
+     'msg := c.name', ["web"]),
+    # all() over a comprehension
+    ('c := input.review.object.spec.containers[_]\n'
+     'all([ok | some p in input.parameters.prefixes; ok := startswith(c.image, p)])\nmsg := c.name', ["api"]),
+    # a named index inside call arguments, and a call with string arguments on the same line
+    ('name := lower(input.review.object.spec.containers[i].name)\n'
+     'msg := sprintf("%v:%v", [i, object.get(input.review.object.spec.containers[i], "name", "")])',
+     ["0:web", "1:api"]),
+])
+def test_gatekeeper_library_idioms_evaluate_like_opa(tmp_path: Path, body: str, expected: list[str]) -> None:
+    rego = "package k8sdemo\nviolation[{\"msg\": msg}] {\n" + textwrap.indent(body, "  ") + "\n}\n"
+    gk = load_gatekeeper(template(tmp_path, rego=rego, constraint=constraint(spec=IDIOM_PARAMETERS)))
+    assert sorted(v.msg for v in gk.evaluate([IDIOM_POD])) == sorted(expected)
+
+
+# -- AdmissionReview case objects (gator reviews the request: userInfo, operation, oldObject) ---
+
+PROTECT_REGO = """\
+package k8sprotect
+violation[{"msg": msg}] {
+  input.review.operation != "UPDATE"
+  not admin(input.review.userInfo)
+  review := input.review
+  msg := sprintf("%v may not %v %v", [review.userInfo.username, review.operation, review.object.metadata.name])
+}
+admin(user) {
+  user.groups[_] == "admins"
+}
+"""
+PROTECT_CONSTRAINT = constraint(kind="K8sProtect", spec="{match: {kinds: [{apiGroups: [''], kinds: [ConfigMap]}], "
+                                                       "namespaces: [prod]}}")
+
+
+def admission(operation: str = "CREATE", *, user: str = "alice", groups: str = "[dev]", namespace: str = "prod",
+              objects: str = "object") -> str:
+    obj = "{apiVersion: v1, kind: ConfigMap, metadata: {name: settings}}"
+    held = "".join(f"  {key}: {obj}\n" for key in objects.split(",") if key)
+    return (f"apiVersion: admission.k8s.io/v1\nkind: AdmissionReview\nrequest:\n  operation: {operation}\n"
+            f"  namespace: {namespace}\n  userInfo: {{username: {user}, groups: {groups}}}\n{held}")
+
+
+def test_verify_reviews_admission_requests(tmp_path: Path) -> None:
+    template(tmp_path, name="k8sprotect", kind="K8sProtect", rego=PROTECT_REGO, constraint=PROTECT_CONSTRAINT)
+    cases = {
+        "create-by-developer": (admission(), "[{violations: 1, message: ^alice may not CREATE settings$}]"),
+        "create-by-admin": (admission(user="bob", groups="[admins]"), "[{violations: no}]"),
+        "update-is-exempt": (admission("UPDATE", objects="object,oldObject"), "[{violations: no}]"),
+        "delete-reviews-old-object": (admission("DELETE", objects="oldObject"), "[{violations: 1, message: DELETE}]"),
+        "other-namespace": (admission(namespace="dev"), "[{violations: no}]"),
+        "no-request": ("apiVersion: admission.k8s.io/v1\nkind: AdmissionReview\n", "[{violations: no}]"),
+        "no-object": (admission(objects=""), "[{violations: no}]"),
+        "unknown-field": (admission() + "  extra: 1\n", "[{violations: no}]"),
+    }
+    lines = ["kind: Suite", "apiVersion: test.gatekeeper.sh/v1alpha1", "tests:", "- name: protect",
+             "  template: template.yaml", "  constraint: constraint.yaml", "  cases:"]
+    for name, (text, assertions) in cases.items():
+        (tmp_path / f"{name}.yaml").write_text(text)
+        lines += [f"  - name: {name}", f"    object: {name}.yaml", f"    assertions: {assertions}"]
+    (tmp_path / "suite.yaml").write_text("\n".join(lines) + "\n")
+    results = {r.case: (r.status, r.message) for r in verify_suites([tmp_path / "suite.yaml"]).results}
+    assert {case: status for case, (status, _) in results.items()} == {
+        "create-by-developer": "ok", "create-by-admin": "ok", "update-is-exempt": "ok",
+        "delete-reviews-old-object": "ok", "other-namespace": "ok",
+        "no-request": "error", "no-object": "error", "unknown-field": "error"}
+    assert "did not actually pass in an AdmissionRequest" in results["no-request"][1]
+    assert 'does not contain an "object" or "oldObject"' in results["no-object"][1]
+    assert "unknown field 'extra'" in results["unknown-field"][1]
+
+
+def test_admission_request_gets_gatekeepers_defaults(tmp_path: Path) -> None:
+    request = admission_request(read_documents(_write(tmp_path, admission("DELETE", objects="oldObject")))[0].data)
+    assert request["object"] == request["oldObject"]  # a DELETE reviews what is deleted
+    assert request["kind"] == {"group": "", "version": "", "kind": ""} and request["uid"] == ""
+    gk = load_gatekeeper(template(tmp_path, name="k8sprotect", kind="K8sProtect", rego=PROTECT_REGO,
+                                  constraint=PROTECT_CONSTRAINT))
+    [violation] = gk.evaluate_request(request)
+    assert (violation.kind, violation.name, violation.namespace) == ("ConfigMap", "settings", "prod")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "review.yaml"
+    path.write_text(text)
+    return path
 
 
 # -- gator verify ------------------------------------------------------------------------------

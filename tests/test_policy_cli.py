@@ -92,8 +92,10 @@ def test_json_output_matches_conftest_shape(capsys: pytest.CaptureFixture[str]) 
     assert result["namespace"] == "main" and result["successes"] == 2  # warn, and the third deny body
     assert "warnings" not in result
     latest = [f for f in result["failures"] if "latest" in f["msg"]]
+    # conftest adds the query to every message's metadata, keys sorted as Go writes maps
     assert latest == [{"msg": "container hello-kubernetes uses a :latest image {not pinned}",
-                       "metadata": {"container": "hello-kubernetes"}}]
+                       "metadata": {"container": "hello-kubernetes", "query": "data.main.deny"}}]
+    assert list(latest[0]["metadata"]) == ["container", "query"]
 
 
 def test_namespaces_and_all_namespaces(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -179,7 +181,9 @@ def test_conftest_exceptions_exempt_the_named_rule(capsys: pytest.CaptureFixture
     first, second = json.loads(out)
     assert first["exceptions"] == [{"msg": 'data.main.exception[_][_] == "run_as_root"'}]
     assert "failures" not in first and first["successes"] == 1
-    assert second["failures"] == [{"msg": "Containers must not run as root"}] and "exceptions" not in second
+    assert second["failures"] == [{"msg": "Containers must not run as root",
+                                   "metadata": {"query": "data.main.deny_run_as_root"}}]
+    assert "exceptions" not in second
 
 
 def test_exceptions_apply_to_warnings_and_through_check_too(tmp_path: Path) -> None:
@@ -311,7 +315,7 @@ def test_policy_prints_do_not_corrupt_json(capsys: pytest.CaptureFixture[str], t
     write(tmp_path, {"p/main.rego": 'package main\nimport rego.v1\ndeny contains "d" if { print("dbg"); input.kind }\n'})
     rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path / "p"), "-o", "json", str(INPUTS / "good.json"))
     assert rc == 1
-    assert json.loads(out)[0]["failures"] == [{"msg": "d"}]
+    assert json.loads(out)[0]["failures"] == [{"msg": "d", "metadata": {"query": "data.main.deny"}}]
 
 
 def test_data_flag_merges_any_named_file_at_the_root(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -334,3 +338,157 @@ def test_data_flag_merges_any_named_file_at_the_root(capsys: pytest.CaptureFixtu
     rc, _, err = run(capsys, "policy", "eval", "-p", str(policy), "-d", str(data), "-d", str(tmp_path / "more"),
                      str(target))
     assert rc == 2 and "data key owner is defined twice" in err
+
+
+# -- conftest's upstream behaviour (acceptance tests, policy/engine.go, output/*.go) ------------
+
+def _eval(capsys: pytest.CaptureFixture[str], tmp_path: Path, policy: str, inputs: dict[str, str],
+          *flags: str) -> tuple[int, str, str, dict[str, str]]:
+    """Write one policy and the inputs, run `policy eval` on the inputs in the order given."""
+    write(tmp_path / "pol", {"p.rego": policy})
+    paths = {name: str(write(tmp_path / "in", {name: text}) / name) for name, text in inputs.items()}
+    rc, out, err = run(capsys, "policy", "eval", "-p", str(tmp_path / "pol"), *flags, *paths.values())
+    return rc, out, err, paths
+
+
+def test_blank_file_names_are_skipped_and_an_empty_list_is_an_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    policy = 'package main\nimport rego.v1\ndeny contains "bad" if input.bad\n'
+    rc, out, _, _ = _eval(capsys, tmp_path, policy, {"ok.yaml": "bad: false\n"}, "")
+    assert rc == 0 and out.splitlines()[-1] == "1 test, 1 passed, 0 warnings, 0 failures, 0 exceptions"
+    rc, _, err = run(capsys, "policy", "eval", "-p", str(tmp_path / "pol"), "")
+    assert rc == 2 and "no files found" in err
+
+
+def test_only_strings_and_objects_are_messages(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """conftest: a boolean rule (`deny if ...`) passes; numbers in a message set are dropped."""
+    policy = ('package main\nimport rego.v1\ndeny if input.x\n'
+              'violation contains m if { some m in [1, "two", ["three"]] }\n')
+    rc, out, _, paths = _eval(capsys, tmp_path, policy, {"x.yaml": "x: true\n"})
+    assert rc == 1
+    assert out.splitlines() == [f"FAIL - {paths['x.yaml']} - main - two", "",
+                                "2 tests, 1 passed, 0 warnings, 1 failure, 0 exceptions"]
+
+
+def test_if_without_contains_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """In Rego v1 `deny[msg] if` is an object rule that never reports; conftest refuses it."""
+    policy = 'package main\nimport rego.v1\n\nwarn_x[msg] if {\n  msg := "m"\n}\n'
+    rc, out, err, _ = _eval(capsys, tmp_path, policy, {"x.yaml": "x: 1\n"})
+    assert rc == 2 and out == ""
+    assert "p.rego:4: rule is using 'if' keyword without 'contains' keyword" in err
+    # the same head in Rego v0 is a set and is upgraded, not refused
+    rc, out, _, _ = _eval(capsys, tmp_path, 'package main\nwarn_x[msg] {\n  msg := "m"\n}\n', {"x.yaml": "x: 1\n"})
+    assert rc == 0 and out.startswith("WARN - ")
+
+
+def test_an_empty_name_in_exceptions_exempts_the_plain_rules(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """conftest lists "" for `deny`/`violation`/`warn`; "deny" would name `deny_deny`."""
+    policy = ('package main\nimport rego.v1\ndeny contains "plain" if input.x\n'
+              'deny_named contains "named" if input.x\nexception contains [input.skip]\n')
+    rc, out, _, paths = _eval(capsys, tmp_path, policy, {"a.yaml": 'x: 1\nskip: ""\n', "b.yaml": "x: 1\nskip: deny\n"})
+    assert rc == 1
+    assert out.splitlines() == [
+        f"FAIL - {paths['a.yaml']} - main - named",
+        f'EXCP - {paths["a.yaml"]} - main - data.main.exception[_][_] == ""',
+        f"FAIL - {paths['b.yaml']} - main - plain",
+        f"FAIL - {paths['b.yaml']} - main - named",
+        "", "4 tests, 0 passed, 0 warnings, 3 failures, 1 exception"]
+
+
+def test_yaml_is_split_and_tagged_like_conftest(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """conftest's YAML decoder keeps empty documents (`---` with nothing after it) as null
+    documents, still checked, and reads local tags such as CloudFormation's `!Ref` as
+    plain values; an empty file has no documents at all."""
+    policy = ('package main\nimport rego.v1\ndeny contains concat(" ", input.Fn) if input.Ref == "Bucket"\n'
+              'warn contains "null document" if input == null\n')
+    text = "Ref: !Ref Bucket\nFn: !Split [a, b]\n---\n# nothing here\n---\n"
+    rc, out, _, paths = _eval(capsys, tmp_path, policy, {"t.yaml": text})
+    assert rc == 1
+    assert out.splitlines() == [f"WARN - {paths['t.yaml']} - main - null document",
+                                f"WARN - {paths['t.yaml']} - main - null document",
+                                f"FAIL - {paths['t.yaml']} - main - a b", "",
+                                "6 tests, 3 passed, 2 warnings, 1 failure, 0 exceptions"]
+    rc, out, _, paths = _eval(capsys, tmp_path, policy, {"empty.yaml": ""})
+    assert rc == 0 and out.splitlines()[0] == f"? - {paths['empty.yaml']} - main - no policies found"
+
+
+def test_no_fail_suppress_exceptions_and_no_color(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    policy = ('package main\nimport rego.v1\ndeny_a contains "a" if input.a\ndeny_b contains "b" if input.b\n'
+              'exception contains ["b"]\n')
+    rc, out, _, paths = _eval(capsys, tmp_path, policy, {"x.yaml": "a: 1\nb: 1\n"},
+                              "--no-fail", "--suppress-exceptions", "--no-color")
+    assert rc == 0
+    assert out.splitlines() == [f"FAIL - {paths['x.yaml']} - main - a", "",
+                                "2 tests, 0 passed, 0 warnings, 1 failure, 1 exception"]
+    write(tmp_path / "pol", {"p.rego": "package main\nimport rego.v1\ndeny contains 1 / 0 if true\n"})
+    rc, _, _ = run(capsys, "policy", "eval", "-p", str(tmp_path / "pol"), "--no-fail", paths["x.yaml"])
+    assert rc == 2  # an evaluation error never passes
+
+
+TAP_POLICY = ('package main\nimport rego.v1\ndeny contains "d" if input.d\nwarn contains "w" if input.w\n'
+              'deny_e contains "e" if input.e\nexception contains ["e"] if input.e\n')
+
+
+def test_tap_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc, out, _, paths = _eval(capsys, tmp_path, TAP_POLICY, {"a.yaml": "d: 1\nw: 1\ne: 1\n", "b.yaml": "{}\n"},
+                              "-o", "tap")
+    a, b = paths["a.yaml"], paths["b.yaml"]
+    assert rc == 1
+    assert out.splitlines() == [
+        "1..3", f"not ok 1 - {a} - main - d", "# warnings", f"not ok 2 - {a} - main - w",
+        "# exceptions", f'ok 3 - {a} - main - data.main.exception[_][_] == "e"',
+        "1..3", "# successes", f"ok 1 - {b} - main - SUCCESS", f"ok 2 - {b} - main - SUCCESS",
+        f"ok 3 - {b} - main - SUCCESS"]
+
+
+def test_github_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rc, out, _, paths = _eval(capsys, tmp_path, TAP_POLICY, {"a.yaml": "d: 1\nw: 1\ne: 1\n"}, "-o", "github")
+    a = paths["a.yaml"]
+    assert rc == 1
+    assert out.splitlines() == [
+        f'::group::Testing "{a}" against 3 policies in namespace "main"',
+        f"::error file={a},line=1::d", f"::warning file={a},line=1::w",
+        f'::notice file={a},line=1::data.main.exception[_][_] == "e"',
+        f"::notice file={a},line=1::Number of successful checks: 0", "::endgroup::",
+        "3 tests, 0 passed, 1 warning, 1 failure, 1 exception"]
+
+
+def test_json_escapes_html_characters_like_go(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    policy = 'package main\nimport rego.v1\ndeny contains "a <b> & c – d" if true\n'
+    rc, out, _, _ = _eval(capsys, tmp_path, policy, {"x.json": "{}"}, "-o", "json")
+    assert rc == 1
+    assert '"msg": "a \\u003cb\\u003e \\u0026 c – d"' in out
+    assert json.loads(out)[0]["failures"][0]["msg"] == "a <b> & c – d"
+
+
+def test_ignore_parser_and_directory_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write(tmp_path / "pol", {"p.rego": 'package main\nimport rego.v1\nwarn contains input.name if input.name\n'})
+    root = write(tmp_path / "in", {"a.yaml": "name: a.yaml\n", "a/x.yml": "name: a/x.yml\n",
+                                   "skip/s.json": '{"name": "skip"}', "n.txt": "name: n.txt\n"})
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path / "pol"), "--ignore", "sk.p", str(root))
+    assert rc == 0
+    # filepath.Walk order: a/ (the directory) before a.yaml; other suffixes are not inputs
+    assert [line.split(" - ")[-1] for line in out.splitlines()[:-2]] == ["a/x.yml", "a.yaml"]
+    rc, out, _ = run(capsys, "policy", "eval", "-p", str(tmp_path / "pol"), "--parser", "yaml", str(root / "n.txt"))
+    assert rc == 0 and out.splitlines()[0].endswith(" - main - n.txt")
+    rc, _, err = run(capsys, "policy", "eval", "-p", str(tmp_path / "pol"), "--parser", "json", str(root / "a.yaml"))
+    assert rc == 2 and "invalid JSON" in err
+
+
+def test_compile_errors_point_at_the_policy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """regopy reports build errors only on standard output; they are read from the bundle."""
+    policy = 'package main\nimport rego.v1\n\nn := count(input.x[_])\ndeny contains "x" if n > 1\n'
+    rc, out, err, _ = _eval(capsys, tmp_path, policy, {"x.yaml": "x: [b]\n"})
+    assert rc == 2 and out == ""
+    assert "p.rego:4:20: Invalid bracket argument" in err and "no details" not in err
+
+
+def test_comparison_against_iterated_data_reports(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`a[p].port == data.blocked[_]` is conftest's data idiom; rego-cpp rejects it unhoisted."""
+    policy = ('package main\nimport rego.v1\ndeny contains sprintf("port %v", [input.ports[p].port]) if {\n'
+              '  input.ports[p].port == data.blocked[_]\n}\n')
+    write(tmp_path / "data", {"d.yaml": "blocked: [22, 23]\n"})
+    rc, out, _, _ = _eval(capsys, tmp_path, policy, {"s.yaml": "ports: [{port: 80}, {port: 22}]\n"},
+                          "-d", str(tmp_path / "data"))
+    assert rc == 1 and out.splitlines()[0].endswith(" - main - port 22")

@@ -363,3 +363,19 @@ def test_whole_input_with_is_split_keeping_lines(tmp_path: Path) -> None:
     write(tmp_path, {"p.rego": 'package p\nimport rego.v1\ndeny contains msg if { msg := sprintf("%v: x", [input.metadata.name]) }\n',
                      "p_test.rego": source.replace("count(deny) == 1 with input as {}", "true")})
     assert run_tests([tmp_path]).summary() == "1 tests, 1 passed, 0 failed"
+
+
+def test_strings_read_from_the_value_tree_lose_their_json_quotes(tmp_path: Path) -> None:
+    """When one message makes regopy's JSON text invalid (sprintf over a bound string), the
+    values are read from the node tree, where other strings keep their quotes: `"yz"`."""
+    write(tmp_path, {"p.rego": ('package main\nimport rego.v1\n'
+                                'deny contains sprintf("x: %v", [s]) if s := "ab"\n'
+                                'deny contains concat("", ["y", "z"]) if true\n')})
+    messages = sorted(r.msg for r in PolicySet.load([tmp_path]).evaluate({}))
+    # 'x: "ab"' is regopy's own sprintf defect (OPA prints `x: ab`); "yz" must be plain
+    assert messages == ['x: "ab"', "yz"]
+
+
+def test_a_bare_true_rule_keeps_true_as_its_raw_value() -> None:
+    [result] = results_from_value("main", "deny", True)
+    assert result.raw is True and result.failure  # `check` fails it; `policy eval` passes it as conftest does

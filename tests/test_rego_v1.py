@@ -245,3 +245,45 @@ def test_wildcards_in_strings_comments_and_comprehensions_are_untouched() -> Non
 
     for line in ['  msg := "f(x[_])"', "  # f(x[_])", "  s := {y | f(x[_])}", "  y := input.x[_]"]:
         assert hoist_wildcard_call_args(line) == line
+
+
+def test_comparisons_whose_operands_both_iterate_are_hoisted() -> None:
+    """rego-cpp rejects `a[p] == b[_]` ("Invalid bracket argument") and yields nothing for
+    `b[_] == a[p]` or `a[p] == b[q]`; OPA enumerates all three. The right operand is bound
+    in a statement of its own first."""
+    document = {"a": [{"port": 80}, {"port": 22}], "b": [22, 23]}
+    for condition in ("input.a[p].port == input.b[_]", "input.b[_] == input.a[p].port",
+                      "input.a[p].port == input.b[q]", "input.a[p].port != input.b[_]"):
+        source = f"package t\nimport rego.v1\nhit contains p if {{\n  {condition}\n}}\n"
+        upgraded = upgrade_to_v1(source)
+        assert upgraded.count("\n") == source.count("\n") and "__mo0 := input." in upgraded
+        expected = [0, 1] if "!=" in condition else [1]
+        assert query(upgraded, "hit", document) == expected, condition
+
+
+def test_call_arguments_with_strings_or_named_indexes_are_hoisted() -> None:
+    """`endswith(x[_].image, ":latest")` used to be skipped for its string; `f(x[k])` with an
+    unbound `k` silently yields nothing in rego-cpp."""
+    document = {"services": {"web": {"image": "nginx:latest"}, "db": {"image": "pg:16"}}}
+    for body in ('endswith(input.services[_].image, ":latest") # [_] in a comment',
+                 'some k\n  endswith(input.services[k].image, ":latest")'):
+        source = f'package t\nimport rego.v1\nlatest contains "yes" if {{\n  {body}\n}}\n'
+        assert query(upgrade_to_v1(source), "latest", document) == ["yes"], body
+
+
+def test_statements_whose_meaning_would_change_are_not_hoisted() -> None:
+    from generator.policy.rego_v1 import hoist_wildcard_call_args
+
+    untouched = [
+        '  not startswith(input.x[_], "a")',  # `not` over an iteration is "none", not "some"
+        "  f(input.x[_]) with input as {}",  # the reference must see the replaced input
+        "  every c in cs { f(c, x[_]) }",  # hoisting would leave the universal quantifier
+        "p := count(input.x[_])",  # a rule head, not a body statement
+        "  x := input.a[p] == input.b[_]",  # an assignment, not a comparison statement
+        "  input.a[0] == input.b[_]",  # rego-cpp handles a constant index
+    ]
+    for line in untouched:
+        source = f"package t\ndeny contains 1 if {{\n{line}\n}}\n" if line.startswith("  ") else f"package t\n{line}\n"
+        assert hoist_wildcard_call_args(source) == source, line
+    multi_line = 'package t\ndeny contains m if {\n  m := concat("", [\n    f(input.q[_]),\n  ])\n}\n'
+    assert hoist_wildcard_call_args(multi_line) == multi_line

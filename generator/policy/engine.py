@@ -266,6 +266,13 @@ class _Outcome:
     error: str = ""
 
 
+def _bundle_errors(bundle: regopy.Bundle) -> list[str]:
+    """The `(error ...)` S-expressions of a bundle that failed to build (regopy prints them
+    to standard output and raises nothing)."""
+    root = rs.rego_bundle_node(bundle._impl)
+    return [rs.rego_node_json(rs.rego_node_get(root, i)) for i in range(rs.rego_node_size(root))] if root else []
+
+
 def _error_nodes(impl: Any) -> list[str]:
     root = rs.rego_output_node(impl)
     if not root:
@@ -277,6 +284,19 @@ def _error_nodes(impl: Any) -> list[str]:
 _ARRAY, _SET, _OBJECT, _INT, _FLOAT, _STRING, _NULL = 1004, 1005, 1006, 1008, 1009, 1010, 1013
 _WRAPPERS = {1002, 1003}  # Term, Scalar
 _TRUE, _FALSE, _BOOLEAN = 1011, 1012, 1111
+
+
+def _string_value(text: str) -> str:
+    """A string node's text: most strings keep their JSON quotes and escapes in the tree
+    (`"yz"`), while built-ins such as `sprintf` store theirs bare."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            decoded = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        if isinstance(decoded, str):
+            return decoded
+    return text
 
 
 def _node_value(node: Any) -> Any:
@@ -295,7 +315,7 @@ def _node_value(node: Any) -> Any:
         return items
     value = rs.rego_node_value(node)
     if kind == _STRING:
-        return value
+        return _string_value(value)
     if kind == _INT:
         return int(value)
     if kind == _FLOAT:
@@ -468,7 +488,8 @@ def results_from_value(namespace: str, rule: str, value: Any, *, metadata: Modul
                 raise PolicyError(f"{where} produced an object without a string `msg` field: {json.dumps(item)[:200]}")
         else:
             msg = item if isinstance(item, str) else json.dumps(item)
-        results.append(RuleResult(namespace=namespace, rule=rule, kind=kind, msg=msg, raw=item, id=rule_id,
+        raw = True if value is True else item  # conftest counts a bare `deny = true` as a pass
+        results.append(RuleResult(namespace=namespace, rule=rule, kind=kind, msg=msg, raw=raw, id=rule_id,
                                   policy_file=policy_file, **common))
     return results
 
@@ -565,7 +586,9 @@ class PolicySet:
         except rs.RegoError as error:
             raise PolicyError(self._compile_message(str(error))) from error
         if not bundle.ok():
-            raise PolicyError("policies failed to compile (regopy gave no details)")
+            errors = "".join(_bundle_errors(bundle))
+            raise PolicyError(self._compile_message(errors) if errors else
+                              "policies failed to compile (regopy gave no details)")
         return bundle
 
     def _cached_compile(self, cache_dir: Path) -> regopy.Bundle:

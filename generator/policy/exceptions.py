@@ -9,8 +9,9 @@ exempts the input from `deny_run_as_root`, `violation_run_as_root` and `warn_run
 in the same package. The rule's messages are dropped and each matching entry is reported
 as an exception instead, as `conftest test` does (its `exception[_][_] == "<name>"`
 query, one exception per matching entry). The listed name is the rule's name without its
-`violation_`, `deny_` or `warn_` prefix, removed in that order, so a plain `deny` is
-exempted by listing "deny".
+`violation_`, `deny_` or `warn_` prefix, removed in that order; the plain `deny`,
+`violation` and `warn` rules are all exempted by listing the empty string "" (conftest's
+documented rule: listing "deny" exempts only a rule named `deny_deny`).
 """
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class RuleException:
 
 
 def exception_name(rule: str) -> str:
+    if rule in ("deny", "violation", "warn"):
+        return ""
     for prefix in ("violation_", "deny_", "warn_"):
         rule = rule.removeprefix(prefix)
     return rule

@@ -38,7 +38,7 @@ from generator.yamlio import Located, load_located
 __all__ = [
     "TARGET", "ConstraintTemplate", "Constraint", "GatekeeperSet", "GatekeeperViolation", "ConstraintSchemaError",
     "load_gatekeeper", "read_documents", "template_from_document", "constraint_from_document", "matches",
-    "review_input", "build_inventory", "LEVELS",
+    "review_input", "build_inventory", "LEVELS", "Review", "admission_request", "is_admission_review",
     "Assertion", "CaseResult", "VerifyReport", "verify_suites", "render_verify", "add_verify_command", "run_verify",
 ]
 
@@ -382,6 +382,81 @@ def build_inventory(objects: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return inventory
 
 
+# -- admission requests (gator's AdmissionReview case objects) ---------------------------------
+
+ADMISSION_GROUP = "admission.k8s.io"
+_REVIEW_FIELDS = {"apiVersion", "kind", "request", "response"}
+_REQUEST_FIELDS = {"uid", "kind", "resource", "subResource", "requestKind", "requestResource", "requestSubResource",
+                   "name", "namespace", "operation", "userInfo", "object", "oldObject", "dryRun", "options"}
+
+
+def is_admission_review(data: Any) -> bool:
+    return _is_kind(data, ADMISSION_GROUP) and data.get("kind") == "AdmissionReview"
+
+
+def _request_object(request: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    obj = request.get(key)
+    if obj is None:
+        return None
+    if not isinstance(obj, dict) or not obj.get("kind"):
+        raise ModelopsError(f"AdmissionReview: request.{key} must be a Kubernetes object with a kind")
+    return obj
+
+
+def admission_request(review: Mapping[str, Any]) -> dict[str, Any]:
+    """The AdmissionRequest of an AdmissionReview, as Gatekeeper hands it to Rego.
+
+    Checked the way gator does (no unknown fields, a request with an object or an
+    oldObject); fields the API server always sends get their zero values, and a DELETE
+    reviews its oldObject as `object`, as Gatekeeper's webhook does.
+    """
+    request = review.get("request")
+    unknown = sorted(set(review) - _REVIEW_FIELDS) or sorted(set(request if isinstance(request, dict) else {})
+                                                             - _REQUEST_FIELDS)
+    if unknown:
+        raise ModelopsError(f"AdmissionReview: unknown field {unknown[0]!r}")
+    if not isinstance(request, dict) or not all(isinstance(request.get(k) or {}, dict) for k in ("kind", "resource")):
+        raise ModelopsError("AdmissionReview: request did not actually pass in an AdmissionRequest")
+    obj, old = _request_object(request, "object"), _request_object(request, "oldObject")
+    if obj is None and old is None:
+        raise ModelopsError('AdmissionReview: AdmissionRequest does not contain an "object" or "oldObject" to review')
+    result = {"uid": "", "operation": "", "userInfo": {}, **request,
+              "kind": {"group": "", "version": "", "kind": "", **(request.get("kind") or {})},
+              "resource": {"group": "", "version": "", "resource": "", **(request.get("resource") or {})}}
+    if request.get("operation") == "DELETE" and obj is None:
+        result["object"] = old
+    return result
+
+
+@dataclass(frozen=True)
+class Review:
+    """One thing to review: the objects a Constraint's match block sees (an object, or a
+    request's object and oldObject: either may match) and, for a request, its Rego input."""
+
+    objects: tuple[dict[str, Any], ...]
+    namespace: str = ""
+    request: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of_object(cls, obj: dict[str, Any]) -> "Review":
+        return cls((obj,), str((obj.get("metadata") or {}).get("namespace") or ""))
+
+    @classmethod
+    def of_request(cls, request: Mapping[str, Any]) -> "Review":
+        """A request from `admission_request`; objects without a namespace match in the request's."""
+        namespace = str(request.get("namespace") or "")
+        objects = [o for o in (request.get("object"), request.get("oldObject")) if isinstance(o, dict)]
+        return cls(tuple(_with_namespace(o, namespace) for o in objects), namespace, request)
+
+    def input(self, parameters: Mapping[str, Any], namespace: Mapping[str, Any] | None) -> dict[str, Any]:
+        if self.request is None:
+            return review_input(self.objects[0], parameters, namespace)
+        review = dict(self.request)
+        if namespace is not None:
+            review["_unstable"] = {"namespace": namespace}
+        return {"review": review, "parameters": dict(parameters or {})}
+
+
 # -- the set -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -453,7 +528,19 @@ class GatekeeperSet:
         reviewed = [_with_namespace(_checked_object(o, i), default_namespace) for i, o in enumerate(objects)]
         known = reviewed if inventory is None else [
             _with_namespace(_checked_object(o, i), default_namespace) for i, o in enumerate(inventory)]
-        namespaces = {str((o.get("metadata") or {}).get("name")): o for o in [*known, *reviewed]
+        return self.evaluate_reviews([Review.of_object(o) for o in reviewed], known)
+
+    def evaluate_request(self, request: Mapping[str, Any], *,
+                         inventory: Sequence[Any] = ()) -> list[GatekeeperViolation]:
+        """Violations of one admission request (see `admission_request`), as gator reviews an
+        AdmissionReview: `userInfo`, `operation` and `oldObject` reach the Rego as given."""
+        known = [_checked_object(o, i) for i, o in enumerate(inventory)]
+        return self.evaluate_reviews([Review.of_request(request)], known)
+
+    def evaluate_reviews(self, reviews: Sequence[Review], known: Sequence[dict[str, Any]]) -> list[GatekeeperViolation]:
+        """`evaluate` for prepared reviews; `known` fills `data.inventory` and the Namespaces."""
+        namespaces = {str((o.get("metadata") or {}).get("name")): o
+                      for o in [*known, *(obj for review in reviews for obj in review.objects)]
                       if o.get("kind") == "Namespace" and _group_version(str(o.get("apiVersion")))[0] == ""}
         data = build_inventory(known)
         compiled: dict[str, PolicySet] = {}
@@ -463,20 +550,21 @@ class GatekeeperSet:
             if template.kind not in compiled:
                 compiled[template.kind] = template.compile(data) if template.reads_inventory and data \
                     else self._compiled[template.kind]
-            for obj in reviewed:
-                namespace = namespaces.get(str((obj.get("metadata") or {}).get("namespace") or ""))
-                if matches(constraint.match, obj, namespace):
-                    violations += self._review(compiled[template.kind], template, constraint, obj, namespace)
+            for review in reviews:
+                namespace = namespaces.get(review.namespace)
+                if any(matches(constraint.match, obj, namespace) for obj in review.objects):
+                    violations += self._review(compiled[template.kind], template, constraint, review, namespace)
         return violations
 
     def _review(self, policies: PolicySet, template: ConstraintTemplate, constraint: Constraint,
-                obj: dict[str, Any], namespace: Mapping[str, Any] | None) -> list[GatekeeperViolation]:
-        document = review_input(obj, constraint.parameters, namespace)
+                review: Review, namespace: Mapping[str, Any] | None) -> list[GatekeeperViolation]:
+        document = review.input(constraint.parameters, namespace)
         try:
             defined, value = policies.query(template.package, "violation", document)
         except PolicyError as error:
             raise PolicyError(f"{constraint.kind}/{constraint.name}: {error}") from error
         results = (value if isinstance(value, list) else [value]) if defined else []
+        obj = review.objects[0]
         metadata = obj.get("metadata") or {}
         return [GatekeeperViolation(constraint_kind=constraint.kind, constraint_name=constraint.name,
                                     msg=_message(template, result), details=result.get("details", {}),
@@ -636,7 +724,8 @@ def _load_pair(suite: Path, test: Mapping[str, Any]) -> GatekeeperSet:
 
 
 def _case_objects(suite: Path, case: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The object under review (the file's last document) and the inventory.
+    """The object under review (the file's last document; an AdmissionReview is reviewed as
+    its request, as gator does) and the inventory.
 
     Earlier documents of the object file (a Namespace, say) join the inventory, as the
     first gator releases did; `inventory` files add to it.
@@ -658,7 +747,9 @@ def _run_case(suite: Path, gk: GatekeeperSet, test: str, case: Mapping[str, Any]
             raise ModelopsError("assertions must be non-empty")
         assertions = [Assertion.parse(a) for a in raw]
         obj, inventory = _case_objects(suite, case)
-        messages = [v.msg for v in gk.evaluate([obj], inventory=inventory)]
+        found = gk.evaluate_request(admission_request(obj), inventory=inventory) if is_admission_review(obj) \
+            else gk.evaluate([obj], inventory=inventory)
+        messages = [v.msg for v in found]
     except ModelopsError as error:
         return CaseResult(str(suite), test, name, "error", str(error))
     problems = [p for p in (a.check(messages) for a in assertions) if p]

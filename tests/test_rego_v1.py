@@ -241,7 +241,7 @@ def test_wildcard_in_call_arguments_is_hoisted_and_iterates_like_opa() -> None:
 
 
 def test_wildcards_in_strings_comments_and_comprehensions_are_untouched() -> None:
-    from generator.policy.rego_v1 import hoist_wildcard_call_args
+    from generator.policy.regopy_compat import hoist_wildcard_call_args
 
     for line in ['  msg := "f(x[_])"', "  # f(x[_])", "  s := {y | f(x[_])}", "  y := input.x[_]"]:
         assert hoist_wildcard_call_args(line) == line
@@ -272,7 +272,7 @@ def test_call_arguments_with_strings_or_named_indexes_are_hoisted() -> None:
 
 
 def test_statements_whose_meaning_would_change_are_not_hoisted() -> None:
-    from generator.policy.rego_v1 import hoist_wildcard_call_args
+    from generator.policy.regopy_compat import hoist_wildcard_call_args
 
     untouched = [
         '  not startswith(input.x[_], "a")',  # `not` over an iteration is "none", not "some"

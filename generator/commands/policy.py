@@ -31,7 +31,7 @@ from generator.errors import ModelopsError
 from generator.policy.engine import (PolicyModule, PolicySet, RuleResult, decision_rule_definitions,
                                      is_decision_rule, load_data_paths, load_modules)
 from generator.policy.exceptions import RuleException
-from generator.policy.rego_v1 import tokenize
+from generator.policy.rego_tokens import tokenize
 
 __all__ = ["configure", "run", "CheckResult", "load_documents", "check", "exit_code"]
 

@@ -643,12 +643,18 @@ class PolicySet:
         bundle = getattr(self._local, "bundle", None)
         if bundle is None:
             with self._copy_lock:
-                if self._copy_dir is None:
-                    self._copy_dir = tempfile.TemporaryDirectory(prefix="modelops-rego-")
-                    _new_interpreter().save_bundle(self._bundle_path(), self._bundle, regopy.BundleFormat.Binary)
+                self._save_copy()
             bundle = self._interpreter().load_bundle(self._bundle_path(), regopy.BundleFormat.Binary)
             self._local.bundle = bundle
         return bundle
+
+    def _save_copy(self) -> None:
+        """Save the bundle for other threads' copies, once. Call it before those threads
+        start: saving while another thread queries the same bundle crashes rego-cpp (a
+        segfault inside `save_bundle`, seen in about half of the runs that did so)."""
+        if self._copy_dir is None:
+            self._copy_dir = tempfile.TemporaryDirectory(prefix="modelops-rego-")
+            _new_interpreter().save_bundle(self._bundle_path(), self._bundle, regopy.BundleFormat.Binary)
 
     def _bundle_path(self) -> str:
         assert self._copy_dir is not None
@@ -733,6 +739,8 @@ class PolicySet:
             return [self.evaluate_detailed(doc, namespaces) for doc in chunk]
 
         # the calling thread takes the first chunk with the original bundle; helpers load copies
+        with self._copy_lock:
+            self._save_copy()
         with ThreadPoolExecutor(max_workers=len(chunks) - 1) as pool:
             futures = [pool.submit(run, chunk) for chunk in chunks[1:]]
             parts = [run(chunks[0])] + [future.result() for future in futures]

@@ -28,7 +28,7 @@ import re
 
 from generator.policy import PolicyError
 from generator.policy.engine import PolicySet, load_modules
-from generator.policy.rego_v1 import Token, tokenize
+from generator.policy.rego_tokens import Token, tokenize
 
 __all__ = ["TestCase", "TestReport", "run_tests", "split_whole_input_with"]
 

@@ -10,56 +10,14 @@ removes a newline, so line numbers in compiler errors still point at the user's 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass
-from functools import lru_cache
 
-__all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names", "function_arities",
-           "rename_function_by_arity"]
+from generator.policy.rego_tokens import (CLOSERS as _CLOSERS, OPENERS as _OPENERS, Token, package_name, rule_definitions,
+                                          rule_names, tokenize)
+from generator.policy.regopy_compat import regopy_compat
 
-_TOKEN_RE = re.compile(
-    r"""
-    (?P<nl>\r?\n)
-  | (?P<ws>[ \t\f\r]+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<raw>`[^`]*`)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<number>[0-9][0-9.eE+\-]*)
-  | (?P<op>:=|==|!=|<=|>=)
-  | (?P<punct>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
-_CLOSERS = {")", "]", "}"}
-_TRIVIA = {"nl", "ws", "comment"}
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # nl | ws | comment | string | raw | ident | number | op | punct
-    text: str
-
-    @property
-    def significant(self) -> bool:
-        return self.kind not in _TRIVIA
-
-    def ends_term(self) -> bool:
-        """True when a `{` right after this token opens a rule body, not a literal."""
-        return self.kind in {"ident", "number", "string", "raw"} or self.text in _CLOSERS
-
-
-def tokenize(source: str) -> list[Token]:
-    return list(_tokens(source))
-
-
-@lru_cache(maxsize=512)
-def _tokens(source: str) -> tuple[Token, ...]:
-    """Tokens of one source, remembered: loading a module asks for them four times."""
-    return tuple(Token("string" if (kind := match.lastgroup or "punct") == "raw" else kind, match.group())
-                 for match in _TOKEN_RE.finditer(source))
+# The token-level names stay importable from here, where callers have always found them.
+__all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names", "rule_definitions",
+           "function_arities", "rename_function_by_arity"]
 
 
 def _imports(tokens: list[Token]) -> list[str]:
@@ -286,58 +244,12 @@ def upgrade_to_v1(source: str) -> str:
     `default` rules, constants and imports are left as they are. Then `regopy_compat`
     works around rego-cpp defects (see that module), for v1 modules too.
     """
-    from generator.policy.regopy_compat import regopy_compat  # imports this module
-
     if is_v1(source):
-        return regopy_compat(hoist_wildcard_call_args(source))
+        return regopy_compat(source)
     try:
-        return regopy_compat(hoist_wildcard_call_args(_replace_deprecated(_Rewriter(tokenize(source)).run())), v0=True)
+        return regopy_compat(_replace_deprecated(_Rewriter(tokenize(source)).run()), v0=True)
     except _Unbalanced:
         return source  # a syntax error: let the compiler report it at the user's position
-
-
-def package_name(source: str) -> str:
-    """The dotted package of a module (`""` when it has none)."""
-    sig = [t for t in tokenize(source) if t.kind not in {"ws", "comment"}]
-    for i, token in enumerate(sig):
-        if token.kind == "ident" and token.text == "package" and (i == 0 or sig[i - 1].kind == "nl"):
-            parts = []
-            for nxt in sig[i + 1:]:
-                if nxt.kind == "nl":
-                    break
-                parts.append(nxt.text)
-            return "".join(parts)
-    return ""
-
-
-def rule_names(source: str) -> list[str]:
-    """Names of the top-level rules and functions, in order of first appearance."""
-    return list(rule_definitions(source))
-
-
-def rule_definitions(source: str) -> Counter[str]:
-    """How many times each top-level rule or function is defined (an `else` chain is part
-    of its rule; a `default` is a definition of its own, as in OPA's AST)."""
-    counts: Counter[str] = Counter()
-    depth, line_start, after_default = 0, True, False
-    for token in tokenize(source):
-        if token.kind == "nl":
-            line_start = depth == 0
-            continue
-        if not token.significant:
-            continue
-        if token.kind == "punct" and token.text in _OPENERS:
-            depth += 1
-        elif token.kind == "punct" and token.text in _CLOSERS:
-            depth = max(depth - 1, 0)
-        elif depth == 0 and token.kind == "ident" and (line_start or after_default):
-            if token.text == "default":
-                after_default, line_start = True, False
-                continue
-            if token.text not in {"package", "import", "else"}:
-                counts[token.text] += 1
-        line_start, after_default = False, False
-    return counts
 
 
 def function_arities(source: str) -> dict[str, set[int]]:
@@ -390,183 +302,3 @@ def rename_function_by_arity(source: str, name: str) -> str:
             arity = _count_args([t for t in tokens[i + 1:] if t.kind not in {"ws", "comment"}], 0)
             tokens[i] = Token("ident", f"{name}__{arity}")
     return "".join(t.text for t in tokens)
-
-
-# a reference whose last index is `_` or a variable: `x.y[_]`, `input.a[i]`, `m[k][_]`
-_VAR_INDEX_REF = re.compile(r"(?<![\w.\])])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*\[(?:_|[A-Za-z_]\w*)\]")
-_REF = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*")
-_CALL_OPEN = re.compile(r"[A-Za-z_][\w.]*\($")
-_COMPARISON = re.compile(r"==|!=|<=|>=|<|>")
-_CANDIDATE = re.compile(r"\(|==|!=|<|>")  # a call or a comparison on the line
-_NO_HOIST = re.compile(r"\b(?:not|with|every)\b|\|")  # negation, with, every, comprehensions
-
-
-def _inside_call(line: str, position: int) -> bool:
-    """Whether `position` sits inside the parentheses of a call (`name(`) on this line."""
-    depth_stack: list[bool] = []
-    for index, char in enumerate(line[:position]):
-        if char == "(":
-            depth_stack.append(bool(_CALL_OPEN.search(line[:index + 1])))
-        elif char == ")" and depth_stack:
-            depth_stack.pop()
-    return any(depth_stack)
-
-
-def _body_brace(previous: Token | None) -> bool:
-    """A `{` after `if`, `else` or a term (`every x in xs {`) opens a body; after an operator,
-    `(`, `[`, `,`, `:`, `in` or `contains` it opens an object or set literal."""
-    if previous is None:
-        return False
-    return previous.text in {"if", "else"} or (previous.ends_term() and previous.text not in {"in", "contains"})
-
-
-def _line_stacks(source: str) -> list[str]:
-    """The brackets open at the start of each line: `B` a body brace, `{([` literals."""
-    stacks, stack, previous = [""], [], None
-    for token in tokenize(source):
-        kind, text = token.kind, token.text
-        if kind == "nl" or "\n" in text:  # raw strings may span lines
-            stacks += ["".join(stack)] * text.count("\n")
-        elif kind == "punct" and text in _OPENERS:
-            stack.append("B" if text == "{" and _body_brace(previous) else text)
-        elif kind == "punct" and text in _CLOSERS and stack:
-            stack.pop()
-        if kind not in _TRIVIA:
-            previous = token
-    return stacks
-
-
-def _scan(text: str) -> list[Token]:
-    """Tokens of one line, not cached (the cache is for whole modules)."""
-    return [Token("string" if (kind := m.lastgroup or "punct") == "raw" else kind, m.group())
-            for m in _TOKEN_RE.finditer(text)]
-
-
-def _masked(line: str) -> str | None:
-    """The line with string contents blanked and comments removed (same length), so brackets
-    inside them are not seen; None for raw strings, which may span lines."""
-    if "`" in line:
-        return None
-    parts = []
-    for token in _scan(line):
-        if token.kind == "string":
-            parts.append('"' + "x" * (len(token.text) - 2) + '"')
-        elif token.kind == "comment":
-            parts.append(" " * len(token.text))
-        else:
-            parts.append(token.text)
-    return "".join(parts)
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += char in "([{"
-        depth -= char in ")]}"
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def _body_start(masked: str) -> int:
-    """Column just after the first body brace of a rule head line, or -1."""
-    column, depth, previous = 0, 0, None
-    for token in _scan(masked):
-        column += len(token.text)
-        if token.kind == "punct" and token.text == "{" and depth == 0 and _body_brace(previous):
-            return column
-        depth += token.kind == "punct" and token.text in _OPENERS
-        depth -= token.kind == "punct" and token.text in _CLOSERS
-        previous = token if token.significant else previous
-    return -1
-
-
-def _statement_start(line: str, masked: str, stack: str) -> int:
-    """Column where a single-line body statement starts on this line, or -1.
-
-    Body lines start inside body braces only; a rule head with its body on the same line
-    (`deny[msg] { f(x[_]) }`) starts after the brace and may end with the closing one."""
-    if stack and set(stack) == {"B"}:
-        start = 0
-    elif not stack:
-        start = _body_start(masked)
-        if start < 0:
-            return -1
-    else:
-        return -1
-    region = masked[start:].rstrip()
-    if not stack and region.endswith("}"):
-        region = region[:-1]
-    if not region.strip() or region.lstrip().startswith("}") or _NO_HOIST.search(region) \
-            or not _balanced(region):
-        return -1
-    return start
-
-
-def _has_var_index(text: str) -> bool:
-    return bool(_VAR_INDEX_REF.search(text))
-
-
-def _comparison_operand(region: str) -> tuple[int, int] | None:
-    """(start, end) of the right operand of `A op B` when both are references with variable
-    indexes (`a[p] == b[_]`): rego-cpp rejects or silently drops these, so B is bound first."""
-    depth, found = 0, []
-    for index, char in enumerate(region):
-        depth += char in "([{"
-        depth -= char in ")]}"
-        if depth == 0 and char in "=!<>:":
-            found.append(index)
-    match = _COMPARISON.match(region, found[0]) if found else None
-    if match is None or any(i >= match.end() for i in found) or ":" in region[:match.start()] \
-            or "=" in region[:match.start()].replace("==", ""):
-        return None
-    left, right = region[:match.start()].strip(), region[match.end():].strip().rstrip(";").strip()
-    if not (_REF.fullmatch(left) and _REF.fullmatch(right) and _has_var_index(left) and _has_var_index(right)):
-        return None
-    begin = region.index(right, match.end())
-    return begin, begin + len(right)
-
-
-def _hoist_statement(line: str, masked: str, start: int, counter: int) -> tuple[str, int]:
-    """Bind call arguments and comparison operands that iterate to fresh variables first."""
-    region, hoisted = masked[start:], []
-    spans = [(m.start(), m.end()) for m in _VAR_INDEX_REF.finditer(region) if _inside_call(region, m.start())]
-    operand = _comparison_operand(region)
-    if operand and not any(s < operand[1] and operand[0] < e for s, e in spans):
-        spans.append(operand)
-    text = line[start:]
-    for begin, end in sorted(spans, reverse=True):
-        name = f"__mo{counter + len(hoisted)}"
-        hoisted.append(f"{name} := {text[begin:end]}; ")
-        text = text[:begin] + name + text[end:]
-    if not hoisted:
-        return line, counter
-    body = text.lstrip()
-    lead = line[:start] + ("" if start else text[:len(text) - len(body)])
-    return f"{lead}{' ' if start else ''}{''.join(reversed(hoisted))}{body}", counter + len(hoisted)
-
-
-def hoist_wildcard_call_args(source: str) -> str:
-    """`f(a, x.y[_])` -> `__mo0 := x.y[_]; f(a, __mo0)`, and `a[p] == b[_]` -> `__mo0 := b[_];
-    a[p] == __mo0`, on single-line body statements.
-
-    OPA iterates a reference with `_` or an unbound variable wherever it appears; rego-cpp
-    rejects `[_]` inside call arguments and on the right of a comparison whose left side
-    also iterates ("Invalid bracket argument"), and silently yields nothing for a named
-    variable there. Binding the reference in a statement of its own first keeps OPA's
-    meaning. Strings and comments are opaque; negated statements, `with`, `every` and
-    comprehensions, and statements spanning lines are left alone (rego-cpp then fails
-    closed or evaluates them itself).
-    """
-    lines, counter = source.split("\n"), 0
-    candidates = [i for i, line in enumerate(lines) if "[" in line and _CANDIDATE.search(line)
-                  and _VAR_INDEX_REF.search(line)]
-    if not candidates:
-        return source
-    stacks = _line_stacks(source)
-    for i in candidates:
-        masked = _masked(lines[i])
-        start = _statement_start(lines[i], masked, stacks[i]) if masked is not None else -1
-        if start >= 0:
-            lines[i], counter = _hoist_statement(lines[i], masked, start, counter)
-    return "\n".join(lines)

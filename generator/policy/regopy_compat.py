@@ -1,11 +1,15 @@
 """Token rewrites that make regopy 1.5.2 (rego-cpp) read Rego the way OPA does.
 
 Each rewrite keeps OPA's meaning, edits text inside lines only (line numbers in compiler
-errors stay right) and targets one rego-cpp defect, all met in the Gatekeeper library:
+errors stay right) and targets one rego-cpp defect, all met in the conftest examples and
+the Gatekeeper library:
 
-- iteration inside call arguments or composite literals (`lower(x[_])`, `[x[i]]`) in
-  comprehension bodies, statements spanning lines and negations: "Invalid bracket
-  argument", or nothing at all for a named variable. The reference is bound first.
+- iteration inside call arguments (`endswith(x.y[_], ":latest")`) or on both sides of a
+  comparison (`a[p] == b[_]`) in single-line statements: "Invalid bracket argument", or
+  nothing at all for a named variable. The reference is bound first
+  (`hoist_wildcard_call_args`, line by line).
+- the same inside composite literals (`[x[i]]`), comprehension bodies, statements spanning
+  lines and negations (`hoist_iterations`, on the token tree).
 - `v = expr` in a comprehension whose `expr` reads a variable of the enclosing body:
   "Unable to unify due to cycle". `v` is fresh there, so `v := expr` means the same.
 - `any(xs)` / `all(xs)`: Rego v0 built-ins that rego-cpp does not have.
@@ -18,9 +22,10 @@ from __future__ import annotations
 
 import re
 
-from generator.policy.rego_v1 import Token, rule_names, tokenize
+from generator.policy.rego_tokens import CLOSERS, OPENERS, TOKEN_RE, TRIVIA, Token, rule_names, tokenize
 
-__all__ = ["regopy_compat", "hoist_iterations", "assign_comprehension_locals", "replace_any_all"]
+__all__ = ["regopy_compat", "hoist_wildcard_call_args", "hoist_iterations", "assign_comprehension_locals",
+           "replace_any_all"]
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = set(_OPEN.values())
@@ -319,8 +324,193 @@ def replace_any_all(source: str) -> str:
     return "".join(t.text for t in tokens)
 
 
+# ---- single-line statements: iteration in call arguments and comparison operands -------
+# The line-based pass runs first; the token-tree passes below handle what it leaves alone
+# (comprehension bodies, statements over several lines, negations).
+
+# a reference whose last index is `_` or a variable: `x.y[_]`, `input.a[i]`, `m[k][_]`
+_VAR_INDEX_REF = re.compile(r"(?<![\w.\])])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*\[(?:_|[A-Za-z_]\w*)\]")
+_REF = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\[\]\n]*\])*")
+_CALL_OPEN = re.compile(r"[A-Za-z_][\w.]*\($")
+_COMPARISON = re.compile(r"==|!=|<=|>=|<|>")
+_CANDIDATE = re.compile(r"\(|==|!=|<|>")  # a call or a comparison on the line
+_LINE_NO_HOIST = re.compile(r"\b(?:not|with|every)\b|\|")  # negation, with, every, comprehensions
+
+
+def _inside_call(line: str, position: int) -> bool:
+    """Whether `position` sits inside the parentheses of a call (`name(`) on this line."""
+    depth_stack: list[bool] = []
+    for index, char in enumerate(line[:position]):
+        if char == "(":
+            depth_stack.append(bool(_CALL_OPEN.search(line[:index + 1])))
+        elif char == ")" and depth_stack:
+            depth_stack.pop()
+    return any(depth_stack)
+
+
+def _body_brace(previous: Token | None) -> bool:
+    """A `{` after `if`, `else` or a term (`every x in xs {`) opens a body; after an operator,
+    `(`, `[`, `,`, `:`, `in` or `contains` it opens an object or set literal."""
+    if previous is None:
+        return False
+    return previous.text in {"if", "else"} or (previous.ends_term() and previous.text not in {"in", "contains"})
+
+
+def _line_stacks(source: str) -> list[str]:
+    """The brackets open at the start of each line: `B` a body brace, `{([` literals."""
+    stacks, stack, previous = [""], [], None
+    for token in tokenize(source):
+        kind, text = token.kind, token.text
+        if kind == "nl" or "\n" in text:  # raw strings may span lines
+            stacks += ["".join(stack)] * text.count("\n")
+        elif kind == "punct" and text in OPENERS:
+            stack.append("B" if text == "{" and _body_brace(previous) else text)
+        elif kind == "punct" and text in CLOSERS and stack:
+            stack.pop()
+        if kind not in TRIVIA:
+            previous = token
+    return stacks
+
+
+def _scan(text: str) -> list[Token]:
+    """Tokens of one line, not cached (the cache is for whole modules)."""
+    return [Token("string" if (kind := m.lastgroup or "punct") == "raw" else kind, m.group())
+            for m in TOKEN_RE.finditer(text)]
+
+
+def _masked(line: str) -> str | None:
+    """The line with string contents blanked and comments removed (same length), so brackets
+    inside them are not seen; None for raw strings, which may span lines."""
+    if "`" in line:
+        return None
+    parts = []
+    for token in _scan(line):
+        if token.kind == "string":
+            parts.append('"' + "x" * (len(token.text) - 2) + '"')
+        elif token.kind == "comment":
+            parts.append(" " * len(token.text))
+        else:
+            parts.append(token.text)
+    return "".join(parts)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _body_start(masked: str) -> int:
+    """Column just after the first body brace of a rule head line, or -1."""
+    column, depth, previous = 0, 0, None
+    for token in _scan(masked):
+        column += len(token.text)
+        if token.kind == "punct" and token.text == "{" and depth == 0 and _body_brace(previous):
+            return column
+        depth += token.kind == "punct" and token.text in OPENERS
+        depth -= token.kind == "punct" and token.text in CLOSERS
+        previous = token if token.significant else previous
+    return -1
+
+
+def _statement_start(line: str, masked: str, stack: str) -> int:
+    """Column where a single-line body statement starts on this line, or -1.
+
+    Body lines start inside body braces only; a rule head with its body on the same line
+    (`deny[msg] { f(x[_]) }`) starts after the brace and may end with the closing one."""
+    if stack and set(stack) == {"B"}:
+        start = 0
+    elif not stack:
+        start = _body_start(masked)
+        if start < 0:
+            return -1
+    else:
+        return -1
+    region = masked[start:].rstrip()
+    if not stack and region.endswith("}"):
+        region = region[:-1]
+    if not region.strip() or region.lstrip().startswith("}") or _LINE_NO_HOIST.search(region) \
+            or not _balanced(region):
+        return -1
+    return start
+
+
+def _has_var_index(text: str) -> bool:
+    return bool(_VAR_INDEX_REF.search(text))
+
+
+def _comparison_operand(region: str) -> tuple[int, int] | None:
+    """(start, end) of the right operand of `A op B` when both are references with variable
+    indexes (`a[p] == b[_]`): rego-cpp rejects or silently drops these, so B is bound first."""
+    depth, found = 0, []
+    for index, char in enumerate(region):
+        depth += char in "([{"
+        depth -= char in ")]}"
+        if depth == 0 and char in "=!<>:":
+            found.append(index)
+    match = _COMPARISON.match(region, found[0]) if found else None
+    if match is None or any(i >= match.end() for i in found) or ":" in region[:match.start()] \
+            or "=" in region[:match.start()].replace("==", ""):
+        return None
+    left, right = region[:match.start()].strip(), region[match.end():].strip().rstrip(";").strip()
+    if not (_REF.fullmatch(left) and _REF.fullmatch(right) and _has_var_index(left) and _has_var_index(right)):
+        return None
+    begin = region.index(right, match.end())
+    return begin, begin + len(right)
+
+
+def _hoist_line_statement(line: str, masked: str, start: int, counter: int) -> tuple[str, int]:
+    """Bind call arguments and comparison operands that iterate to fresh variables first."""
+    region, hoisted = masked[start:], []
+    spans = [(m.start(), m.end()) for m in _VAR_INDEX_REF.finditer(region) if _inside_call(region, m.start())]
+    operand = _comparison_operand(region)
+    if operand and not any(s < operand[1] and operand[0] < e for s, e in spans):
+        spans.append(operand)
+    text = line[start:]
+    for begin, end in sorted(spans, reverse=True):
+        name = f"__mo{counter + len(hoisted)}"
+        hoisted.append(f"{name} := {text[begin:end]}; ")
+        text = text[:begin] + name + text[end:]
+    if not hoisted:
+        return line, counter
+    body = text.lstrip()
+    lead = line[:start] + ("" if start else text[:len(text) - len(body)])
+    return f"{lead}{' ' if start else ''}{''.join(reversed(hoisted))}{body}", counter + len(hoisted)
+
+
+def hoist_wildcard_call_args(source: str) -> str:
+    """`f(a, x.y[_])` -> `__mo0 := x.y[_]; f(a, __mo0)`, and `a[p] == b[_]` -> `__mo0 := b[_];
+    a[p] == __mo0`, on single-line body statements.
+
+    OPA iterates a reference with `_` or an unbound variable wherever it appears; rego-cpp
+    rejects `[_]` inside call arguments and on the right of a comparison whose left side
+    also iterates ("Invalid bracket argument"), and silently yields nothing for a named
+    variable there. Binding the reference in a statement of its own first keeps OPA's
+    meaning. Strings and comments are opaque; negated statements, `with`, `every` and
+    comprehensions, and statements spanning lines are left alone (rego-cpp then fails
+    closed or evaluates them itself).
+    """
+    lines, counter = source.split("\n"), 0
+    candidates = [i for i, line in enumerate(lines) if "[" in line and _CANDIDATE.search(line)
+                  and _VAR_INDEX_REF.search(line)]
+    if not candidates:
+        return source
+    stacks = _line_stacks(source)
+    for i in candidates:
+        masked = _masked(lines[i])
+        start = _statement_start(lines[i], masked, stacks[i]) if masked is not None else -1
+        if start >= 0:
+            lines[i], counter = _hoist_line_statement(lines[i], masked, start, counter)
+    return "\n".join(lines)
+
+
 def regopy_compat(source: str, *, v0: bool = False) -> str:
     """All rewrites above; `any`/`all` only for Rego v0 modules, where they are built-ins."""
+    source = hoist_wildcard_call_args(source)
     if v0 and _ANY_ALL.search(source):
         source = replace_any_all(source)
     if "[" not in source and "|" not in source:

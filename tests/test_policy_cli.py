@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.commands.policy import _combine
+from generator.policy.conftest_inputs import combined_input as _combine
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
 POLICY = str(FIXTURES / "policy")

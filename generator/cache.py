@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -45,25 +46,50 @@ def tree_digest(paths: Iterable[Path]) -> str:
 
 
 class CacheFile:
-    """One JSON object of entries; `get`/`put`, then `save` writes what was used this run."""
+    """Entries in one JSON object per shard; `get`/`put`, then `save` writes what was used
+    this run. A large cache is sharded by key, so a run that changes one entry rewrites one
+    shard (the parsed-spec cache of a 1000-model repository is about 5 MB)."""
 
-    def __init__(self, repo_root: Path, name: str):
-        self.path = Path(repo_root) / CACHE_DIR / f"{name}-v{FORMAT}.json"
-        try:
-            self._old: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(self._old, dict):
-                self._old = {}
-        except (OSError, ValueError):
-            self._old = {}
+    def __init__(self, repo_root: Path, name: str, *, shards: int = 1, directory: Path | None = None):
+        self.directory = Path(directory) if directory is not None else Path(repo_root) / CACHE_DIR
+        self.name, self.shards = name, shards
+        self._old: dict[str, Any] = {}
+        for shard in range(shards):
+            self._old.update(self._read(self._path(shard)))
         self._new: dict[str, Any] = {}
         self._enabled = True
+
+    @classmethod
+    def in_directory(cls, directory: Path, name: str) -> "CacheFile":
+        """A cache file in `directory` itself (callers that know the cache folder, not the repository)."""
+        return cls(Path(), name, directory=directory)
 
     @classmethod
     def disabled(cls) -> "CacheFile":
         """A cache that never hits and never writes (`--no-cache`)."""
         cache = cls.__new__(cls)
-        cache.path, cache._old, cache._new, cache._enabled = Path(), {}, {}, False
+        cache.directory, cache.name, cache.shards = Path(), "", 1
+        cache._old, cache._new, cache._enabled = {}, {}, False
         return cache
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _path(self, shard: int) -> Path:
+        suffix = f"-{shard:02d}" if self.shards > 1 else ""
+        return self.directory / f"{self.name}-v{FORMAT}{suffix}.json"
+
+    def _shard(self, key: str) -> int:
+        return zlib.crc32(key.encode()) % self.shards
+
+    def has(self, key: str) -> bool:
+        """Whether `key` is stored (without marking it used, as `get` does)."""
+        return key in self._old
 
     def get(self, key: str) -> Any:
         if key in self._old:
@@ -75,21 +101,38 @@ class CacheFile:
         self._new[key] = value
 
     def save(self) -> None:
-        """Keep only the entries of this run, so the file never grows without bound."""
+        """Keep only the entries of this run, so the files never grow without bound; write
+        only the shards whose entries changed."""
         if not self._enabled or self._new.keys() == self._old.keys():
             return  # disabled, or every entry was a hit: nothing to write
-        text = json.dumps(self._new, separators=(",", ":"))  # the C encoder; json.dump streams in Python
+        old_keys: list[set[str]] = [set() for _ in range(self.shards)]
+        new: list[dict[str, Any]] = [{} for _ in range(self.shards)]
+        for key in self._old:
+            old_keys[self._shard(key)].add(key)
+        for key, value in self._new.items():
+            new[self._shard(key)][key] = value
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.path.parent / ".gitignore"
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temp, self.path)
-            for older in self.path.parent.glob(f"{self.path.name.rsplit('-v', 1)[0]}-v*.json"):
-                if older != self.path:  # an earlier cache format: never read again
+            for shard in range(self.shards):
+                if new[shard].keys() != old_keys[shard]:
+                    self._write(self._path(shard), new[shard])
+            current = {self._path(shard) for shard in range(self.shards)}
+            for older in self.directory.glob(f"{self.name}-v*.json"):
+                if older not in current:  # an earlier format or shard count: never read again
                     older.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only checkout still checks; it only loses the speed-up
+
+    def _write(self, path: Path, entries: dict[str, Any]) -> None:
+        text = json.dumps(entries, separators=(",", ":"))  # the C encoder; json.dump streams in Python
+        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(temp, path)
+        except OSError:
+            Path(temp).unlink(missing_ok=True)
+            raise

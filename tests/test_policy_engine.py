@@ -266,7 +266,7 @@ def test_compiled_bundle_is_kept_and_read_back(tmp_path: Path) -> None:
     policies = write(tmp_path / "p", {"p.rego": LATEST_POLICY})
     cache = tmp_path / "cache"
     first = PolicySet.load([policies], cache_dir=cache)
-    saved = sorted(path.name for path in cache.iterdir())
+    saved = sorted(path.name for path in cache.glob("policies-*"))
     assert len(saved) == 2 and saved[0].endswith(".rbb") and saved[1].endswith(".sha256")
     # Plant, under this key, a bundle compiled from other sources: the next load must serve it.
     other = write(tmp_path / "q", {"p.rego": LATEST_POLICY.replace('"latest tag"', '"planted"')})
@@ -299,10 +299,10 @@ def test_changed_sources_get_a_new_bundle_and_the_old_one_is_removed(tmp_path: P
     policies = write(tmp_path / "p", {"p.rego": LATEST_POLICY})
     cache = tmp_path / "cache"
     PolicySet.load([policies], cache_dir=cache)
-    before = {path.name for path in cache.iterdir()}
+    before = {path.name for path in cache.glob("policies-*")}
     write(policies, {"p.rego": LATEST_POLICY.replace('"latest tag"', '"changed"')})
     changed = PolicySet.load([policies], cache_dir=cache)
-    after = {path.name for path in cache.iterdir()}
+    after = {path.name for path in cache.glob("policies-*")}
     assert len(after) == 2 and not before & after
     assert [r.msg for r in changed.evaluate({"image": "x:latest"})] == ["changed"]
 
@@ -379,3 +379,20 @@ def test_strings_read_from_the_value_tree_lose_their_json_quotes(tmp_path: Path)
 def test_a_bare_true_rule_keeps_true_as_its_raw_value() -> None:
     [result] = results_from_value("main", "deny", True)
     assert result.raw is True and result.failure  # `check` fails it; `policy eval` passes it as conftest does
+
+
+def test_upgraded_modules_are_remembered_by_content(tmp_path: Path) -> None:
+    from generator.cache import CacheFile
+
+    v0 = 'package main\ndeny[msg] {\n  input.image == "x:latest"\n  msg := "latest tag"\n}\n'
+    policies = write(tmp_path / "p", {"p.rego": v0})
+    cache = tmp_path / "cache"
+    first = PolicySet.load([policies], cache_dir=cache)
+    stored = CacheFile.in_directory(cache, "rego-upgrades")
+    [entry] = [stored.get(key) for key in list(stored._old)]
+    assert entry["source"] == first.modules[0].source and "deny contains msg if" in entry["source"]
+    # a changed module is upgraded afresh; the stale entry is dropped at the next save
+    write(policies, {"p.rego": v0.replace("latest tag", "changed")})
+    second = PolicySet.load([policies], cache_dir=cache)
+    assert [r.msg for r in second.evaluate({"image": "x:latest"})] == ["changed"]
+    assert len(CacheFile.in_directory(cache, "rego-upgrades")._old) == 1

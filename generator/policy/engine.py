@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import regopy.rego_shared as rs
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from generator.cache import CacheFile
 from generator.cache import digest as cache_digest
 from generator.policy import PolicyError
 from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
@@ -145,22 +147,46 @@ def _policy_files(root: Path) -> Iterable[Path]:
             yield path
 
 
-def _read_module(path: Path, shown: str, *, is_test: bool) -> PolicyModule:
-    try:
-        original = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError(f"{shown}: cannot read policy: {error}") from error
+@lru_cache(maxsize=1)
+def _rewriter_digest() -> str:
+    """Hash of the code that upgrades modules: a cached upgrade is only ever reused by the
+    very code that made it, also between runs of one modelops version under development."""
+    here = Path(__file__).resolve().parent
+    return cache_digest(*((here / name).read_bytes() for name in ("rego_tokens.py", "rego_v1.py", "regopy_compat.py")))
+
+
+def _upgraded(original: str, shown: str, upgrades: CacheFile | None) -> tuple[str, str, tuple[str, ...]]:
+    """(package, v1 source, rule names) of one module; remembered in `upgrades` by content
+    (upgrading the built-in library is about 40 ms of a one-spec check)."""
+    key = cache_digest(_rewriter_digest(), original) if upgrades is not None else ""
+    hit = upgrades.get(key) if upgrades is not None else None
+    if isinstance(hit, dict) and {"package", "source", "rules"} <= hit.keys():
+        return hit["package"], hit["source"], tuple(hit["rules"])
     package = package_name(original)
     if not package:
         raise PolicyError(f"{shown}:1:1: no package clause")
     source = upgrade_to_v1(original)
-    return PolicyModule(path=shown, package=package, source=source, rules=tuple(rule_names(source)),
+    rules = tuple(rule_names(source))
+    if upgrades is not None:
+        upgrades.put(key, {"package": package, "source": source, "rules": list(rules)})
+    return package, source, rules
+
+
+def _read_module(path: Path, shown: str, *, is_test: bool, upgrades: CacheFile | None = None) -> PolicyModule:
+    try:
+        original = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"{shown}: cannot read policy: {error}") from error
+    package, source, rules = _upgraded(original, shown, upgrades)
+    return PolicyModule(path=shown, package=package, source=source, rules=rules,
                         metadata=parse_metadata(original, package, shown), is_test=is_test)
 
 
-def load_modules(paths: Sequence[str | Path], *,
-                 include_tests: bool = False) -> tuple[list[PolicyModule], dict[str, Any]]:
-    """Every .rego module (v1-upgraded) and the merged data documents under `paths`."""
+def load_modules(paths: Sequence[str | Path], *, include_tests: bool = False,
+                 cache_dir: Path | None = None) -> tuple[list[PolicyModule], dict[str, Any]]:
+    """Every .rego module (v1-upgraded) and the merged data documents under `paths`;
+    with `cache_dir`, upgrades are remembered there between runs."""
+    upgrades = CacheFile.in_directory(Path(cache_dir), "rego-upgrades") if cache_dir is not None else None
     modules: list[PolicyModule] = []
     data: dict[str, Any] = {}
     for given in paths:
@@ -172,12 +198,14 @@ def load_modules(paths: Sequence[str | Path], *,
             if path.suffix == ".rego":
                 is_test = path.name.endswith("_test.rego")
                 if include_tests or not is_test:
-                    modules.append(_read_module(path, shown, is_test=is_test))
+                    modules.append(_read_module(path, shown, is_test=is_test, upgrades=upgrades))
             elif path.name in DATA_FILES and root.is_dir():
                 prefix = path.parent.relative_to(root).parts
                 _merge_data(data, prefix, _load_data_file(path), path)
     if not modules:
         raise PolicyError(f"no .rego policies found in {', '.join(str(p) for p in paths)}")
+    if upgrades is not None:
+        upgrades.save()
     return _split_function_names(modules), data
 
 
@@ -560,7 +588,7 @@ class PolicySet:
 
     @classmethod
     def load(cls, paths: Sequence[str | Path], *, include_tests: bool = False, **kwargs: Any) -> PolicySet:
-        modules, data = load_modules(paths, include_tests=include_tests)
+        modules, data = load_modules(paths, include_tests=include_tests, cache_dir=kwargs.get("cache_dir"))
         return cls(modules, data, **kwargs)
 
     @property

@@ -142,32 +142,43 @@ def _cache_key(path: Path, display: str, kind: str) -> str:
 
 
 def _load_checked(path: Path, display: str, kind: str, cache: CacheFile | None,
-                  parsed: dict[str, Parsed] | None = None) -> Parsed:
+                  parsed: dict[str, Parsed] | None = None, key: str = "") -> Parsed:
     """One document, schema-checked. With a cache, a file whose bytes were seen valid before
     is not parsed again (ruamel's position-tracking parser is the slow part of a large repo);
-    `parsed` holds documents already parsed ahead (`_parse_ahead`)."""
-    key = _cache_key(path, display, kind) if cache is not None else ""
+    `parsed` holds documents already parsed ahead (`_parse_ahead`), `key` the cache key
+    when the caller computed it already."""
+    key = key or (_cache_key(path, display, kind) if cache is not None else "")
+    if parsed and display in parsed:
+        located, problems = parsed[display]
+        if located is not None and cache is not None:
+            cache.put(key, _located_to_json(located))
+        return located, problems
     hit = cache.get(key) if cache is not None else None
     if hit is not None:
         return _located_from_json(display, hit), []
-    located, problems = (parsed or {}).get(display) or _parse_checked(path, display, kind)
+    located, problems = _parse_checked(path, display, kind)
     if located is not None and cache is not None:
         cache.put(key, _located_to_json(located))
     return located, problems
 
 
+SPEC_CACHE_SHARDS = 16  # one changed spec rewrites a sixteenth of the parsed-spec cache
+
 # Below this many unparsed specs, starting processes costs more than parsing them here.
 PARSE_AHEAD_MIN = 200
 
 
-def _parse_ahead(files: list[tuple[Path, str]], cache: CacheFile | None) -> dict[str, Parsed]:
+def _parse_ahead(files: list[tuple[Path, str]], cache: CacheFile | None,
+                 keys: dict[str, str] | None = None) -> dict[str, Parsed]:
     """Specs the cache does not hold, parsed in worker processes when there are many: on a
     fresh clone of a large repository the parse is most of a first run's start-up (about
-    6 ms a spec in ruamel's pure-Python parser)."""
-    todo = [(path, display) for path, display in files
-            if cache is None or cache.get(_cache_key(path, display, "Model")) is None]
+    6 ms a spec in ruamel's pure-Python parser). `keys`: display name -> cache key."""
     workers = min(4, os.cpu_count() or 1)
-    if len(todo) < PARSE_AHEAD_MIN or workers < 2:
+    if len(files) < PARSE_AHEAD_MIN or workers < 2:
+        return {}
+    todo = [(path, display) for path, display in files
+            if cache is None or not cache.has((keys or {}).get(display) or _cache_key(path, display, "Model"))]
+    if len(todo) < PARSE_AHEAD_MIN:
         return {}
     context = multiprocessing.get_context("spawn")
     try:
@@ -180,9 +191,9 @@ def _parse_ahead(files: list[tuple[Path, str]], cache: CacheFile | None) -> dict
 
 
 def load_model_file(path: Path, display: str, cache: CacheFile | None = None,
-                    parsed: dict[str, Parsed] | None = None) -> tuple[ModelSpec | None, list[Problem]]:
+                    parsed: dict[str, Parsed] | None = None, key: str = "") -> tuple[ModelSpec | None, list[Problem]]:
     """One spec, schema-checked (and cached, see `_load_checked`)."""
-    located, problems = _load_checked(path, display, "Model", cache, parsed)
+    located, problems = _load_checked(path, display, "Model", cache, parsed, key)
     if located is None:
         return None, problems
     return ModelSpec(located.data["metadata"]["name"], display, located.data, located), []
@@ -278,7 +289,7 @@ def _environment_semantics(environments: dict[str, Environment]) -> list[Problem
 def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     """Every environment and spec under `root`; `cache` reuses parsed specs from `.modelops-cache`."""
     root = Path(root)
-    spec_cache = CacheFile(root, "specs") if cache else None
+    spec_cache = CacheFile(root, "specs", shards=SPEC_CACHE_SHARDS) if cache else None
     problems: list[Problem] = []
     environments: dict[str, Environment] = {}
     env_root = root / ENVIRONMENTS_DIR
@@ -296,9 +307,10 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     resolved: dict[tuple[str, str], ResolvedModel] = {}
     model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
     files = [(path, f"{MODELS_DIR}/{path.name}") for path in model_files]
-    parsed = _parse_ahead(files, spec_cache)
+    keys = {display: _cache_key(path, display, "Model") for path, display in files} if spec_cache else {}
+    parsed = _parse_ahead(files, spec_cache, keys)
     for path, display in files:
-        spec, found = load_model_file(path, display, spec_cache, parsed)
+        spec, found = load_model_file(path, display, spec_cache, parsed, keys.get(display, ""))
         problems += found
         if spec is None:
             continue

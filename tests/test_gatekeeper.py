@@ -10,15 +10,14 @@ import pytest
 
 from generator.errors import ModelopsError
 from generator.policy.gatekeeper import (
-    Assertion,
     ConstraintSchemaError,
     admission_request,
     load_gatekeeper,
     matches,
     read_documents,
     review_input,
-    verify_suites,
 )
+from generator.policy.gator_verify import Assertion, verify_suites
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gatekeeper"
 LIBRARY = FIXTURES / "library"

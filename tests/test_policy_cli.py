@@ -1,12 +1,8 @@
 """`modelops policy test|eval`, run in-process: exit codes and conftest-compatible output."""
 from __future__ import annotations
 
-import argparse
-import importlib.machinery
 import io
 import json
-import sys
-import types
 import shutil
 import textwrap
 from pathlib import Path
@@ -292,23 +288,6 @@ def test_policy_test_defaults_to_the_repo_policies(capsys: pytest.CaptureFixture
     test_file = tmp_path / "policies" / "main_test.rego"
     assert (rc, out) == (1, f"FAIL: {test_file}: data.main.test_line_numbers_survive: undefined\n"
                             "3 tests, 2 passed, 1 failed\n")
-
-
-def test_verify_subcommand_is_wired_when_gatekeeper_exists(capsys: pytest.CaptureFixture[str],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    name = "generator.policy.gatekeeper"
-    fake = types.ModuleType(name)
-    fake.__spec__ = importlib.machinery.ModuleSpec(name, loader=None)
-
-    def add_verify_command(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-        verify = subparsers.add_parser("verify")
-        verify.add_argument("suites", nargs="*")
-        verify.set_defaults(func=lambda args: print(f"verified {args.suites}") or 0)
-
-    fake.add_verify_command = add_verify_command  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, name, fake)
-    rc, out, _ = run(capsys, "policy", "verify", "suite.yaml")
-    assert (rc, out) == (0, "verified ['suite.yaml']\n")
 
 
 def test_policy_prints_do_not_corrupt_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

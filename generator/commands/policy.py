@@ -1,4 +1,4 @@
-"""`modelops policy`: test (opa test), eval (conftest test), verify (gator suites, optional).
+"""`modelops policy`: test (opa test), eval (conftest test), verify (gator suites).
 
 Exit codes: `test` 0 all pass, 1 any failure or error, 2 policies fail to load.
 `eval` follows conftest: 0 no failures, 1 failures; with --fail-on-warn 1 for warnings
@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -24,10 +22,10 @@ from generator.policy.conftest_inputs import load_documents
 from generator.policy.conftest_results import (check, exit_code, reject_if_without_contains, render_github,
                                                render_json, render_stdout, render_tap)
 from generator.policy.engine import PolicyModule, PolicySet, load_data_paths, load_modules
+from generator.policy.gator_verify import add_verify_command
 
 __all__ = ["configure", "run"]
 
-GATEKEEPER = "generator.policy.gatekeeper"
 OUTPUTS = ("stdout", "json", "tap", "github")
 
 
@@ -60,9 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--opa", metavar="URL", help="evaluate on this OPA server (http://host:port) instead of in-process")
     ev.set_defaults(_policy_run=run_eval)
 
-    # `verify` belongs to generator.policy.gatekeeper, which may not be installed yet
-    if importlib.util.find_spec(GATEKEEPER) is not None:
-        importlib.import_module(GATEKEEPER).add_verify_command(sub)
+    add_verify_command(sub)
 
 
 def run(args: argparse.Namespace) -> int:

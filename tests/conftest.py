@@ -10,6 +10,7 @@ if importlib.util.find_spec("torch") is not None:
 
 import os
 import shutil
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +61,15 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str
         return code, out, err
 
     return run
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """Write `files` (relative name -> dedented text) under `root`; returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -4,25 +4,17 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from generator.cli import main
 from generator.policy.conftest_inputs import combined_input as _combine
+from tests.conftest import write_files as write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
 POLICY = str(FIXTURES / "policy")
 INPUTS = FIXTURES / "inputs"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -11,6 +11,7 @@ from generator.policy import PolicyError
 from generator.policy.engine import PolicySet, RuleResult, load_modules, results_from_value
 from generator.policy.metadata import parse_metadata
 from generator.policy.rego_test import run_tests, split_whole_input_with
+from tests.conftest import write_files as write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
 
@@ -25,14 +26,6 @@ GOOD_DEPLOYMENT = {
                                    "containers": [{"name": "c", "image": "r.example.com/c@sha256:1"}]}}},
 }
 SERVICE = {"kind": "Service", "metadata": {"name": "svc"}}
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
 
 
 def summary(results: list[RuleResult]) -> list[tuple[str, str, str]]:

@@ -6,7 +6,7 @@ removed, so labels a reviewer put on a promotion pull request survive a re-run.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -73,3 +73,12 @@ def pull_request_from_github_shape(pull: dict[str, Any]) -> PullRequest:
         body=pull.get("body") or "",
         labels=tuple(label["name"] for label in pull.get("labels") or ()),
     )
+
+
+def matching_github_shape_pull(pulls: Iterable[dict[str, Any]], head: str, base: str) -> PullRequest | None:
+    """The pull (GitHub's shape, which Gitea shares) from branch `head` into `base`, if any:
+    a forge's list filter is only a hint, so the branches are compared here."""
+    for pull in pulls:
+        if pull["head"]["ref"] == head and pull["base"]["ref"] == base:
+            return pull_request_from_github_shape(pull)
+    return None

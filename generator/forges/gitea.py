@@ -7,7 +7,7 @@ from typing import Any
 import requests
 
 from generator.forges._http import ApiSession
-from generator.forges.base import PullRequest, pull_request_from_github_shape
+from generator.forges.base import PullRequest, matching_github_shape_pull, pull_request_from_github_shape
 
 __all__ = ["LABEL_COLOR", "Gitea"]
 
@@ -28,10 +28,7 @@ class Gitea:
         self._prefix = f"/repos/{self.owner}/{self.repo}"
 
     def find_open_pull_request(self, head: str, base: str) -> PullRequest | None:
-        for pull in self._pages(f"{self._prefix}/pulls", {"state": "open"}):
-            if pull["head"]["ref"] == head and pull["base"]["ref"] == base:
-                return _pull_request(pull)
-        return None
+        return matching_github_shape_pull(self._pages(f"{self._prefix}/pulls", {"state": "open"}), head, base)
 
     def create_pull_request(
         self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()

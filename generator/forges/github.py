@@ -7,7 +7,7 @@ from typing import Any
 import requests
 
 from generator.forges._http import ApiSession
-from generator.forges.base import PullRequest, pull_request_from_github_shape
+from generator.forges.base import PullRequest, matching_github_shape_pull, pull_request_from_github_shape
 
 __all__ = ["GITHUB_API", "GitHub"]
 
@@ -36,10 +36,7 @@ class GitHub:
         # `head` must be qualified "owner:branch" or GitHub ignores the filter.
         params = {"state": "open", "head": f"{self.owner}:{head}", "base": base, "per_page": 100}
         pulls = self._api.request("GET", f"{self._prefix}/pulls", params=params, expected=(200,))
-        for pull in pulls:
-            if pull["head"]["ref"] == head and pull["base"]["ref"] == base:
-                return _pull_request(pull)
-        return None
+        return matching_github_shape_pull(pulls, head, base)
 
     def create_pull_request(
         self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()

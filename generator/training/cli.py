@@ -12,9 +12,9 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .config import ConfigError, TrainConfig, parse_model_config
 
@@ -27,20 +27,6 @@ PROG = "generator.training"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise ConfigError(message)
-
-
-def _positive(text: str) -> int:
-    value = _int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be zero or a positive integer, got {text!r}")
-    return value
 
 
 def _int(text: str) -> int:
@@ -60,18 +46,20 @@ def _float(text: str) -> float:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = _float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+def _at_least_zero(parse: Callable[[str], Any], noun: str, *, zero: bool) -> Callable[[str], Any]:
+    """An argparse type: `parse`, then refuse negatives (and zero unless `zero`)."""
+    def check(text: str) -> Any:
+        value = parse(text)
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"must be {'zero or ' if zero else ''}a positive {noun}, got {text!r}")
+        return value
+    return check
 
 
-def _non_negative_float(text: str) -> float:
-    value = _float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be zero or a positive number, got {text!r}")
-    return value
+_positive = _at_least_zero(_int, "integer", zero=False)
+_non_negative = _at_least_zero(_int, "integer", zero=True)
+_positive_float = _at_least_zero(_float, "number", zero=False)
+_non_negative_float = _at_least_zero(_float, "number", zero=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

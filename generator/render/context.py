@@ -9,15 +9,25 @@ from __future__ import annotations
 from typing import Any
 
 from generator.gpus import GPU_TYPES
+from generator.render.training_context import (
+    CHECKPOINT_MOUNT,
+    DATA_CACHE_MOUNT,
+    METRICS_PATH,
+    RDZV_PORT,
+    RUN_NAME,
+    TRAINER_MODULE,
+    checkpoint_location,
+    cluster_features,
+    metrics_source,
+    retry_expression,
+    torchrun_command,
+)
 from generator.spec.model import Environment, ResolvedModel
 
-__all__ = ["model_context", "environment_context", "CHART_PATH", "TRAINER_MODULE", "METRICS_PATH", "CHECKPOINT_MOUNT"]
+__all__ = ["model_context", "environment_context", "CHART_PATH", "TRAINER_MODULE", "METRICS_PATH", "CHECKPOINT_MOUNT",
+           "torchrun_command"]
 
 CHART_PATH = "blueprints/charts/model-serving"
-TRAINER_MODULE = "generator.training"
-METRICS_PATH = "/tmp/outputs/metrics.json"
-CHECKPOINT_MOUNT = "/checkpoints"
-RDZV_PORT = 29500
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
@@ -42,13 +52,14 @@ def environment_context(env: Environment) -> dict[str, Any]:
         "source": env.path,
         "argocd": {"namespace": argocd.get("namespace", "argocd"), "project": argocd["project"],
                    "repoURL": argocd["repoURL"], "targetRevision": argocd.get("targetRevision", "HEAD")},
-        "destination": {"name": cluster["name"]} if "name" in cluster else {"server": cluster["server"]},
+        "destination": ({"name": cluster["name"]} if "name" in cluster
+                        else {"server": cluster.get("server", "https://kubernetes.default.svc")}),
         "syncPolicy": {"automated": data["syncPolicy"]["automated"], "prune": data["syncPolicy"].get("prune", False),
                        "selfHeal": data["syncPolicy"].get("selfHeal", False)},
         # Every optional key present (None when unset): StrictUndefined then only catches typos.
         "training": {key: data.get("training", {}).get(key) for key in
                      ("serviceAccount", "priorityClassName", "queueName", "checkpointClaim",
-                      "ncclSocketIfname", "semaphore")},
+                      "ncclSocketIfname", "ncclIbHca", "rdmaResource", "semaphore")},
     }
 
 
@@ -73,71 +84,39 @@ def _half(memory: str, gpus: int) -> str:
     return f"{max(1, gpus) * 8}Gi"
 
 
-def _trainer_args(training: dict[str, Any], model: str, env: str) -> list[str]:
-    trainer = training.get("trainer", {})
-    arch = training.get("architecture", {})
-    # bf16 in a spec means "bf16 where the GPU supports it": the trainer's `auto`.
-    precision = "auto" if training["precision"] == "bf16" else training["precision"]
-    args = ["--strategy", training["strategy"], "--precision", precision,
-            "--model-config", arch.get("preset", "gpt-small"), "--data", _data_arg(training["dataset"]),
-            "--checkpoint-dir", f"{CHECKPOINT_MOUNT}/{model}/{env}", "--metrics-out", METRICS_PATH]
-    for flag, key in (("--steps", "steps"), ("--batch-size", "batchSize"), ("--seq-len", "seqLen"),
-                      ("--checkpoint-every", "checkpointEvery")):
-        if key in trainer:
-            args += [flag, str(trainer[key])]
-    if trainer.get("compile"):
-        args.append("--compile")
-    return args
-
-
-def _data_arg(uri: str) -> str:
-    if uri.startswith("synthetic://"):
-        return "synthetic"
-    if uri.startswith("file://"):
-        return uri[len("file://"):]
-    return uri
-
-
-def torchrun_command(training: dict[str, Any], model: str, env: str) -> list[str]:
-    """The container command: torchrun, its launcher flags, then the module and its args.
-
-    Multi-node rendezvous values use `$(VAR)` so Kubernetes expands them per pod.
-    """
-    gpus = training["gpus"]
-    if gpus["nodes"] == 1:
-        launcher = ["torchrun", "--standalone", "--nnodes=1", f"--nproc-per-node={gpus['perNode']}"]
-    else:
-        launcher = ["torchrun", f"--nnodes={gpus['nodes']}", f"--nproc-per-node={gpus['perNode']}",
-                    "--node-rank=$(JOB_COMPLETION_INDEX)", "--rdzv-backend=c10d",
-                    f"--rdzv-endpoint=$(JOBSET_NAME)-workers-0-0.$(JOBSET_NAME):{RDZV_PORT}",
-                    "--rdzv-id=$(JOBSET_NAME)", "--max-restarts=0"]
-    if "command" in training:
-        return launcher + list(training["command"]) + list(training.get("args", []))
-    return launcher + ["-m", TRAINER_MODULE] + _trainer_args(training, model, env) + list(training.get("args", []))
-
-
 def _training_context(resolved: ResolvedModel) -> dict[str, Any] | None:
     training = resolved.training
     if training is None:
         return None
-    gpus = training["gpus"]
+    gpus, env = training["gpus"], resolved.environment
     resources = training.get("resources", {})
     per_node = gpus["perNode"]
+    location = checkpoint_location(training, env, resolved.name)
     return {
         **training,
-        "gpu": _placement(resolved.environment, gpus["type"]) | {"perNode": per_node, "nodes": gpus["nodes"]},
+        "gpu": _placement(env, gpus["type"]) | {"perNode": per_node, "nodes": gpus["nodes"]},
         "multiNode": gpus["nodes"] > 1,
-        "command": torchrun_command(training, resolved.name, resolved.environment.name),
+        "command": torchrun_command(training, env, resolved.name),
         "builtinTrainer": "command" not in training,
         "cpu": str(resources.get("cpu", per_node * 8)),
         "memory": resources.get("memory", f"{per_node * 64}Gi"),
         "shmSize": _shm_size(per_node, resources.get("memory")),
-        "backoffMaxDuration": f"{max(60, training['maxDurationSeconds'] // 4)}s",
+        "cluster": cluster_features(env),
+        "retryExpression": retry_expression(gpus["nodes"] > 1),
+        # Backoff between attempts, capped; never `maxDuration`, which Argo counts from the
+        # first attempt and also imposes as the retried pod's deadline.
+        "backoffCap": "30m",
         "pendingTimeout": "30m",
         "metricsPath": METRICS_PATH,
+        "metricsSource": metrics_source(training, env, resolved.name),
+        "checkpointLocation": location,
         "checkpointMount": CHECKPOINT_MOUNT,
+        "dataCacheMount": DATA_CACHE_MOUNT,
+        "dataCacheSize": training.get("trainer", {}).get("dataCacheSize", "100Gi"),
+        "runName": RUN_NAME,
         "rdzvPort": RDZV_PORT,
         "terminationGracePeriodSeconds": 300,
+        "podFailureExitCodes": [1, 2],
     }
 
 

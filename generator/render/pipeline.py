@@ -50,40 +50,59 @@ def _parse(rendered: str, template: str, resolved_name: str) -> list[Any]:
         raise ModelopsError(f"blueprint '{template}' produced invalid YAML for {resolved_name}: {error}") from None
 
 
-def _training_extras(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
-    training, env = ctx["training"], ctx["env"]
-    checkpoint_claim = env["training"].get("checkpointClaim")
+def _training_volumes(training: dict[str, Any], claim: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     volumes: list[dict[str, Any]] = [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": training["shmSize"]}},
                                      {"name": "outputs", "emptyDir": {}}]
     mounts: list[dict[str, Any]] = [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "outputs", "mountPath": "/tmp/outputs"}]
-    if checkpoint_claim:
-        volumes.append({"name": "checkpoints", "persistentVolumeClaim": {"claimName": checkpoint_claim}})
+    if "--data-cache" in training["command"]:
+        # Remote token shards stream through the node's disk; the trainer evicts old ones.
+        volumes.append({"name": "data-cache", "emptyDir": {"sizeLimit": training["dataCacheSize"]}})
+        mounts.append({"name": "data-cache", "mountPath": training["dataCacheMount"]})
+    location = training["checkpointLocation"] or ""
+    if claim and (location.startswith(training["checkpointMount"] + "/") or not training["builtinTrainer"]):
+        volumes.append({"name": "checkpoints", "persistentVolumeClaim": {"claimName": claim}})
         mounts.append({"name": "checkpoints", "mountPath": training["checkpointMount"]})
-    else:
-        volumes.append({"name": "checkpoints", "emptyDir": {}})
-        mounts.append({"name": "checkpoints", "mountPath": training["checkpointMount"]})
+    return volumes, mounts
+
+
+def _training_env(training: dict[str, Any], env_training: dict[str, Any], resolved: ResolvedModel) -> list[dict[str, Any]]:
     # torchrun gives workers 30 s after SIGTERM by default, then SIGKILLs them: too short to
     # finish a checkpoint. Keep it inside the pod's grace period.
     shutdown = str(max(30, training["terminationGracePeriodSeconds"] - 30))
-    env_vars = [{"name": "NCCL_DEBUG", "value": "WARN"},
-                {"name": "TORCH_NCCL_ASYNC_ERROR_HANDLING", "value": "1"},
-                {"name": "TORCH_ELASTIC_SHUTDOWN_TIMEOUT", "value": shutdown},
-                {"name": "MODELOPS_MODEL", "value": resolved.name},
-                {"name": "MODELOPS_ENVIRONMENT", "value": resolved.environment.name}]
+    env_vars: list[dict[str, Any]] = [
+        {"name": "NCCL_DEBUG", "value": "WARN"},
+        {"name": "TORCH_NCCL_ASYNC_ERROR_HANDLING", "value": "1"},
+        {"name": "TORCH_ELASTIC_SHUTDOWN_TIMEOUT", "value": shutdown},
+        {"name": "MODELOPS_MODEL", "value": resolved.name},
+        {"name": "MODELOPS_ENVIRONMENT", "value": resolved.environment.name}]
     if training.get("checkpoints"):
         env_vars.append({"name": "MODELOPS_CHECKPOINT_URI", "value": training["checkpoints"]})
     if training.get("dataset"):
         env_vars.append({"name": "MODELOPS_DATASET_URI", "value": training["dataset"]})
-    if env["training"].get("ncclSocketIfname"):
-        env_vars.append({"name": "NCCL_SOCKET_IFNAME", "value": env["training"]["ncclSocketIfname"]})
+    if env_training.get("ncclSocketIfname"):
+        env_vars.append({"name": "NCCL_SOCKET_IFNAME", "value": env_training["ncclSocketIfname"]})
+    if training["cluster"]["rdma"] and env_training.get("ncclIbHca"):
+        env_vars.append({"name": "NCCL_IB_HCA", "value": env_training["ncclIbHca"]})
     if training["multiNode"]:
         env_vars.append({"name": "JOBSET_NAME",
                          "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['jobset.sigs.k8s.io/jobset-name']"}}})
-    env_vars += training.get("env", [])
-    pod_labels = dict(ctx["labels"])
-    if env["training"].get("queueName"):
-        pod_labels["kueue.x-k8s.io/queue-name"] = env["training"]["queueName"]
-    return {"training_env": env_vars, "training_mounts": mounts, "training_volumes": volumes, "pod_labels": pod_labels}
+    return env_vars + list(training.get("env", []))
+
+
+def _training_extras(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
+    training, env_training = ctx["training"], ctx["env"]["training"]
+    volumes, mounts = _training_volumes(training, env_training.get("checkpointClaim"))
+    amounts = {"cpu": training["cpu"], "memory": training["memory"], training["gpu"]["resource"]: str(training["gpu"]["perNode"])}
+    capabilities: dict[str, Any] = {"drop": ["ALL"]}
+    if training["cluster"]["rdma"]:
+        amounts[env_training.get("rdmaResource") or "rdma/ib"] = "1"
+        capabilities["add"] = ["IPC_LOCK"]  # RDMA registers (pins) memory
+    # Kueue reads the queue from the workload object itself: the JobSet's metadata for
+    # several nodes, the trainer pod for one (Kueue's pod integration); never the watcher.
+    queue = {"kueue.x-k8s.io/queue-name": env_training["queueName"]} if env_training.get("queueName") else {}
+    return {"training_env": _training_env(training, env_training, resolved), "training_mounts": mounts,
+            "training_volumes": volumes, "pod_labels": dict(ctx["labels"]), "queue_labels": queue,
+            "training_resources": {"requests": amounts, "limits": amounts}, "training_capabilities": capabilities}
 
 
 def _sync_policy(blueprints: Blueprints, team: str, ctx: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"
 # A container image reference: registry/path[:tag][@sha256:digest]; no whitespace, no YAML structure.
 IMAGE = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 URI = r"^[a-z][a-z0-9+.-]*://[^\s]+$"
+VERSION = r"^v?[0-9]+\.[0-9]+(\.[0-9]+)?$"
 
 
 def _string(pattern: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -71,6 +72,11 @@ TRAINING = _object({
     "trainer": _object({
         "steps": POSITIVE_INT, "batchSize": POSITIVE_INT, "seqLen": POSITIVE_INT,
         "checkpointEvery": POSITIVE_INT, "compile": {"type": "boolean"},
+        "checkpointInterval": _string(DURATION, description="time between checkpoints (default 30m)"),
+        "collectiveTimeout": _string(DURATION, description="a hung rank fails the run after this (default 10m)"),
+        "activationCheckpointing": {"type": "boolean", "description": "recompute activations in backward"},
+        "initFrom": _string(URI, description="warm start from an earlier run's checkpoint folder"),
+        "dataCacheSize": _string(QUANTITY, description="node disk for streamed dataset shards (default 100Gi)"),
         "optimizer": {"enum": ["adamw", "adam", "sgd", "lion", "adafactor"], "default": "adamw"},
     }),
 }, ("image", "gpus", "dataset", "maxDuration"))
@@ -158,7 +164,13 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
         "kind": {"const": "Environment"},
         "metadata": _object({"name": _string(DNS_LABEL), "description": {"type": "string"}}, ("name",)),
         "promotesFrom": {"type": ["string", "null"], "pattern": DNS_LABEL},
-        "cluster": _object({"server": _string(URI), "name": _string()}),
+        "cluster": _object({
+            "server": _string(URI), "name": _string(),
+            "argoWorkflows": _string(VERSION, description="Argo Workflows version: fields newer than it are not rendered"),
+            "jobset": _string(VERSION, description="JobSet controller version (multi-node training)"),
+            "kueue": _string(VERSION, description="Kueue version, when Kueue admits training"),
+            "rdma": {"type": "boolean", "description": "nodes have RDMA NICs: request them and set IPC_LOCK"},
+        }),
         "namespace": _string(DNS_LABEL),
         "argocd": _object({
             "namespace": _string(DNS_LABEL), "project": _string(DNS_LABEL),
@@ -181,6 +193,8 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
             "queueName": _string(DNS_LABEL, description="Kueue LocalQueue for gang admission"),
             "checkpointClaim": _string(DNS_LABEL, description="PVC mounted at /checkpoints"),
             "ncclSocketIfname": _string(),
+            "ncclIbHca": _string(description="NCCL_IB_HCA on RDMA clusters, e.g. mlx5"),
+            "rdmaResource": _string(description="extended resource for the RDMA device (default rdma/ib)"),
             "semaphore": _object({"configMap": _string(DNS_LABEL), "key": _string()}, ("configMap", "key")),
         }),
     }, ("apiVersion", "kind", "metadata", "namespace", "argocd", "syncPolicy", "gpus", "registries", "policy")),

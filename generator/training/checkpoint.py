@@ -1,56 +1,64 @@
-"""Atomic, resumable checkpoints and the SIGTERM stop flag.
+"""Checkpoints that survive anything, on a local or shared volume or in object storage.
 
-Layout under `--checkpoint-dir` (which must be shared by all nodes in a multi-node run):
+Layout under the run folder (`--checkpoint-dir`/`--run`, shared by all nodes):
 
-    step-00000020/          one complete checkpoint; only ever appears by rename
-      state.pt              full (unsharded) model + optimizer state dicts, written by rank 0
-      rng-<rank>.pt         each rank's CPU (and CUDA) RNG state
-      meta.json             step, world size, strategy, model config, data settings
-    .tmp-step-00000030/     a checkpoint being written; removed or replaced on the next try
+    step-00000020/
+      state.pt          full (unsharded) model + optimizer state dicts, written by rank 0
+      rng-<rank>.pt     each rank's CPU (and CUDA) RNG state
+      meta.json         step, world size, strategy, model config, data settings
+      model.pt          model weights alone (the final checkpoint only): the trained model
+      MANIFEST.json     sha256 and size of every file above; written last, by rank 0
 
-All ranks write into the temporary directory, then rank 0 renames it into place with
-`os.replace`, so a reader never sees a partial checkpoint and the highest `step-*` is
-always loadable. Both strategies save a full state dict (`torch.distributed.checkpoint.
-state_dict` with full_state_dict + cpu_offload: FSDP shards are all-gathered, only rank 0
-keeps them on the host). On resume every rank memory-maps the same file and keeps its own
-slices, so no object collectives are needed; those need numpy, which the training image
-does not have, and that rules out DCP's sharded format here. The cost is that rank 0's host
-memory must hold the full fp32 model and optimizer (~12 bytes/param). Tensors round-trip
-exactly (resume is bit-identical, tested for both strategies) and the file loads into any
-world size. The batch for a step is a pure function of (seed, step, rank, world size), so
-the data position is the step itself.
+A checkpoint exists only when its manifest does: object stores have no rename, so the
+manifest is the commit point, and a crash at any moment leaves either a complete
+checkpoint or a folder that is ignored and later removed. On resume rank 0 verifies the
+newest checkpoints against their manifests (a missing file, a short write or one flipped
+bit is caught by the sha256), skips a damaged one with one warning line, and broadcasts
+the step it chose, so ranks reading a network filesystem cannot disagree. Prunes delete
+the manifest first, so a half-deleted folder is never mistaken for a checkpoint.
+
+Both strategies save a full state dict (`torch.distributed.checkpoint.state_dict` with
+full_state_dict + cpu_offload: FSDP shards are all-gathered, only rank 0 keeps them on
+the host); the file loads into any world size and tensors round-trip exactly (resume is
+bit-identical, tested). The cost is that rank 0's host memory holds the full fp32 model
+and optimizer (~12 bytes/param) plus its serialised copy while it is written.
 
 Preemption: `StopFlag` turns SIGTERM into a flag. The trainer checks it at step
 boundaries (all ranks agree through a small collective), writes a checkpoint and exits
-with `EXIT_PREEMPTED` (143, the conventional 128 + SIGTERM) rather than 0, because the
-run is not finished: Argo's retryStrategy must see a failure and start a retry, which
-resumes from the checkpoint. torchrun gives workers `--shutdown-timeout` (default 30 s,
-env TORCH_ELASTIC_SHUTDOWN_TIMEOUT) after forwarding SIGTERM before it SIGKILLs them; the
-pod's terminationGracePeriodSeconds must exceed it, and it must exceed a checkpoint write.
+with `EXIT_PREEMPTED` (143); the launcher makes that the container's exit code, which
+the rendered retryStrategy retries.
 """
 from __future__ import annotations
 
+import io
 import json
-import os
+import logging
 import re
-import shutil
 import signal
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict, set_state_dict
+from torch.distributed.checkpoint.state_dict import (
+    StateDictOptions,
+    get_state_dict,
+    set_model_state_dict,
+    set_state_dict,
+)
+
+from . import storage
 
 __all__ = [
-    "EXIT_PREEMPTED", "StopFlag", "latest_checkpoint", "save_checkpoint", "load_checkpoint", "read_meta",
-    "write_json_atomic",
+    "EXIT_PREEMPTED", "MANIFEST", "StopFlag", "Resumed", "save_checkpoint", "load_checkpoint", "load_weights",
+    "choose_checkpoint", "verify", "read_meta", "write_json", "step_uri",
 ]
 
 EXIT_PREEMPTED = 143
+MANIFEST = "MANIFEST.json"
 _NAME = re.compile(r"^step-(\d{8})$")
+log = logging.getLogger("generator.training")
 
 
 class StopFlag:
@@ -70,67 +78,152 @@ class StopFlag:
 @dataclass(frozen=True)
 class Resumed:
     step: int
-    path: Path
+    uri: str
     meta: dict[str, Any]
 
 
-def latest_checkpoint(root: Path) -> Path | None:
-    steps = sorted((int(m.group(1)), p) for p in root.iterdir() if (m := _NAME.match(p.name)) and p.is_dir())
-    return steps[-1][1] if steps else None
+def step_uri(root: str, step: int) -> str:
+    return storage.join(root, f"step-{step:08d}")
 
 
-def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    meta: dict[str, Any], *, keep: int) -> Path:
-    """Write checkpoint `step` collectively (every rank calls this) and return its path."""
-    final = root / f"step-{step:08d}"
-    if final.exists():
-        return final
-    tmp = root / f".tmp-step-{step:08d}"
-    rank = dist.get_rank()
+def _steps(root: str) -> list[int]:
+    return sorted((int(m.group(1)) for name in storage.listdir(root) if (m := _NAME.match(name))), reverse=True)
+
+
+def verify(uri: str) -> str | None:
+    """None when the checkpoint at `uri` is complete and intact, else what is wrong with it."""
+    try:
+        manifest = json.loads(storage.read_bytes(storage.join(uri, MANIFEST)))
+    except FileNotFoundError:
+        return "no manifest (an interrupted write)"
+    except (OSError, ValueError) as exc:
+        return f"unreadable manifest ({exc})"
+    for name, want in sorted(manifest.get("files", {}).items()):
+        try:
+            data = storage.read_bytes(storage.join(uri, name))
+        except (FileNotFoundError, OSError):
+            return f"{name} is missing"
+        if len(data) != want["bytes"] or storage.sha256_of(data) != want["sha256"]:
+            return f"{name} does not match its sha256 in the manifest"
+    return None
+
+
+def choose_checkpoint(root: str, ctrl: Any) -> int | None:
+    """Rank 0 picks the newest intact checkpoint under `root` and broadcasts its step."""
+    chosen = -1
+    if dist.get_rank() == 0:
+        for step in _steps(root):
+            problem = verify(step_uri(root, step))
+            if problem is None:
+                chosen = step
+                break
+            log.warning("skipping damaged checkpoint %s: %s; trying the previous one", step_uri(root, step), problem)
+    step = broadcast_int(chosen, ctrl)
+    return None if step < 0 else step
+
+
+def broadcast_int(value: int, ctrl: Any) -> int:
+    if dist.get_world_size() == 1:
+        return value
+    buf = torch.tensor([value], dtype=torch.int64)
+    dist.broadcast(buf, src=0, group=ctrl)
+    return int(buf.item())
+
+
+def save_checkpoint(root: str, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    meta: dict[str, Any], *, keep: int, ctrl: Any, final: bool = False) -> str:
+    """Write checkpoint `step` collectively (every rank calls this) and return its URI."""
+    uri, rank = step_uri(root, step), dist.get_rank()
+    done = int(rank == 0 and verify(uri) is None)
+    if broadcast_int(done, ctrl):
+        return uri
     if rank == 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    dist.barrier()
-    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
-    model_sd, optim_sd = get_state_dict(model, optimizer, options=options)
-    _save_synced(_rng_state(), tmp / f"rng-{rank}.pt")
+        storage.remove_tree(uri)  # an interrupted earlier write of this step
+    _barrier(ctrl)
+    model_sd, optim_sd = get_state_dict(model, optimizer, options=StateDictOptions(full_state_dict=True,
+                                                                                     cpu_offload=True))
+    storage.write_bytes(storage.join(uri, f"rng-{rank}.pt"), _serialise(_rng_state()))
+    files: dict[str, bytes] = {}
     if rank == 0:
-        _save_synced({"model": model_sd, "optim": optim_sd}, tmp / "state.pt")
-    dist.barrier()
+        files["state.pt"] = _serialise({"model": model_sd, "optim": optim_sd})
+        if final:
+            files["model.pt"] = _serialise(model_sd)
+        files["meta.json"] = _json_bytes({**meta, "step": step})
+        for name, data in files.items():
+            storage.write_bytes(storage.join(uri, name), data)
+    _barrier(ctrl)
     if rank == 0:
-        write_json_atomic(tmp / "meta.json", {**meta, "step": step})
-        os.replace(tmp, final)
-        _fsync_dir(root)
+        _commit(uri, files, dist.get_world_size())
         _prune(root, keep)
-    dist.barrier()
-    return final
+    _barrier(ctrl)
+    return uri
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> Resumed:
-    """Restore model, optimizer and (same world size only) RNG state from `path`."""
-    meta = read_meta(path)
-    state = torch.load(path / "state.pt", map_location="cpu", mmap=True, weights_only=True)
+def _commit(uri: str, files: dict[str, bytes], world: int) -> None:
+    """Write the manifest, last: from here on the checkpoint exists."""
+    for r in range(world):
+        files[f"rng-{r}.pt"] = storage.read_bytes(storage.join(uri, f"rng-{r}.pt"))
+    entries = {name: {"sha256": storage.sha256_of(data), "bytes": len(data)} for name, data in sorted(files.items())}
+    storage.write_bytes(storage.join(uri, MANIFEST), _json_bytes({"files": entries}))
+
+
+def load_checkpoint(uri: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> Resumed:
+    """Restore model, optimizer and (same world size only) RNG state from the checkpoint at `uri`."""
+    meta = read_meta(uri)
+    state = _load(storage.join(uri, "state.pt"))
     set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"],
                    options=StateDictOptions(full_state_dict=True))
-    rng = path / f"rng-{dist.get_rank()}.pt"
-    if meta.get("world_size") == dist.get_world_size() and rng.exists():
-        _set_rng_state(torch.load(rng, weights_only=True))
-    return Resumed(step=int(meta["step"]), path=path, meta=meta)
+    rng = storage.join(uri, f"rng-{dist.get_rank()}.pt")
+    if meta.get("world_size") == dist.get_world_size() and storage.exists(rng):
+        _set_rng_state(_load(rng))
+    return Resumed(step=int(meta["step"]), uri=uri, meta=meta)
 
 
-def read_meta(path: Path) -> dict[str, Any]:
-    meta: dict[str, Any] = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+def load_weights(source: str, model: torch.nn.Module, ctrl: Any) -> str:
+    """Warm start: model weights only from `source`, a checkpoint or a run folder (its newest
+    intact checkpoint). Returns the checkpoint used; raises FileNotFoundError if none."""
+    is_checkpoint = int(dist.get_rank() == 0 and verify(source) is None)
+    if broadcast_int(is_checkpoint, ctrl):
+        uri = source
+    else:
+        step = choose_checkpoint(source, ctrl)
+        if step is None:
+            raise FileNotFoundError(f"--init-from {source}: no intact checkpoint there")
+        uri = step_uri(source, step)
+    state = _load(storage.join(uri, "state.pt"))
+    set_model_state_dict(model, state["model"], options=StateDictOptions(full_state_dict=True))
+    return uri
+
+
+def read_meta(uri: str) -> dict[str, Any]:
+    meta: dict[str, Any] = json.loads(storage.read_bytes(storage.join(uri, "meta.json")))
     return meta
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def write_json(uri: str, data: dict[str, Any]) -> None:
+    storage.write_bytes(uri, _json_bytes(data))
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _serialise(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _load(uri: str) -> Any:
+    fs, path = storage.filesystem(uri)
+    if storage.is_local(fs):
+        return torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    return torch.load(io.BytesIO(storage.read_bytes(uri)), map_location="cpu", weights_only=True)
+
+
+def _barrier(ctrl: Any) -> None:
+    if dist.get_world_size() > 1:
+        dist.barrier(group=ctrl)
 
 
 def _rng_state() -> dict[str, Any]:
@@ -146,26 +239,17 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
-def _prune(root: Path, keep: int) -> None:
-    """Drop all but the newest `keep` checkpoints (0 keeps all) and leftovers of crashed saves
-    (saves are collective, so no other one is in progress)."""
-    done = sorted(p for p in root.iterdir() if _NAME.match(p.name))
-    stale = [p for p in root.iterdir() if p.name.startswith(".tmp-step-")]
-    for old in stale + (done[:-keep] if keep > 0 else []):
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _save_synced(obj: Any, path: Path) -> None:
-    # On disk before the rename publishes it: a node crash must not leave a named, empty file.
-    with open(path, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _prune(root: str, keep: int) -> None:
+    """Keep the newest `keep` complete checkpoints (0 keeps all); remove older ones and
+    incomplete folders older than the newest complete one (saves are collective, so no
+    other one is in progress). The manifest goes first."""
+    steps = _steps(root)
+    complete = [s for s in steps if storage.exists(storage.join(step_uri(root, s), MANIFEST))]
+    if not complete:
+        return
+    kept = set(complete[:keep]) if keep > 0 else set(complete)
+    for step in steps:
+        if step in kept or step > complete[0]:
+            continue
+        storage.remove(storage.join(step_uri(root, step), MANIFEST))
+        storage.remove_tree(step_uri(root, step))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -16,11 +17,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .config import ConfigError, TrainConfig, parse_model_config
+from . import storage
+from .config import ConfigError, InfraError, TrainConfig, parse_model_config
+from .data import list_shards
+from .outcome import EXIT_BUG, EXIT_CONFIG, EXIT_INFRA, looks_like_infrastructure, record
 
 __all__ = ["main", "parse_args", "EXIT_CONFIG"]
 
-EXIT_CONFIG = 2
 PROG = "generator.training"
 
 
@@ -62,12 +65,27 @@ _positive_float = _at_least_zero(_float, "number", zero=False)
 _non_negative_float = _at_least_zero(_float, "number", zero=True)
 
 
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def _duration(text: str) -> float:
+    """Seconds from `90`, `90s`, `10m`, `2h` or `1h30m`."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 10m, 1h30m)")
+    hours, minutes, seconds = (float(g or 0) for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Reference GPT trainer (DDP or FSDP2), run under torchrun.")
     p.add_argument("--strategy", required=True, choices=["ddp", "fsdp"])
     p.add_argument("--model-config", default="gpt-tiny", help="PRESET[,key=value...] or key=value,... "
                    "(presets: gpt-tiny, gpt-small, gpt-medium, gpt-large, gpt-1b)")
-    p.add_argument("--data", default="synthetic", help="'synthetic' or a flat uint16 token file (.bin)")
+    p.add_argument("--data", default="synthetic", help="'synthetic', or uint16 token shards: a .bin file or a "
+                   "folder of them, local or s3:// gs://")
+    p.add_argument("--data-cache", type=Path, default=None, help="local folder remote shards stream through")
+    p.add_argument("--data-cache-gib", type=_positive_float, default=20.0)
     p.add_argument("--batch-size", type=_positive, default=8, help="sequences per rank per step")
     p.add_argument("--seq-len", type=_positive, default=None, help="default: the model's block size")
     p.add_argument("--steps", type=_positive, default=100)
@@ -76,41 +94,76 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=_non_negative_float, default=0.1)
     p.add_argument("--grad-clip", type=_non_negative_float, default=1.0, help="max grad norm; 0 disables")
     p.add_argument("--seed", type=_int, default=1337)
-    p.add_argument("--checkpoint-dir", type=Path, default=None)
-    p.add_argument("--checkpoint-every", type=_non_negative, default=0, help="steps; 0: only at the end and on SIGTERM")
+    p.add_argument("--checkpoint-dir", default=None, help="local path, s3:// or gs:// URI")
+    p.add_argument("--run", default=None, help="run name (the workflow's): checkpoints go to CHECKPOINT_DIR/RUN")
+    p.add_argument("--init-from", default=None, help="warm start: weights of a checkpoint or an earlier run folder")
+    p.add_argument("--checkpoint-every", type=_non_negative, default=0, help="steps; 0: by time only")
+    p.add_argument("--checkpoint-interval", type=_duration, default=1800.0, help="time between checkpoints "
+                   "(e.g. 30m); 0 disables. Always also at the end and on SIGTERM")
     p.add_argument("--keep-checkpoints", type=_non_negative, default=2, help="0 keeps all")
-    p.add_argument("--metrics-out", type=Path, default=None)
+    p.add_argument("--collective-timeout", type=_duration, default=600.0, help="a hung rank fails the job after this")
+    p.add_argument("--eval-batches", type=_non_negative, default=4, help="held-out batches for eval_loss; 0: none")
+    p.add_argument("--activation-checkpointing", action="store_true")
+    p.add_argument("--metrics-out", default=None, help="metrics JSON (path or URI), written by rank 0")
+    p.add_argument("--stats-out", type=Path, default=None, help="detailed run statistics JSON (benchmarks)")
     p.add_argument("--log-every", type=_positive, default=10)
     p.add_argument("--compile", action="store_true")
     p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
     p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
-    # Test hook: rank 0 sends a real SIGTERM (to torchrun, which forwards it) after step K.
+    # Test hooks: rank 0 sends a real SIGTERM (to torchrun, which forwards it) after step K;
+    # the last rank stops answering collectives after step K.
     p.add_argument("--simulate-preemption-at-step", type=_positive, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--simulate-hang-at-step", type=_positive, default=None, help=argparse.SUPPRESS)
     return p
 
 
-def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
+def parse_args(argv: Sequence[str] | None = None, *, check_data: bool = True) -> TrainConfig:
     """Parse and fully validate; raises ConfigError with a one-line message."""
     ns = build_parser().parse_args(argv)
     model = parse_model_config(ns.model_config)
     seq_len = ns.seq_len or model.block_size
     if seq_len > model.block_size:
         raise ConfigError(f"--seq-len {seq_len} exceeds the model's block_size {model.block_size}")
-    if ns.data != "synthetic":
-        _check_token_file(ns.data, seq_len)
+    _check_uri("--data", ns.data, allow_synthetic=True)
+    if ns.data != "synthetic" and check_data:
+        list_shards(ns.data)
+    if storage.is_remote(ns.data) and ns.data_cache is None:
+        raise ConfigError(f"--data {ns.data}: remote data needs --data-cache DIR (a local folder to stream through)")
     device = _resolve_device(ns.device)
-    if ns.checkpoint_dir is not None:
-        _check_writable(ns.checkpoint_dir, "--checkpoint-dir")
-    if ns.metrics_out is not None:
-        _check_writable(ns.metrics_out.parent, "--metrics-out")
+    for flag in ("checkpoint_dir", "init_from", "metrics_out"):
+        _check_uri("--" + flag.replace("_", "-"), getattr(ns, flag))
+    if ns.run is not None and not _RUN.match(ns.run):
+        raise ConfigError(f"--run {ns.run!r}: use letters, digits, '.', '_' and '-'")
+    if ns.checkpoint_dir is not None and not storage.is_remote(ns.checkpoint_dir):
+        _check_writable(Path(ns.checkpoint_dir.split("://", 1)[-1]), "--checkpoint-dir")
+    if ns.metrics_out is not None and not storage.is_remote(ns.metrics_out):
+        _check_writable(Path(ns.metrics_out.split("://", 1)[-1]).parent, "--metrics-out")
+    if ns.data_cache is not None:
+        _check_writable(ns.data_cache, "--data-cache")
     return TrainConfig(
         strategy=ns.strategy, model=model, data=ns.data, batch_size=ns.batch_size, seq_len=seq_len,
         steps=ns.steps, lr=ns.lr, warmup_steps=ns.warmup_steps, weight_decay=ns.weight_decay,
-        grad_clip=ns.grad_clip, seed=ns.seed, checkpoint_dir=ns.checkpoint_dir,
-        checkpoint_every=ns.checkpoint_every, keep_checkpoints=ns.keep_checkpoints,
-        metrics_out=ns.metrics_out, compile=ns.compile, precision=_resolve_precision(ns.precision, device),
-        device=device, log_every=ns.log_every, preempt_at_step=ns.simulate_preemption_at_step,
+        grad_clip=ns.grad_clip, seed=ns.seed, checkpoint_dir=ns.checkpoint_dir, run=ns.run,
+        checkpoint_every=ns.checkpoint_every, checkpoint_interval_s=ns.checkpoint_interval,
+        keep_checkpoints=ns.keep_checkpoints, init_from=ns.init_from, metrics_out=ns.metrics_out,
+        stats_out=ns.stats_out, data_cache=ns.data_cache, data_cache_bytes=int(ns.data_cache_gib * 2**30),
+        eval_batches=ns.eval_batches, collective_timeout_s=ns.collective_timeout,
+        activation_checkpointing=ns.activation_checkpointing, compile=ns.compile,
+        precision=_resolve_precision(ns.precision, device), device=device, log_every=ns.log_every,
+        preempt_at_step=ns.simulate_preemption_at_step, hang_at_step=ns.simulate_hang_at_step,
     )
+
+
+_RUN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+
+
+def _check_uri(flag: str, value: str | None, *, allow_synthetic: bool = False) -> None:
+    if value is None or (allow_synthetic and value == "synthetic"):
+        return
+    scheme = value.split("://", 1)[0] if "://" in value else "file"
+    if scheme not in storage.SCHEMES:
+        raise ConfigError(f"{flag} {value}: the reference trainer reads s3://, gs://, file:// or local paths, "
+                          f"not {scheme}://")
 
 
 def _resolve_device(choice: str) -> str:
@@ -138,24 +191,6 @@ def _resolve_precision(choice: str, device: str) -> str:
     return choice
 
 
-def _check_token_file(spec: str, seq_len: int) -> None:
-    """Raise ConfigError unless `spec` names a readable uint16 token file holding one window."""
-    if "://" in spec:
-        raise ConfigError(f"--data {spec}: only 'synthetic' or a local token file path is supported; "
-                          "mount object storage into the pod (e.g. a CSI driver) and pass the path")
-    path = Path(spec)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ConfigError(f"--data {path}: {exc.strerror or exc}") from None
-    if not path.is_file() or not os.access(path, os.R_OK):
-        raise ConfigError(f"--data {path}: not a readable file (use 'synthetic' or a .bin of uint16 tokens)")
-    if size % 2:
-        raise ConfigError(f"--data {path}: size {size} is odd, not a flat uint16 token file")
-    if size // 2 < seq_len + 1:
-        raise ConfigError(f"--data {path}: {size // 2} tokens, fewer than --seq-len + 1 = {seq_len + 1}")
-
-
 def _check_writable(path: Path, what: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -170,15 +205,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
     try:
         cfg = parse_args(argv)
-    except ConfigError as exc:
-        if os.environ.get("LOCAL_RANK", "0") == "0":
+    except (ConfigError, InfraError) as exc:
+        code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_INFRA
+        if os.environ.get("LOCAL_RANK", "0") == "0":  # the launcher has usually said it already
             print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        record(code)
+        return code
     logging.basicConfig(level=logging.INFO, format=f"[rank{os.environ.get('RANK', '0')}] %(message)s")
+    return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> int:
     from .trainer import train
 
     try:
-        return train(cfg)
+        code = train(cfg)
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        code = EXIT_CONFIG
+    except Exception as exc:
+        if not looks_like_infrastructure(exc):
+            record(EXIT_BUG)
+            raise
+        print(f"{PROG}: infrastructure failure on rank {os.environ.get('RANK', '0')}: "
+              f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr, flush=True)
+        record(EXIT_INFRA)
+        os._exit(EXIT_INFRA)  # a broken process group can hang in teardown; nothing is left to save
+    record(code)
+    return code

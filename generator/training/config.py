@@ -7,15 +7,23 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GPTConfig", "TrainConfig", "PRESETS", "ConfigError", "parse_model_config", "flops_per_token",
-           "gpt_parameter_count"]
+__all__ = ["GPTConfig", "TrainConfig", "PRESETS", "ConfigError", "InfraError", "parse_model_config", "flops_per_token",
+           "gpt_parameter_count", "config_for_parameters", "model_config_arg", "PARAMETER_TOLERANCE"]
+
+PARAMETER_TOLERANCE = 0.05
 
 
 class ConfigError(ValueError):
     """A user-supplied setting the trainer cannot run with; reported as one line, exit 2."""
+
+
+class InfraError(RuntimeError):
+    """The platform failed the run (storage unreachable, a rank lost, a collective timed out):
+    worth retrying on other nodes; exit EXIT_INFRA through the launcher."""
 
 
 @dataclass(frozen=True)
@@ -64,15 +72,32 @@ class TrainConfig:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     seed: int = 1337
-    checkpoint_dir: Path | None = None
+    checkpoint_dir: str | None = None  # a local path or URI; the run folder is checkpoint_dir/run
+    run: str | None = None
     checkpoint_every: int = 0
+    checkpoint_interval_s: float = 1800.0
     keep_checkpoints: int = 2
-    metrics_out: Path | None = None
+    init_from: str | None = None
+    metrics_out: str | None = None
+    stats_out: Path | None = None
+    data_cache: Path | None = None
+    data_cache_bytes: int = 20 * 2**30
+    eval_batches: int = 4
+    collective_timeout_s: float = 600.0
+    activation_checkpointing: bool = False
     compile: bool = False
     precision: str = "fp32"  # resolved: bf16 | fp32
     device: str = "cpu"  # resolved: cuda | cpu
     log_every: int = 10
     preempt_at_step: int | None = None
+    hang_at_step: int | None = None
+
+    @property
+    def run_dir(self) -> str | None:
+        """Where this run's checkpoints live: one folder per workflow run."""
+        if self.checkpoint_dir is None:
+            return None
+        return self.checkpoint_dir.rstrip("/") + "/" + self.run if self.run else self.checkpoint_dir
 
 
 def flops_per_token(config: GPTConfig, seq_len: int) -> float:
@@ -94,6 +119,59 @@ def _params_without_wpe(c: GPTConfig) -> int:
     # per block: 2 LayerNorms, qkv and output projections, MLP up (4d) and down, all with biases
     block = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d)
     return c.vocab_size * d + c.n_layer * block + 2 * d  # tied embedding/lm head, final LayerNorm
+
+
+def config_for_parameters(parameters: int) -> GPTConfig:
+    """The reference GPT closest to `parameters` (within PARAMETER_TOLERANCE), so that a spec's
+    `architecture.parameters` sizes the model that is trained.
+
+    Width is a multiple of 128 (64 below 1024) with 64-dim heads up to 1024 and 128-dim
+    heads above; depth keeps width / layers between 32 and 160, the range of the GPT-2/3
+    families; the GPT-2 vocabulary (padded to 50304) and a 2048 context from 1B up.
+    """
+    if parameters <= 0:
+        raise ConfigError(f"architecture.parameters {parameters}: must be positive")
+    block = 2048 if parameters >= 1_000_000_000 else 1024
+    target = 64.0 if parameters < 500_000_000 else 96.0 if parameters < 3_000_000_000 else 128.0
+    best: tuple[float, float, GPTConfig] | None = None
+    for layers in range(1, 161):
+        for width in _widths_near(parameters, layers, block):
+            if not 16 <= width / layers <= 256:
+                continue
+            cfg = GPTConfig(block_size=block, n_layer=layers, n_embd=width, n_head=width // (64 if width <= 1024 else 128))
+            error = abs(gpt_parameter_count(cfg) - parameters) / parameters
+            # Near enough (half the tolerance) counts as equal: then the usual shape wins.
+            key = (max(error, PARAMETER_TOLERANCE / 2), abs(math.log(width / layers / target)), cfg)
+            if best is None or key[:2] < best[:2]:
+                best = key
+    if best is None or best[0] > PARAMETER_TOLERANCE / 2 and _error(best[2], parameters) > PARAMETER_TOLERANCE:
+        smallest = gpt_parameter_count(GPTConfig(block_size=1024, n_layer=1, n_embd=64, n_head=1))
+        raise ConfigError(f"architecture.parameters {parameters:,}: no reference GPT within "
+                          f"{PARAMETER_TOLERANCE:.0%} (the smallest has {smallest:,}); use a preset")
+    return best[2]
+
+
+def _error(config: GPTConfig, parameters: int) -> float:
+    return abs(gpt_parameter_count(config) - parameters) / parameters
+
+
+def _widths_near(parameters: int, layers: int, block: int) -> list[int]:
+    """The allowed widths either side of the exact solution of parameter_count(layers, d) = parameters."""
+    vocab = GPTConfig().vocab_size
+    a, b = 12.0 * layers, vocab + 13.0 * layers + block + 2
+    exact = (-b + math.sqrt(b * b + 4 * a * parameters)) / (2 * a)
+    step = 64 if exact < 1024 else 128
+    low = max(64, int(exact // step) * step)
+    return [w for w in (low, low + step) if w <= 16384]
+
+
+def model_config_arg(config: GPTConfig) -> str:
+    """The trainer's --model-config for `config` (a preset name when it is one)."""
+    for name, preset in PRESETS.items():
+        if preset == config:
+            return name
+    fields = ",".join(f"{f}={getattr(config, f)}" for f in _FIELDS)
+    return f"gpt-small,{fields}"
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(GPTConfig))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import logging
 import math
 import os
@@ -28,7 +29,7 @@ from torch import nn
 
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig
-from .data import open_data
+from .data import SyntheticData, TokenShards, dataset_version, list_shards, open_data
 from .model import GPT, count_parameters
 
 __all__ = ["train", "Dist"]
@@ -42,6 +43,7 @@ class Dist:
     local_rank: int
     world: int
     device: torch.device
+    ctrl: Any  # a gloo group for small CPU collectives (stop votes, broadcasts); None in a world of one
 
 
 def train(cfg: TrainConfig) -> int:
@@ -60,11 +62,16 @@ def _init_distributed(cfg: TrainConfig) -> Dist:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
+    # An explicit collective timeout: a hung rank fails the job after it (torch's defaults
+    # are 10 min for NCCL and 30 min for gloo); the launcher reports it as infrastructure.
+    timeout = datetime.timedelta(seconds=cfg.collective_timeout_s)
     if "RANK" in os.environ:
-        dist.init_process_group(backend, device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(backend, device_id=device if device.type == "cuda" else None, timeout=timeout)
     else:  # plain `python -m generator.training`: a world of one, same code path
-        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
-    return Dist(rank=dist.get_rank(), local_rank=local_rank, world=dist.get_world_size(), device=device)
+        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1, timeout=timeout)
+    world = dist.get_world_size()
+    ctrl = dist.new_group(backend="gloo", timeout=timeout) if world > 1 else None
+    return Dist(rank=dist.get_rank(), local_rank=local_rank, world=world, device=device, ctrl=ctrl)
 
 
 def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
@@ -75,38 +82,93 @@ def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
                  ", compiled" if cfg.compile else "", cfg.steps, cfg.batch_size, cfg.seq_len)
     start = _maybe_resume(cfg, env, model, optimizer)
     stats = _Stats(env, start=start, skip=min(5, max(1, (cfg.steps - start) // 10)) if cfg.steps - start > 1 else 0)
-    vote = _StopVote(env.world)
+    data = open_data(cfg.data, vocab_size=cfg.model.vocab_size, seq_len=cfg.seq_len, batch_size=cfg.batch_size,
+                     seed=cfg.seed, rank=env.rank, world=env.world, cache_dir=cfg.data_cache,
+                     cache_bytes=cfg.data_cache_bytes, holdout=cfg.eval_batches * cfg.batch_size * env.world)
+    vote = _StopVote(env, cfg.checkpoint_interval_s)
     try:
-        step, exit_code = _loop(cfg, env, model, optimizer, start, stop, vote, stats)
+        step, exit_code, saved = _loop(cfg, env, model, optimizer, start, stop, vote, stats, data)
     finally:
         vote.close()
-    metrics = stats.finish(cfg, step)
-    if env.rank == 0 and cfg.metrics_out is not None:
-        ckpt.write_json_atomic(cfg.metrics_out, metrics)
+    stats.finish_timing(step)
+    eval_loss = _evaluate(cfg, env, model, data) if exit_code == 0 and cfg.eval_batches else None
+    if env.rank == 0:
+        _write_outputs(cfg, env, stats, step, saved, eval_loss, data)
     return exit_code
 
 
 def _loop(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.Optimizer, start: int,
-          stop: ckpt.StopFlag, vote: _StopVote, stats: _Stats) -> tuple[int, int]:
-    """Steps `start`..`cfg.steps`; returns (last completed step, exit code)."""
-    data = open_data(cfg.data, vocab_size=cfg.model.vocab_size, seq_len=cfg.seq_len, batch_size=cfg.batch_size,
-                     seed=cfg.seed, rank=env.rank, world=env.world)
+          stop: ckpt.StopFlag, vote: _StopVote, stats: _Stats,
+          data: SyntheticData | TokenShards) -> tuple[int, int, str | None]:
+    """Steps `start`..`cfg.steps`; returns (last completed step, exit code, last checkpoint URI)."""
     autocast = _autocast(cfg, env)
+    saved: str | None = None
     for step in range(start, cfg.steps):
         loss = _step(cfg, env, model, optimizer, autocast, step, data.batch(step))
         done = step + 1
         stats.after_step(done, loss, log_now=done % cfg.log_every == 0 or done == cfg.steps)
-        if cfg.preempt_at_step == done and env.rank == 0:
-            _simulate_preemption()
-        if vote.should_stop(stop.raised) and done < cfg.steps:
+        _test_hooks(cfg, env, done)
+        stop_now, save_due = vote.decide(stop.raised)
+        if stop_now and done < cfg.steps:
             log.warning("rank %d: SIGTERM received, checkpointing at step %d and exiting %d",
                         env.rank, done, ckpt.EXIT_PREEMPTED)
             stats.pause(lambda: _save(cfg, env, done, model, optimizer))
-            return done, ckpt.EXIT_PREEMPTED
-        if cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
+            return done, ckpt.EXIT_PREEMPTED, _saved_uri(cfg, done)
+        if done < cfg.steps and (save_due or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0)):
             stats.pause(lambda: _save(cfg, env, done, model, optimizer))
-    stats.pause(lambda: _save(cfg, env, cfg.steps, model, optimizer))  # no-op if just saved
-    return cfg.steps, 0
+            vote.saved()
+            saved = _saved_uri(cfg, done)
+    stats.pause(lambda: _save(cfg, env, cfg.steps, model, optimizer, final=True))
+    return cfg.steps, 0, _saved_uri(cfg, cfg.steps) or saved
+
+
+def _saved_uri(cfg: TrainConfig, step: int) -> str | None:
+    return ckpt.step_uri(cfg.run_dir, step) if cfg.run_dir is not None else None
+
+
+def _test_hooks(cfg: TrainConfig, env: Dist, done: int) -> None:
+    if cfg.preempt_at_step == done and env.rank == 0:
+        _simulate_preemption()
+    if cfg.hang_at_step == done and env.rank == env.world - 1:
+        log.warning("rank %d: simulating a hung rank (test hook)", env.rank)
+        while True:
+            time.sleep(3600)
+
+
+@torch.no_grad()
+def _evaluate(cfg: TrainConfig, env: Dist, model: nn.Module, data: SyntheticData | TokenShards) -> float:
+    """Mean loss over `eval_batches` held-out batches on every rank, averaged over ranks."""
+    autocast = _autocast(cfg, env)
+    total = torch.zeros((), dtype=torch.float32, device=env.device)
+    for index in range(cfg.eval_batches):
+        batch = data.eval_batch(index)
+        if env.device.type == "cuda":
+            batch = tuple(t.to(env.device, non_blocking=True) for t in batch)  # type: ignore[assignment]
+        with autocast:
+            total += model(*batch).float()
+    value = (total / cfg.eval_batches).reshape(1).cpu()
+    if env.world > 1:
+        dist.all_reduce(value, op=dist.ReduceOp.SUM, group=env.ctrl)
+        value /= env.world
+    return float(value.item())
+
+
+def _write_outputs(cfg: TrainConfig, env: Dist, stats: _Stats, step: int, saved: str | None,
+                   eval_loss: float | None, data: SyntheticData | TokenShards) -> None:
+    """The metrics JSON of the contract (CONTRACTS.md: keys with no value are omitted) and,
+    for benchmarks, the detailed statistics."""
+    detail = stats.summary(cfg, step)
+    metrics: dict[str, Any] = {
+        "final_loss": detail["final_loss"], "eval_loss": eval_loss, "tokens_per_second": detail["tokens_per_s"],
+        "steps": step, "checkpoint_uri": saved, "run": cfg.run,
+        "model_uri": ckpt.storage.join(saved, "model.pt") if saved and step == cfg.steps else None,
+        "dataset_uri": cfg.data if cfg.data != "synthetic" else "synthetic://",
+        "dataset_version": dataset_version(data.shards) if isinstance(data, TokenShards) else None,
+    }
+    if cfg.metrics_out is not None:
+        ckpt.write_json(cfg.metrics_out, {k: v for k, v in metrics.items() if v is not None})
+    if cfg.stats_out is not None:
+        ckpt.write_json(str(cfg.stats_out), {**detail, "eval_loss": eval_loss})
 
 
 def _step(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -128,7 +190,7 @@ def _step(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.
 
 def _build(cfg: TrainConfig, env: Dist) -> tuple[nn.Module, torch.optim.Optimizer]:
     torch.manual_seed(cfg.seed)  # identical init on every rank: FSDP shards it, DDP checks it
-    model: nn.Module = GPT(cfg.model)
+    model: nn.Module = GPT(cfg.model, checkpoint_activations=cfg.activation_checkpointing)
     if cfg.strategy == "fsdp":
         # Initialised on the host; fully_shard moves each block to the device as it shards
         # it, so a GPU never holds more than one unsharded block.
@@ -196,27 +258,39 @@ def _meta(cfg: TrainConfig, env: Dist) -> dict[str, Any]:
     }
 
 
-def _save(cfg: TrainConfig, env: Dist, step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
-    if cfg.checkpoint_dir is None:
+def _save(cfg: TrainConfig, env: Dist, step: int, model: nn.Module, optimizer: torch.optim.Optimizer, *,
+          final: bool = False) -> None:
+    if cfg.run_dir is None:
         return
-    path = ckpt.save_checkpoint(cfg.checkpoint_dir, step, model, optimizer, _meta(cfg, env), keep=cfg.keep_checkpoints)
+    uri = ckpt.save_checkpoint(cfg.run_dir, step, model, optimizer, _meta(cfg, env), keep=cfg.keep_checkpoints,
+                               ctrl=env.ctrl, final=final)
     if env.rank == 0:
-        log.info("checkpoint %s", path)
+        log.info("checkpoint %s", uri)
 
 
 def _maybe_resume(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
-    if cfg.checkpoint_dir is None or (path := ckpt.latest_checkpoint(cfg.checkpoint_dir)) is None:
+    """Resume this run from its newest intact checkpoint; else warm-start from --init-from."""
+    step = ckpt.choose_checkpoint(cfg.run_dir, env.ctrl) if cfg.run_dir is not None else None
+    if step is None:
+        if cfg.init_from is not None:
+            try:
+                used = ckpt.load_weights(cfg.init_from, model, env.ctrl)
+            except FileNotFoundError as exc:
+                raise ConfigError(str(exc)) from None
+            if env.rank == 0:
+                log.info("initialised weights from %s", used)
         return 0
+    uri = ckpt.step_uri(cfg.run_dir, step)  # type: ignore[arg-type]
     saved = _meta(cfg, env)
-    found = ckpt.read_meta(path)
+    found = ckpt.read_meta(uri)
     if found["model"] != saved["model"]:
-        raise ConfigError(f"{path}: checkpoint model {found['model']} differs from --model-config {saved['model']}")
+        raise ConfigError(f"{uri}: checkpoint model {found['model']} differs from --model-config {saved['model']}")
     if found["data"] != saved["data"] or found["world_size"] != env.world:
         log.warning("resuming %s with different data settings or world size: batches will not match an "
-                    "uninterrupted run", path)
-    resumed = ckpt.load_checkpoint(path, model, optimizer)
+                    "uninterrupted run", uri)
+    resumed = ckpt.load_checkpoint(uri, model, optimizer)
     if env.rank == 0:
-        log.info("resumed from %s at step %d", path, resumed.step)
+        log.info("resumed from %s at step %d", uri, resumed.step)
     return resumed.step
 
 
@@ -228,25 +302,33 @@ def _simulate_preemption() -> None:
 
 
 class _StopVote:
-    """All ranks agree on stopping at the same step without a per-step device sync: each
-    step starts an async MAX all-reduce of the local flag on a gloo group and reads the
-    previous step's result."""
+    """All ranks agree on stopping (SIGTERM on any rank) and on a time-based checkpoint
+    (rank 0's clock) at the same step without a per-step device sync: each step starts an
+    async MAX all-reduce of the local flags on the gloo group and reads the previous
+    step's result."""
 
-    def __init__(self, world: int) -> None:
-        self.group = dist.new_group(backend="gloo") if world > 1 else None
-        self.buf = torch.zeros(1, dtype=torch.int32)
+    def __init__(self, env: Dist, interval_s: float) -> None:
+        self.group, self.rank = env.ctrl, env.rank
+        self.interval_s, self.last_save, self.pending = interval_s, time.monotonic(), False
+        self.buf = torch.zeros(2, dtype=torch.int32)
         self.work: Any = None
 
-    def should_stop(self, local: bool) -> bool:
+    def decide(self, stop: bool) -> tuple[bool, bool]:
+        due = (self.rank == 0 and not self.pending and self.interval_s > 0
+               and time.monotonic() - self.last_save >= self.interval_s)
+        self.pending = self.pending or due  # asked once; the answer arrives a step later
         if self.group is None:
-            return local
-        decided = False
+            return stop, due
+        decided = (False, False)
         if self.work is not None:
             self.work.wait()
-            decided = bool(self.buf.item())
-        self.buf = torch.tensor([int(local)], dtype=torch.int32)
+            decided = (bool(self.buf[0].item()), bool(self.buf[1].item()))
+        self.buf = torch.tensor([int(stop), int(due)], dtype=torch.int32)
         self.work = dist.all_reduce(self.buf, op=dist.ReduceOp.MAX, group=self.group, async_op=True)
         return decided
+
+    def saved(self) -> None:
+        self.last_save, self.pending = time.monotonic(), False
 
     def close(self) -> None:
         if self.work is not None:
@@ -287,11 +369,16 @@ class _Stats:
         fn()
         self.paused += time.perf_counter() - t
 
-    def finish(self, cfg: TrainConfig, step: int) -> dict[str, Any]:
+    def finish_timing(self, step: int) -> None:
         self._sync()
-        now = time.perf_counter()
+        self.ended = time.perf_counter()
         timed = step - self.timed_from
-        step_time = (now - self.t_start - self.paused) / timed if self.t_start is not None and timed > 0 else None
+        self.step_time = ((self.ended - self.t_start - self.paused) / timed
+                          if self.t_start is not None and timed > 0 else None)
+        self.final = self._mean(self.last_loss) if self.last_loss is not None else None
+        self.initial = self._mean(self.first_loss) if self.first_loss is not None else None
+
+    def summary(self, cfg: TrainConfig, step: int) -> dict[str, Any]:
         tokens = cfg.batch_size * cfg.seq_len * self.env.world
         cuda = self.env.device.type == "cuda"
         return {
@@ -306,13 +393,13 @@ class _Stats:
             "batch_size": cfg.batch_size,
             "seq_len": cfg.seq_len,
             "tokens_per_step": tokens,
-            "initial_loss": self._mean(self.first_loss) if self.first_loss is not None else None,
-            "final_loss": self._mean(self.last_loss) if self.last_loss is not None else None,
+            "initial_loss": self.initial,
+            "final_loss": self.final,
             "loss_history": self.history,
-            "step_time_mean_s": step_time,
-            "tokens_per_s": tokens / step_time if step_time else None,
+            "step_time_mean_s": self.step_time,
+            "tokens_per_s": tokens / self.step_time if self.step_time else None,
             "peak_gpu_memory_gib": torch.cuda.max_memory_allocated(self.env.device) / 2**30 if cuda else None,
-            "wall_time_s": now - self.started,
+            "wall_time_s": self.ended - self.started,
         }
 
     def _mean(self, loss: torch.Tensor) -> float:

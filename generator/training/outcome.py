@@ -1,0 +1,61 @@
+"""How a trainer process ended, told to the launcher, which makes it the container's exit code.
+
+torchrun's own exit code is 1 whenever a worker fails or it is signalled, so the workers'
+codes never reach Argo by themselves. Each worker writes its outcome to
+`$MODELOPS_OUTCOME_DIR/rank-<RANK>` (set by the launcher) just before it exits; a rank
+that wrote nothing died without a say (SIGKILL, OOM kill, segfault, lost node).
+No torch here: the launcher imports this before deciding to start torchrun at all.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+__all__ = ["EXIT_OK", "EXIT_BUG", "EXIT_CONFIG", "EXIT_INFRA", "EXIT_PREEMPTED", "record", "read_outcomes",
+           "looks_like_infrastructure", "DESCRIPTIONS"]
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_CONFIG = 2
+# EX_TEMPFAIL from sysexits.h: "temporary failure, try again": collective timeout, lost
+# rank, NCCL or hardware error, storage unreachable. Retried, like a preemption.
+EXIT_INFRA = 75
+EXIT_PREEMPTED = 143
+
+DESCRIPTIONS = {EXIT_OK: "done", EXIT_BUG: "failed (a bug in the training code)", EXIT_CONFIG: "bad configuration",
+                EXIT_INFRA: "infrastructure failure (retryable)", EXIT_PREEMPTED: "preempted after a checkpoint"}
+
+_INFRA = re.compile(r"timed? ?out|timeout|NCCL|gloo|connection (reset|closed|refused)|broken pipe|"
+                    r"ECC error|uncorrectable|unspecified launch failure|illegal memory access|"
+                    r"connection lost", re.IGNORECASE)
+_INFRA_TYPES = ("DistError", "DistBackendError", "DistNetworkError", "DistStoreError", "ConnectionError",
+                "TimeoutError", "InfraError")
+
+
+def looks_like_infrastructure(exc: BaseException) -> bool:
+    """True for failures of the platform rather than of the code: worth a retry elsewhere."""
+    if type(exc).__name__ == "OutOfMemoryError":
+        return False  # the same batch runs out of memory on any node
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & set(_INFRA_TYPES)) or (isinstance(exc, RuntimeError) and bool(_INFRA.search(str(exc))))
+
+
+def record(code: int) -> None:
+    folder = os.environ.get("MODELOPS_OUTCOME_DIR")
+    if not folder:
+        return
+    path = Path(folder) / f"rank-{os.environ.get('RANK', '0')}"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(str(code))
+    os.replace(tmp, path)
+
+
+def read_outcomes(folder: Path) -> dict[int, int]:
+    outcomes = {}
+    for path in folder.glob("rank-*"):
+        try:
+            outcomes[int(path.name[5:])] = int(path.read_text().strip())
+        except ValueError:
+            continue
+    return outcomes

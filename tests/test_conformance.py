@@ -89,8 +89,10 @@ def test_multi_node_training_renders_a_jobset_with_rendezvous():
     assert job["parallelism"] == job["completions"] == 2
     container = job["template"]["spec"]["containers"][0]
     args = container["args"]
-    assert "--nnodes=2" in args and "--nproc-per-node=8" in args and "--rdzv-backend=c10d" in args
-    assert any(a.startswith("--rdzv-endpoint=$(JOBSET_NAME)-workers-0-0.$(JOBSET_NAME):") for a in args)
+    assert "--nnodes=2" in args and "--nproc-per-node=8" in args and "--node-rank=$(JOB_COMPLETION_INDEX)" in args
+    # static rendezvous on pod 0's stable name (c10d would ignore --node-rank); the launcher waits for its DNS
+    assert "--master-addr=$(JOBSET_NAME)-workers-0-0.$(JOBSET_NAME)" in args and not any("rdzv" in a for a in args)
+    assert container["command"] == ["python", "-m", "generator.training.launch"]
     assert container["resources"]["requests"]["nvidia.com/gpu"] == container["resources"]["limits"]["nvidia.com/gpu"] == "8"
     assert template["resource"]["successCondition"] == "status.terminalState == Completed"
 
@@ -102,7 +104,7 @@ def test_single_node_training_has_the_robustness_settings():
     assert spec["activeDeadlineSeconds"] == 6 * 3600
     assert spec["podGC"]["strategy"] and spec["ttlStrategy"]
     assert template["retryStrategy"]["limit"] == 2 and template["retryStrategy"]["backoff"]["factor"] == 2
-    assert template["container"]["command"] == ["torchrun"]
+    assert template["container"]["command"] == ["python", "-m", "generator.training.launch"]
     assert template["container"]["args"][:3] == ["--standalone", "--nnodes=1", "--nproc-per-node=4"]
     assert {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "32Gi"}} in template["volumes"]
     assert template["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]

@@ -19,7 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from generator.errors import ModelopsError
 from generator.resources import bundled
 
-__all__ = ["Blueprints", "to_scalar", "to_flow"]
+__all__ = ["Blueprints", "to_flow", "to_scalar"]
 
 TEMPLATES_DIR = "blueprints/templates"
 TEAMS_DIR = "blueprints/teams"

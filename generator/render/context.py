@@ -24,8 +24,15 @@ from generator.render.training_context import (
 )
 from generator.spec.model import Environment, ResolvedModel
 
-__all__ = ["model_context", "environment_context", "CHART_PATH", "TRAINER_MODULE", "METRICS_PATH", "CHECKPOINT_MOUNT",
-           "torchrun_command"]
+__all__ = [
+    "CHART_PATH",
+    "CHECKPOINT_MOUNT",
+    "METRICS_PATH",
+    "TRAINER_MODULE",
+    "environment_context",
+    "model_context",
+    "torchrun_command",
+]
 
 CHART_PATH = "blueprints/charts/model-serving"
 GPU_RESOURCE = "nvidia.com/gpu"

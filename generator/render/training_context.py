@@ -12,9 +12,24 @@ from typing import Any
 
 from generator.spec.model import Environment
 
-__all__ = ["cluster_features", "torchrun_command", "checkpoint_location", "metrics_source", "version_tuple", "RDZV_PORT",
-           "TRAINER_MODULE", "LAUNCHER_MODULE", "METRICS_PATH", "CHECKPOINT_MOUNT", "DATA_CACHE_MOUNT",
-           "EXIT_INFRA", "EXIT_PREEMPTED", "RUN_NAME", "retry_expression", "DEFAULT_VERSIONS"]
+__all__ = [
+    "CHECKPOINT_MOUNT",
+    "DATA_CACHE_MOUNT",
+    "DEFAULT_VERSIONS",
+    "EXIT_INFRA",
+    "EXIT_PREEMPTED",
+    "LAUNCHER_MODULE",
+    "METRICS_PATH",
+    "RDZV_PORT",
+    "RUN_NAME",
+    "TRAINER_MODULE",
+    "checkpoint_location",
+    "cluster_features",
+    "metrics_source",
+    "retry_expression",
+    "torchrun_command",
+    "version_tuple",
+]
 
 TRAINER_MODULE = "generator.training"
 LAUNCHER_MODULE = "generator.training.launch"
@@ -107,7 +122,7 @@ def _trainer_args(training: dict[str, Any], env: Environment, model: str) -> lis
         args += ["--data-cache", DATA_CACHE_MOUNT]
     location = checkpoint_location(training, env, model)
     if location is not None:
-        args += ["--checkpoint-dir", location, "--run", RUN_NAME]
+        args += ["--checkpoint-dir", location, "--run-name", RUN_NAME]
     args += ["--metrics-out", _metrics_target(training, location)]
     for flag, key in (("--steps", "steps"), ("--batch-size", "batchSize"), ("--seq-len", "seqLen"),
                       ("--checkpoint-every", "checkpointEvery"), ("--checkpoint-interval", "checkpointInterval"),

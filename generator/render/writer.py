@@ -15,7 +15,7 @@ from pathlib import Path
 from generator.errors import ModelopsError
 from generator.render.pipeline import HEADER_MARK, RenderedFile
 
-__all__ = ["Change", "plan_changes", "apply_changes", "atomic_write", "is_generated"]
+__all__ = ["Change", "apply_changes", "atomic_write", "is_generated", "plan_changes"]
 
 GENERATED_ROOT = "environments"
 

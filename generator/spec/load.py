@@ -233,7 +233,7 @@ def _model_semantics(spec: ModelSpec, environments: dict[str, Environment],
         if resolved is not None and memo is not None:
             memo[(spec.name, env.name)] = resolved
         problems += _resolved_semantics(spec, resolved)
-    return problems
+    return list(dict.fromkeys(problems))  # a spec-level mistake is found once per environment
 
 
 def resolve_safely(spec: ModelSpec, env: Environment) -> ResolvedModel | None:
@@ -244,11 +244,15 @@ def resolve_safely(spec: ModelSpec, env: Environment) -> ResolvedModel | None:
 
 
 def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list[Problem]:
-    if resolved is None or resolved.serving is None:
+    if resolved is None:
         return []
+    from generator.spec.training_checks import training_problems
+
+    problems = training_problems(spec, resolved)
+    if resolved.serving is None:
+        return problems
     serving, env, located = resolved.serving, resolved.environment.name, spec.located
     override = ("environments", env, "serving") if env in spec.data.get("environments", {}) else ("serving",)
-    problems = []
     if serving["replicas"]["min"] > serving["replicas"]["max"]:
         problems.append(located.problem(override + ("replicas", "min"),
                                         f"replicas.min ({serving['replicas']['min']}) is greater than replicas.max "

@@ -51,8 +51,18 @@ from torch.distributed.checkpoint.state_dict import (
 from . import storage
 
 __all__ = [
-    "EXIT_PREEMPTED", "MANIFEST", "StopFlag", "Resumed", "save_checkpoint", "load_checkpoint", "load_weights",
-    "choose_checkpoint", "verify", "read_meta", "write_json", "step_uri",
+    "EXIT_PREEMPTED",
+    "MANIFEST",
+    "Resumed",
+    "StopFlag",
+    "choose_checkpoint",
+    "load_checkpoint",
+    "load_weights",
+    "read_meta",
+    "save_checkpoint",
+    "step_uri",
+    "verify",
+    "write_json",
 ]
 
 EXIT_PREEMPTED = 143

@@ -20,9 +20,15 @@ from typing import Any, NoReturn
 from . import storage
 from .config import ConfigError, InfraError, TrainConfig, parse_model_config
 from .data import list_shards
-from .outcome import EXIT_BUG, EXIT_CONFIG, EXIT_INFRA, looks_like_infrastructure, record
+from .outcome import (
+    EXIT_BUG,
+    EXIT_CONFIG,
+    EXIT_INFRA,
+    looks_like_infrastructure,
+    record,
+)
 
-__all__ = ["main", "parse_args", "EXIT_CONFIG"]
+__all__ = ["EXIT_CONFIG", "main", "parse_args"]
 
 PROG = "generator.training"
 
@@ -95,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grad-clip", type=_non_negative_float, default=1.0, help="max grad norm; 0 disables")
     p.add_argument("--seed", type=_int, default=1337)
     p.add_argument("--checkpoint-dir", default=None, help="local path, s3:// or gs:// URI")
-    p.add_argument("--run", default=None, help="run name (the workflow's): checkpoints go to CHECKPOINT_DIR/RUN")
+    p.add_argument("--run-name", default=None, dest="run", help="run name (the workflow's): checkpoints go to CHECKPOINT_DIR/RUN_NAME")
     p.add_argument("--init-from", default=None, help="warm start: weights of a checkpoint or an earlier run folder")
     p.add_argument("--checkpoint-every", type=_non_negative, default=0, help="steps; 0: by time only")
     p.add_argument("--checkpoint-interval", type=_duration, default=1800.0, help="time between checkpoints "
@@ -133,7 +139,7 @@ def parse_args(argv: Sequence[str] | None = None, *, check_data: bool = True) ->
     for flag in ("checkpoint_dir", "init_from", "metrics_out"):
         _check_uri("--" + flag.replace("_", "-"), getattr(ns, flag))
     if ns.run is not None and not _RUN.match(ns.run):
-        raise ConfigError(f"--run {ns.run!r}: use letters, digits, '.', '_' and '-'")
+        raise ConfigError(f"--run-name {ns.run!r}: use letters, digits, '.', '_' and '-'")
     if ns.checkpoint_dir is not None and not storage.is_remote(ns.checkpoint_dir):
         _check_writable(Path(ns.checkpoint_dir.split("://", 1)[-1]), "--checkpoint-dir")
     if ns.metrics_out is not None and not storage.is_remote(ns.metrics_out):

@@ -11,8 +11,19 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GPTConfig", "TrainConfig", "PRESETS", "ConfigError", "InfraError", "parse_model_config", "flops_per_token",
-           "gpt_parameter_count", "config_for_parameters", "model_config_arg", "PARAMETER_TOLERANCE"]
+__all__ = [
+    "PARAMETER_TOLERANCE",
+    "PRESETS",
+    "ConfigError",
+    "GPTConfig",
+    "InfraError",
+    "TrainConfig",
+    "config_for_parameters",
+    "flops_per_token",
+    "gpt_parameter_count",
+    "model_config_arg",
+    "parse_model_config",
+]
 
 PARAMETER_TOLERANCE = 0.05
 

@@ -34,7 +34,7 @@ import torch
 from . import storage
 from .config import ConfigError, InfraError
 
-__all__ = ["SyntheticData", "TokenShards", "Shard", "list_shards", "open_data", "dataset_version"]
+__all__ = ["Shard", "SyntheticData", "TokenShards", "dataset_version", "list_shards", "open_data"]
 
 _MAX_STRIDE = 4
 DEFAULT_CACHE_BYTES = 20 * 2**30

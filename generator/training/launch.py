@@ -30,9 +30,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from .outcome import DESCRIPTIONS, EXIT_BUG, EXIT_CONFIG, EXIT_INFRA, EXIT_OK, EXIT_PREEMPTED, read_outcomes
+from .outcome import (
+    DESCRIPTIONS,
+    EXIT_BUG,
+    EXIT_CONFIG,
+    EXIT_INFRA,
+    EXIT_OK,
+    EXIT_PREEMPTED,
+    read_outcomes,
+)
 
-__all__ = ["main", "split_command", "classify"]
+__all__ = ["classify", "main", "split_command"]
 
 PROG = "generator.training.launch"
 BUILTIN = "generator.training"
@@ -123,6 +131,8 @@ def classify(returncode: int, outcomes: dict[int, int], *, local_world: int, sig
         return EXIT_PREEMPTED
     if returncode == 0:
         return EXIT_OK
+    if returncode == EXIT_CONFIG and not outcomes:
+        return EXIT_CONFIG  # torchrun refused its own arguments before starting a worker
     silent = len(outcomes) < local_world
     return EXIT_INFRA if silent and (builtin or outcomes) else EXIT_BUG
 

@@ -12,8 +12,17 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["EXIT_OK", "EXIT_BUG", "EXIT_CONFIG", "EXIT_INFRA", "EXIT_PREEMPTED", "record", "read_outcomes",
-           "looks_like_infrastructure", "DESCRIPTIONS"]
+__all__ = [
+    "DESCRIPTIONS",
+    "EXIT_BUG",
+    "EXIT_CONFIG",
+    "EXIT_INFRA",
+    "EXIT_OK",
+    "EXIT_PREEMPTED",
+    "looks_like_infrastructure",
+    "read_outcomes",
+    "record",
+]
 
 EXIT_OK = 0
 EXIT_BUG = 1

@@ -39,8 +39,14 @@ from typing import Any
 from .config import GPTConfig, gpt_parameter_count, parse_model_config
 
 __all__ = [
-    "BytesPerParam", "Plan", "plan_capacity", "recommend", "parameters_from_config",
-    "bytes_per_param", "GPU_MEMORY_GIB", "DEFAULT_ACTIVATION_OVERHEAD",
+    "DEFAULT_ACTIVATION_OVERHEAD",
+    "GPU_MEMORY_GIB",
+    "BytesPerParam",
+    "Plan",
+    "bytes_per_param",
+    "parameters_from_config",
+    "plan_capacity",
+    "recommend",
 ]
 
 GIB = 2**30

@@ -12,8 +12,20 @@ import hashlib
 import os
 from typing import Any
 
-__all__ = ["SCHEMES", "is_remote", "is_local", "filesystem", "join", "read_bytes", "write_bytes", "exists", "listdir",
-           "remove_tree", "remove", "sha256_of"]
+__all__ = [
+    "SCHEMES",
+    "exists",
+    "filesystem",
+    "is_local",
+    "is_remote",
+    "join",
+    "listdir",
+    "read_bytes",
+    "remove",
+    "remove_tree",
+    "sha256_of",
+    "write_bytes",
+]
 
 SCHEMES = ("s3", "gs", "gcs", "file")
 
@@ -28,7 +40,7 @@ def _scheme(uri: str) -> str:
 
 def filesystem(uri: str) -> tuple[Any, str]:
     """(fsspec filesystem, path inside it) for `uri`; raises ValueError for schemes we do not read."""
-    import fsspec
+    import fsspec  # type: ignore[import-untyped]
 
     scheme = _scheme(uri)
     if scheme not in SCHEMES:
@@ -45,7 +57,7 @@ def filesystem(uri: str) -> tuple[Any, str]:
 
 
 def is_local(fs: Any) -> bool:
-    from fsspec.implementations.local import LocalFileSystem
+    from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 
     return isinstance(fs, LocalFileSystem)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import logging
 import math
 import os
@@ -29,10 +30,10 @@ from torch import nn
 
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig
-from .data import SyntheticData, TokenShards, dataset_version, list_shards, open_data
+from .data import SyntheticData, TokenShards, dataset_version, open_data
 from .model import GPT, count_parameters
 
-__all__ = ["train", "Dist"]
+__all__ = ["Dist", "train"]
 
 log = logging.getLogger("generator.training")
 
@@ -112,13 +113,13 @@ def _loop(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.
         if stop_now and done < cfg.steps:
             log.warning("rank %d: SIGTERM received, checkpointing at step %d and exiting %d",
                         env.rank, done, ckpt.EXIT_PREEMPTED)
-            stats.pause(lambda: _save(cfg, env, done, model, optimizer))
+            stats.pause(functools.partial(_save, cfg, env, done, model, optimizer))
             return done, ckpt.EXIT_PREEMPTED, _saved_uri(cfg, done)
         if done < cfg.steps and (save_due or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0)):
-            stats.pause(lambda: _save(cfg, env, done, model, optimizer))
+            stats.pause(functools.partial(_save, cfg, env, done, model, optimizer))
             vote.saved()
             saved = _saved_uri(cfg, done)
-    stats.pause(lambda: _save(cfg, env, cfg.steps, model, optimizer, final=True))
+    stats.pause(functools.partial(_save, cfg, env, cfg.steps, model, optimizer, final=True))
     return cfg.steps, 0, _saved_uri(cfg, cfg.steps) or saved
 
 

@@ -35,7 +35,7 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
 
 def copy_example(dest: Path) -> Path:
     """The example GitOps repository (specs, environments, rendered output, blueprints)."""
-    for name in ("models", "environments", "blueprints", "policies"):
+    for name in ("models", "environments", "blueprints", "policies", "data"):
         if (ROOT / name).exists():
             shutil.copytree(ROOT / name, dest / name)
     for name in ("waivers.yaml", ".modelops.yaml"):
@@ -75,3 +75,18 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under root (relative path -> bytes), to prove nothing was written."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3 API on 127.0.0.1: moto in server mode (its own process), started once per
+    session and always stopped; skipped when moto's server extra is missing (tests/s3_server.py)."""
+    from tests.s3_server import S3Server, moto_server_available
+
+    if not moto_server_available():
+        pytest.skip("moto[server] is not installed (needs moto, flask and boto3)")
+    server = S3Server().start()
+    try:
+        yield server
+    finally:
+        server.stop()

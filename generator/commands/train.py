@@ -112,7 +112,7 @@ def _gpus_here() -> int:
 
 
 def local_command(template: dict[str, Any], workdir: Path, overrides: list[str], *, repo_root: Path | None = None,
-                  keep_remote: bool = False) -> tuple[list[str], dict[str, str], list[str]]:
+                  keep_remote: bool = False, run: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:
     """(argv, environment, notes) to run the template's training command on this machine.
 
     `keep_remote` keeps object-storage checkpoints and data as rendered (the tests point
@@ -125,7 +125,7 @@ def local_command(template: dict[str, Any], workdir: Path, overrides: list[str],
     if nproc.isdigit() and int(nproc) > max(1, gpus):
         args = [f"--nproc-per-node={max(1, gpus)}" if a.startswith("--nproc-per-node=") else a for a in args]
         notes.append(f"--nproc-per-node {nproc} -> {max(1, gpus)} ({gpus} GPU(s) here)")
-    run = f"local-{time.strftime('%Y%m%d-%H%M%S')}"
+    run = run or f"local-{time.strftime('%Y%m%d-%H%M%S')}"
     args = [a.replace(RUN_NAME, run) for a in args]
     metrics = _option_value(args, "--metrics-out")
     if metrics is not None and (metrics == METRICS_PATH or not keep_remote):

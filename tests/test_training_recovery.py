@@ -1,0 +1,135 @@
+"""Recovery paths of the reference trainer and its launcher: damaged checkpoints, one folder
+per run, hung ranks, configuration errors under torchrun, exit-code mapping.
+
+torch is only imported in subprocesses (see tests/test_training.py).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from generator.training.launch import classify, split_command
+from generator.training.outcome import EXIT_BUG, EXIT_CONFIG, EXIT_INFRA, EXIT_OK, EXIT_PREEMPTED
+from tests.conftest import ROOT
+
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+TINY = ["--strategy", "ddp", "--model-config", "gpt-tiny,n_layer=1,n_embd=32,block_size=32", "--batch-size", "4",
+        "--seq-len", "16", "--lr", "3e-3", "--log-every", "2", "--device", "cpu", "--eval-batches", "1"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    launcher_vars = ("TORCHELASTIC", "LOCAL_", "RANK", "WORLD_", "MASTER_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(launcher_vars)}
+    return {**env, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **extra}
+
+
+def _single(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "generator.training", *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=180, check=False)
+
+
+def _launch(*args: str, cwd: Path, nproc: int = 2, timeout: float = 180, **env: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "generator.training.launch", "--standalone", "--nnodes=1",
+           f"--nproc-per-node={nproc}", "-m", "generator.training", *args]
+    return subprocess.run(cmd, cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=timeout,
+                          start_new_session=True, check=False)
+
+
+@needs_torch
+@pytest.mark.slow
+def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path: Path) -> None:
+    common = [*TINY, "--checkpoint-dir", str(tmp_path / "ckpt"), "--run-name", "wf-1", "--checkpoint-every", "4",
+              "--keep-checkpoints", "0"]
+    first = _single(*common, "--steps", "12", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    run = tmp_path / "ckpt" / "wf-1"
+    state = run / "step-00000012" / "state.pt"
+    data = bytearray(state.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit: loads silently without the manifest's sha256
+    state.write_bytes(bytes(data))
+    (run / "step-00000008" / "MANIFEST.json").unlink()  # an interrupted write: no manifest, no checkpoint
+    second = _single(*common, "--steps", "14", "--stats-out", str(tmp_path / "stats.json"), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    warnings = [line for line in second.stderr.splitlines() if "skipping damaged checkpoint" in line]
+    assert len(warnings) == 2 and "step-00000012" in warnings[0] and "sha256" in warnings[0]
+    assert "no manifest" in warnings[1]
+    assert "Traceback" not in second.stderr
+    assert json.loads((tmp_path / "stats.json").read_text())["resumed_from_step"] == 4
+
+
+@needs_torch
+@pytest.mark.slow
+def test_a_second_scheduled_run_trains_in_a_new_folder(tmp_path: Path) -> None:
+    """CronWorkflow runs have different workflow names: the second trains every step
+    again (warm-started from the first with --init-from), instead of resuming at the end."""
+    common = [*TINY, "--checkpoint-dir", str(tmp_path / "ckpt"), "--steps", "6"]
+    first = _single(*common, "--run-name", "chat-training-1733540400", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = _single(*common, "--run-name", "chat-training-1734145200", "--init-from",
+                     str(tmp_path / "ckpt" / "chat-training-1733540400"), "--stats-out", str(tmp_path / "s.json"),
+                     cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-2000:]
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert (stats["resumed_from_step"], stats["steps"]) == (0, 6) and len(stats["loss_history"]) == 3
+    assert "initialised weights from" in second.stderr and "chat-training-1733540400/step-00000006" in second.stderr
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["chat-training-1733540400",
+                                                                      "chat-training-1734145200"]
+
+
+@needs_torch
+@pytest.mark.slow
+def test_a_hung_rank_ends_the_job_within_the_collective_timeout(tmp_path: Path) -> None:
+    started = time.monotonic()
+    proc = _launch(*TINY, "--steps", "40", "--collective-timeout", "5s", "--simulate-hang-at-step", "3",
+                   cwd=tmp_path, TORCH_ELASTIC_SHUTDOWN_TIMEOUT="3")
+    elapsed = time.monotonic() - started
+    assert proc.returncode == EXIT_INFRA, proc.stderr[-3000:]
+    assert "infrastructure failure on rank 0" in proc.stderr and "exit 75" in proc.stderr
+    assert elapsed < 150  # the default gloo timeout alone would be 30 minutes
+
+
+@needs_torch
+@pytest.mark.parametrize("attempt", range(3))
+def test_config_error_under_the_launcher_is_one_line_exit_2(tmp_path: Path, attempt: int) -> None:
+    """Found before torchrun starts, so no rank can be killed before it prints (the old flake)."""
+    proc = _launch("--strategy", "ddp", "--steps", "-1", "--checkpoint-dir", str(tmp_path / "ckpt"), cwd=tmp_path)
+    assert proc.returncode == EXIT_CONFIG
+    assert proc.stderr.splitlines() == ["generator.training: error: argument --steps: must be a positive integer, "
+                                        "got '-1'"]
+    assert not (tmp_path / "ckpt").exists()
+
+
+@needs_torch
+def test_missing_dataset_is_a_config_error_before_torchrun(tmp_path: Path) -> None:
+    proc = _launch("--strategy", "ddp", "--data", str(tmp_path / "missing"), cwd=tmp_path)
+    assert proc.returncode == EXIT_CONFIG and proc.stderr.count("\n") == 1
+    assert "no such file or folder" in proc.stderr
+
+
+def test_split_command_keeps_the_module_arguments_apart() -> None:
+    options, module, args = split_command(["--standalone", "--nproc-per-node=2", "-m", "generator.training",
+                                           "--strategy", "ddp", "-m", "x"])
+    assert options == ["--standalone", "--nproc-per-node=2"] and module == "generator.training"
+    assert args == ["--strategy", "ddp", "-m", "x"]
+
+
+@pytest.mark.parametrize(("returncode", "outcomes", "signalled", "builtin", "expected"), [
+    (0, {0: 0, 1: 0}, False, True, EXIT_OK),
+    (1, {0: EXIT_PREEMPTED, 1: EXIT_PREEMPTED}, False, True, EXIT_PREEMPTED),  # torchrun says 1; workers say 143
+    (1, {0: EXIT_PREEMPTED}, True, True, EXIT_PREEMPTED),                    # SIGTERM to the pod
+    (1, {0: EXIT_INFRA}, False, True, EXIT_INFRA),                           # collective timeout on rank 0
+    (1, {0: EXIT_BUG, 1: EXIT_INFRA}, False, True, EXIT_BUG),                 # a bug wins over its fallout
+    (1, {0: EXIT_CONFIG}, True, True, EXIT_CONFIG),
+    (1, {0: 0}, False, True, EXIT_INFRA),                                     # rank 1 died without a word
+    (1, {}, False, False, EXIT_BUG),                                          # a custom trainer failed
+    (2, {}, False, True, EXIT_CONFIG),                                        # torchrun refused its arguments
+])
+def test_classify(returncode: int, outcomes: dict[int, int], signalled: bool, builtin: bool, expected: int) -> None:
+    assert classify(returncode, outcomes, local_world=2, signalled=signalled, builtin=builtin) == expected

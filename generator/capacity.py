@@ -11,6 +11,7 @@ from typing import Any
 
 from generator.gpus import GPU_TYPES
 from generator.spec.model import ResolvedModel
+from generator.training.config import config_for_parameters, gpt_parameter_count, model_config_arg
 from generator.training.planner import GPU_MEMORY_GIB, Plan, parameters_from_config, plan_capacity, recommend
 
 __all__ = ["TrainingPlan", "training_plan", "parameter_count"]
@@ -47,9 +48,14 @@ class TrainingPlan:
 
 
 def parameter_count(training: dict[str, Any]) -> tuple[int, str] | None:
+    """(parameters, where the number comes from). For the built-in trainer a declared count
+    is the model it actually trains (the nearest reference GPT), so plan and train agree."""
     architecture = training.get("architecture", {})
-    if "parameters" in architecture:
+    if "parameters" in architecture and "command" in training:
         return int(architecture["parameters"]), "declared"
+    if "parameters" in architecture and "preset" not in architecture:
+        config = config_for_parameters(int(architecture["parameters"]))
+        return gpt_parameter_count(config), f"declared {int(architecture['parameters']):,}, trained as {model_config_arg(config)}"
     if "command" in training and "preset" not in architecture:
         return None  # a custom trainer that declares nothing: nothing to plan
     preset = architecture.get("preset", "gpt-small")

@@ -48,20 +48,18 @@ def training_problems(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]
         if scheme not in CHECKPOINT_SCHEMES:
             add(("checkpoints",), f"the built-in trainer cannot write checkpoints to {scheme}://; use s3://, gs:// "
                                   f"or file://{CHECKPOINT_MOUNT}/... on the environment's volume")
-        elif scheme == "file" and not _on_volume(checkpoints, env.data):
-            add(("checkpoints",), f"file:// checkpoints must be under {CHECKPOINT_MOUNT}/ and environment "
-                                  f"'{env.name}' must declare training.checkpointClaim (a ReadWriteMany volume)")
+        elif scheme == "file" and not checkpoints[len("file://"):].startswith(CHECKPOINT_MOUNT + "/"):
+            add(("checkpoints",), f"file:// checkpoints must be under {CHECKPOINT_MOUNT}/, where the environment's "
+                                  "shared volume is mounted")
+        elif scheme == "file" and not env.data.get("training", {}).get("checkpointClaim"):
+            add(("checkpoints",), f"file:// checkpoints need a shared volume, but environment '{env.name}' declares "
+                                  "no training.checkpointClaim (a ReadWriteMany volume)")
     durable = checkpoints or env.data.get("training", {}).get("checkpointClaim")
     if training["gpus"]["nodes"] > 1 and not durable:
         add(("gpus", "nodes"), f"multi-node training in environment '{env.name}' needs training.checkpoints or the "
                                "environment's training.checkpointClaim: every node must reach the checkpoints")
     problems += _parameter_problems(spec, training, add)
     return problems
-
-
-def _on_volume(uri: str, env: dict[str, Any]) -> bool:
-    path = uri[len("file://"):]
-    return path.startswith(CHECKPOINT_MOUNT + "/") and bool(env.get("training", {}).get("checkpointClaim"))
 
 
 def _parameter_problems(spec: ModelSpec, training: dict[str, Any], add: Any) -> list[Problem]:

@@ -34,15 +34,30 @@ def test_local_runs_the_rendered_command(tiny_repo, cli, tmp_path):
     pytest.importorskip("torch")
     workdir = tmp_path / "run"
     code, _, err = cli("-C", str(tiny_repo), "train", "tiny-lm", "--env", "dev", "--local", "--workdir", str(workdir),
-                       "--set", "precision=fp32")
+                       "--set", "precision=fp32", "--set", "nproc-per-node=2")
     assert code == 0, err
-    command = next(line for line in err.splitlines() if "torch.distributed.run" in line)
+    command = next(line for line in err.splitlines() if "generator.training.launch" in line)
     assert "--standalone --nnodes=1 --nproc-per-node=2 -m generator.training --strategy ddp" in command
     assert "--steps 12" in command and "--data synthetic" in command
+    assert "note: checkpoints s3://checkpoints/tiny-lm/dev ->" in err
     metrics = json.loads((workdir / "outputs/metrics.json").read_text())
-    assert metrics["steps"] == 12 and metrics["world_size"] == 2
-    assert metrics["final_loss"] < metrics["initial_loss"]
-    assert any(p.name.startswith("step-") for p in (workdir / "checkpoints").iterdir())
+    assert metrics["steps"] == 12 and metrics["run"].startswith("local-") and metrics["final_loss"] > 0
+    run = workdir / "checkpoints" / metrics["run"]
+    assert (run / "step-00000012" / "MANIFEST.json").exists() and metrics["checkpoint_uri"] == str(run / "step-00000012")
+
+
+def test_example_trains_as_shipped_on_its_local_dataset_sample(example_repo, cli, tmp_path):
+    """support-chat's dev run reads s3://datasets/support/v7: locally, the sample in data/s3/."""
+    pytest.importorskip("torch")
+    workdir = tmp_path / "run"
+    code, _, err = cli("-C", str(example_repo), "train", "support-chat", "--env", "dev", "--local",
+                       "--workdir", str(workdir), "--set", "steps=6")
+    assert code == 0, err
+    assert f"note: dataset s3://datasets/support/v7 -> {example_repo / 'data/s3/datasets/support/v7'}" in err
+    assert "note: --nproc-per-node 8 -> 1" in err or "GPU(s) here" in err
+    metrics = json.loads((workdir / "outputs/metrics.json").read_text())
+    assert metrics["steps"] == 6 and metrics["dataset_version"].startswith("sha256:")
+    assert metrics["dataset_uri"] == str(example_repo / "data/s3/datasets/support/v7")
 
 
 def test_local_print_only_shows_overrides(tiny_repo, cli, tmp_path):
@@ -65,7 +80,8 @@ def test_submit_to_argo_server(tiny_repo, cli, monkeypatch):
         assert code == 0, err
         assert "submitted tiny-lm-training-" in out
         stored = argo.templates[("ml-staging", "tiny-lm-training")]
-        assert stored["spec"]["templates"][0]["retryStrategy"]["limit"] == 1
+        train = next(t for t in stored["spec"]["templates"] if t["name"] == "train")
+        assert train["retryStrategy"]["limit"] == 1
         assert len(argo.workflows) == 1
         monkeypatch.setenv("ARGO_TOKEN", "Bearer wrong")
         code, _, err = cli("-C", str(tiny_repo), "train", "tiny-lm", "--env", "staging", "--submit")

@@ -160,9 +160,16 @@ def _assert_refused(proc: subprocess.CompletedProcess[str], message: str, tmp_pa
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD_CONFIGS)
-def test_bad_config_is_one_line_exit_2(argv: list[str], message: str, tmp_path: Path) -> None:
-    proc = _single(*argv, "--metrics-out", str(tmp_path / "out" / "metrics.json"), cwd=tmp_path)
-    _assert_refused(proc, message, tmp_path)
+def test_bad_config_is_one_line_exit_2(argv: list[str], message: str, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process (conftest has loaded torch already): the same `main` the module runs."""
+    from generator.training.cli import main
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL", "MODELOPS_OUTCOME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    code = main([*argv, "--metrics-out", str(tmp_path / "out" / "metrics.json")])
+    out, err = capsys.readouterr()
+    _assert_refused(subprocess.CompletedProcess([], code, out, err), message, tmp_path)
 
 
 def test_unwritable_checkpoint_dir(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from tests.conftest import ROOT
 if importlib.util.find_spec("torch") is None:
     pytest.skip("torch is not installed (the [train] extra)", allow_module_level=True)
 
-RUN_STEPS = ["--set", "steps=24", "--set", "batch-size=8", "--set", "seq-len=64", "--set", "checkpoint-every=4",
+RUN_STEPS = ["--set", "steps=16", "--set", "batch-size=8", "--set", "seq-len=64", "--set", "checkpoint-every=4",
              "--set", "log-every=4", "--set", "precision=fp32", "--set", "keep-checkpoints=0",
              "--set", "device=cpu"]
 
@@ -91,7 +91,7 @@ def e2e(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     results["a"] = _finish(_start(argv_a, env, root / "a.log"), root / "a.log")
     argv_b, _ = _command(template, root / "b", "support-chat-training-b")
     first = _start(argv_b, env, root / "b1.log")
-    manifest = "support-chat/dev/support-chat-training-b/step-00000008/MANIFEST.json"
+    manifest = "support-chat/dev/support-chat-training-b/step-00000004/MANIFEST.json"
     deadline = time.monotonic() + 180
     while manifest not in s3_server.keys("checkpoints", "support-chat/dev/support-chat-training-b/") \
             and time.monotonic() < deadline and first.poll() is None:
@@ -128,10 +128,10 @@ def test_rendered_command_trains_from_the_bucket(e2e: dict[str, Any]) -> None:
     code, log = e2e["a"]
     assert code == 0, log[-3000:]
     metrics = json.loads(e2e["metrics_a"].read_text())
-    assert metrics["steps"] == 24 and metrics["run"] == "support-chat-training-a"
+    assert metrics["steps"] == 16 and metrics["run"] == "support-chat-training-a"
     assert metrics["dataset_uri"] == "s3://datasets/support/v7" and metrics["dataset_version"].startswith("sha256:")
-    assert metrics["checkpoint_uri"] == "s3://checkpoints/support-chat/dev/support-chat-training-a/step-00000024"
-    assert metrics["model_uri"].endswith("/step-00000024/model.pt") and metrics["eval_loss"] > 0
+    assert metrics["checkpoint_uri"] == "s3://checkpoints/support-chat/dev/support-chat-training-a/step-00000016"
+    assert metrics["model_uri"].endswith("/step-00000016/model.pt") and metrics["eval_loss"] > 0
     assert set(metrics) == {"final_loss", "eval_loss", "tokens_per_second", "steps", "checkpoint_uri", "model_uri",
                             "dataset_uri", "dataset_version", "run"}
 
@@ -142,7 +142,7 @@ def test_sigterm_to_the_launcher_exits_143_after_a_checkpoint(e2e: dict[str, Any
     assert code == 143, log[-3000:]  # torchrun alone would have exited 1, which Argo must not retry
     assert "exit 143: preempted" in log and "SIGTERM received, checkpointing at step" in log
     manifests = [k for k in e2e["b1_keys"] if k.endswith("MANIFEST.json")]
-    assert len(manifests) >= 3 and "step-00000024" not in " ".join(manifests)
+    assert len(manifests) >= 2 and "step-00000016" not in " ".join(manifests)
 
 
 @pytest.mark.slow
@@ -152,7 +152,7 @@ def test_retry_resumes_from_the_bucket_bit_identical(e2e: dict[str, Any], s3_ser
     assert "resumed from s3://checkpoints/support-chat/dev/support-chat-training-b/step-" in log
     paths = []
     for run in ("a", "b"):
-        key = f"support-chat/dev/support-chat-training-{run}/step-00000024/state.pt"
+        key = f"support-chat/dev/support-chat-training-{run}/step-00000016/state.pt"
         paths.append(tmp_path / f"{run}.pt")
         paths[-1].write_bytes(s3_server.read("checkpoints", key))
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_TENSORS_EQUAL), *map(str, paths)],
@@ -167,7 +167,7 @@ def test_retry_resumes_from_the_bucket_bit_identical(e2e: dict[str, Any], s3_ser
 @pytest.mark.slow
 def test_metrics_feed_promote(e2e: dict[str, Any], cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`promote --metrics FILE` reads the run's metrics JSON as written and gates on it
-    (support-chat's promotion.metrics: eval_loss <= 2.1, which a 24-step tiny run misses)."""
+    (support-chat's promotion.metrics: eval_loss <= 2.1, which a 16-step tiny run misses)."""
     from tests.emulators.forge import ForgeEmulator
     from tests.test_promote import TOKEN, git, promote_args
 

@@ -131,10 +131,10 @@ def parse_args(argv: Sequence[str] | None = None, *, check_data: bool = True) ->
     if seq_len > model.block_size:
         raise ConfigError(f"--seq-len {seq_len} exceeds the model's block_size {model.block_size}")
     _check_uri("--data", ns.data, allow_synthetic=True)
-    if ns.data != "synthetic" and check_data:
-        list_shards(ns.data)
     if storage.is_remote(ns.data) and ns.data_cache is None:
         raise ConfigError(f"--data {ns.data}: remote data needs --data-cache DIR (a local folder to stream through)")
+    if ns.data != "synthetic" and check_data:
+        list_shards(ns.data)
     device = _resolve_device(ns.device)
     for flag in ("checkpoint_dir", "init_from", "metrics_out"):
         _check_uri("--" + flag.replace("_", "-"), getattr(ns, flag))

@@ -39,7 +39,7 @@ _INFRA = re.compile(r"timed? ?out|timeout|NCCL|gloo|connection (reset|closed|ref
                     r"ECC error|uncorrectable|unspecified launch failure|illegal memory access|"
                     r"connection lost", re.IGNORECASE)
 _INFRA_TYPES = ("DistError", "DistBackendError", "DistNetworkError", "DistStoreError", "ConnectionError",
-                "TimeoutError", "InfraError")
+                "TimeoutError", "InfraError", "OSError", "EndpointConnectionError", "ClientError")
 
 
 def looks_like_infrastructure(exc: BaseException) -> bool:

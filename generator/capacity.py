@@ -11,12 +11,20 @@ from typing import Any
 
 from generator.gpus import GPU_TYPES
 from generator.spec.model import ResolvedModel
-from generator.training.config import config_for_parameters, gpt_parameter_count, model_config_arg
+from generator.training.activations import activation_bytes
+from generator.training.config import (
+    GPTConfig,
+    config_for_parameters,
+    gpt_parameter_count,
+    model_config_arg,
+    parse_model_config,
+)
 from generator.training.planner import GPU_MEMORY_GIB, Plan, parameters_from_config, plan_capacity, recommend
 
 __all__ = ["TrainingPlan", "training_plan", "parameter_count"]
 
 MAX_RECOMMENDED_GPUS = 256
+DEFAULT_BATCH = 8  # the trainer's --batch-size default: sequences per GPU
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,34 @@ def _memory(gpu_type: str) -> float:
     return GPU_MEMORY_GIB.get(gpu_type, float(GPU_TYPES[gpu_type].memory_gib))
 
 
+def _precision(precision: str, gpu_type: str) -> str:
+    """The reference trainer runs bf16 only where the card has it (`auto`), else fp32."""
+    gpu = GPU_TYPES.get(gpu_type)
+    return "fp32" if precision == "bf16" and gpu is not None and not gpu.bf16 else precision
+
+
+def model_config(training: dict[str, Any]) -> GPTConfig | None:
+    """The reference GPT the built-in trainer builds for this spec; None for a custom trainer."""
+    if "command" in training:
+        return None
+    arch = training.get("architecture", {})
+    if "parameters" in arch and "preset" not in arch:
+        return config_for_parameters(int(arch["parameters"]))
+    return parse_model_config(arch.get("preset", "gpt-small"))
+
+
+def activations_gib(training: dict[str, Any], gpu_type: str) -> float | None:
+    """Activation memory per GPU of the built-in trainer (generator/training/activations.py)."""
+    config = model_config(training)
+    if config is None:
+        return None
+    trainer = training.get("trainer", {})
+    seq = min(int(trainer.get("seqLen", config.block_size)), config.block_size)
+    return activation_bytes(config, batch=int(trainer.get("batchSize", DEFAULT_BATCH)), seq_len=seq,
+                            precision=_precision(training.get("precision", "bf16"), gpu_type),
+                            checkpointing=bool(trainer.get("activationCheckpointing"))) / 2**30
+
+
 def training_plan(resolved: ResolvedModel) -> TrainingPlan | None:
     training = resolved.training
     if training is None:
@@ -74,16 +110,22 @@ def training_plan(resolved: ResolvedModel) -> TrainingPlan | None:
     if counted is None:
         return None
     params, source = counted
-    gpus = training["gpus"]["perNode"] * training["gpus"]["nodes"]
-    gpu_type = training["gpus"]["type"]
+    per_node, gpu_type = training["gpus"]["perNode"], training["gpus"]["type"]
+    gpus = per_node * training["gpus"]["nodes"]
     optimizer = training.get("trainer", {}).get("optimizer", "adamw")
-    precision = training.get("precision", "bf16")
+    precision = _precision(training.get("precision", "bf16"), gpu_type)
     strategy = training["strategy"]
-    plan = plan_capacity(params, strategy, _memory(gpu_type), gpus, precision, optimizer)
-    other = plan_capacity(params, "ddp" if strategy == "fsdp" else "fsdp", _memory(gpu_type), gpus, precision, optimizer)
+    act = activations_gib(training, gpu_type)
+    plan = plan_capacity(params, strategy, _memory(gpu_type), gpus, precision, optimizer, activation_gib=act)
+    other = plan_capacity(params, "ddp" if strategy == "fsdp" else "fsdp", _memory(gpu_type), gpus, precision, optimizer,
+                          activation_gib=act)
     env = resolved.environment.data["gpus"]
     allowed = {name: _memory(name) for name in env["allowed"] if name in GPU_TYPES}
     limit = max(1, min(env["quota"] or MAX_RECOMMENDED_GPUS, MAX_RECOMMENDED_GPUS))
-    recommendation = recommend(params, strategy, allowed, limit, precision, optimizer) if allowed else None
+    recommendation = recommend(
+        params, strategy, allowed, limit, precision, optimizer, per_node=per_node,
+        activations={n: a for n in allowed if (a := activations_gib(training, n)) is not None},
+        precisions={n: _precision(training.get("precision", "bf16"), n) for n in allowed},
+    ) if allowed else None
     return TrainingPlan(resolved.name, resolved.environment.name, params, source, gpu_type, gpus, plan, other,
                         recommendation, env["quota"])

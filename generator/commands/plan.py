@@ -38,12 +38,11 @@ def _text(plan: TrainingPlan) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo = load_repository(args.repo_root)
+    repo = load_repository(args.repo_root, cache=True)  # parsed specs from .modelops-cache: plan stays interactive
     spec = repo.model(args.model)
     if "training" not in spec.data:
         raise ModelopsError(f"{spec.path}: model '{spec.name}' has no training section to plan")
-    plans = [training_plan(resolve(spec, env)) for env in repo.select_environments(args.env)]
-    plans = [p for p in plans if p is not None]
+    plans = [p for env in repo.select_environments(args.env) if (p := training_plan(resolve(spec, env))) is not None]
     if not plans:
         raise ModelopsError(f"{spec.path}: declare training.architecture.preset or .parameters to plan capacity")
     if args.format == "json":

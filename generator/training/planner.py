@@ -16,23 +16,24 @@ buffer (4), Adafactor's factored second moment is counted as 0 (it is O(rows + c
   by the number of GPUs: `state = params * bytes_per_param / gpus`.
 
 On top of the model state each GPU needs room for activations, the all-gathered layer
-(FSDP), NCCL buffers, the CUDA context and allocator fragmentation. Those depend on batch,
-sequence length and checkpointing, which a spec does not pin down, so the planner reserves
-a fixed fraction of each GPU for them: `activation_overhead` (default 0.25, i.e. model
-state may use at most 75% of the card). The plan fits when
-`state_per_gpu + activation_overhead * gpu_memory <= gpu_memory`.
+(FSDP), NCCL buffers, the CUDA context and allocator fragmentation. For the reference
+trainer the activations are computed (`activations.py`: batch, sequence length, layers,
+hidden size, precision, activation checkpointing) and the rest is a runtime reserve of
+2 GiB + 5% of the card: `reserve = activations + 2 + 0.05 * gpu_memory`. Activations are
+per GPU whatever the strategy (sharding does not split them), so a request whose
+activations alone do not fit the card is refused outright. For a custom trainer, whose
+shapes the spec does not pin down, a fixed fraction of each GPU is reserved instead:
+`activation_overhead` (default 0.25). Either way the plan fits when
+`state_per_gpu + reserve <= gpu_memory`.
 
 Example: 7B parameters, AdamW, bf16: 16 bytes/param = 112 GB (104.3 GiB) of model state,
 so DDP fits no single 24 GB (or 80 GB) card; FSDP over 8 x 80 GiB needs 13.0 GiB + 20 GiB
 reserve per GPU and fits.
 
-This module imports no torch (the generator plans without the training image), except
-`parameters_from_config`, which builds the model on torch's meta device.
+This module imports no torch (the generator plans without the training image).
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -51,6 +52,8 @@ __all__ = [
 
 GIB = 2**30
 DEFAULT_ACTIVATION_OVERHEAD = 0.25
+RUNTIME_RESERVE_GIB = 2.0
+RUNTIME_RESERVE_FRACTION = 0.05
 STRATEGIES = ("ddp", "fsdp")
 _OPTIMIZER_BYTES = {"adamw": 8, "adam": 8, "sgd": 4, "lion": 4, "adafactor": 0}
 _PRECISION_BYTES = {"bf16": (2, 2, 4), "fp16": (2, 2, 4), "fp32": (4, 4, 0)}  # weights, grads, master
@@ -113,6 +116,11 @@ def bytes_per_param(precision: str = "bf16", optimizer: str = "adamw") -> BytesP
     return BytesPerParam(weights, grads, master, _OPTIMIZER_BYTES[optimizer])
 
 
+def runtime_reserve_gib(gpu_memory_gib: float) -> float:
+    """CUDA context, NCCL buffers, the all-gathered layer and allocator fragmentation."""
+    return RUNTIME_RESERVE_GIB + RUNTIME_RESERVE_FRACTION * gpu_memory_gib
+
+
 def plan_capacity(
     params: int,
     strategy: str,
@@ -121,15 +129,23 @@ def plan_capacity(
     precision: str = "bf16",
     optimizer: str = "adamw",
     activation_overhead: float = DEFAULT_ACTIVATION_OVERHEAD,
+    activation_gib: float | None = None,
 ) -> Plan:
-    """Per-GPU memory for training `params` parameters with `strategy` on `gpus` GPUs."""
+    """Per-GPU memory for training `params` parameters with `strategy` on `gpus` GPUs.
+
+    `activation_gib`: the computed activations per GPU (activations.py); without it a
+    fraction `activation_overhead` of the card is reserved."""
     _check(params, strategy, gpu_memory_gib, gpus, activation_overhead)
     bpp = bytes_per_param(precision, optimizer)
     state = params * bpp.total / GIB
-    reserve = activation_overhead * gpu_memory_gib
+    reserve = (activation_overhead * gpu_memory_gib if activation_gib is None
+               else activation_gib + runtime_reserve_gib(gpu_memory_gib))
     ddp, fsdp = state + reserve, state / gpus + reserve
     need = ddp if strategy == "ddp" else fsdp
     fits = need <= gpu_memory_gib
+    if activation_gib is not None and reserve >= gpu_memory_gib:
+        return _refused(params, strategy, gpus, gpu_memory_gib, precision, optimizer, bpp, state, reserve,
+                        activation_gib)
     return Plan(
         params=params, strategy=strategy, gpus=gpus, gpu_memory_gib=gpu_memory_gib,
         precision=precision, optimizer=optimizer, bytes_per_param=bpp,
@@ -147,34 +163,46 @@ def recommend(
     precision: str = "bf16",
     optimizer: str = "adamw",
     activation_overhead: float = DEFAULT_ACTIVATION_OVERHEAD,
+    *,
+    per_node: int = 1,
+    activations: dict[str, float] | None = None,
+    precisions: dict[str, str] | None = None,
 ) -> tuple[str, int] | None:
     """Smallest fitting (gpu type, count): fewest GPUs first, then the smallest card, then name.
 
-    None when nothing up to `max_gpus` fits. DDP never needs more than one GPU to fit.
+    Counts are whole nodes (multiples of `per_node`); `activations` and `precisions` per GPU
+    type price each card as it would train (fp32 where it has no bf16). None when nothing
+    up to `max_gpus` fits. DDP never needs more than one node to fit.
     """
-    for count in range(1, max_gpus + 1):
+    for count in range(per_node, max_gpus + 1, per_node):
         for memory, name in sorted((m, n) for n, m in allowed_gpus.items()):
-            plan = plan_capacity(params, strategy, memory, count, precision, optimizer, activation_overhead)
+            plan = plan_capacity(params, strategy, memory, count, (precisions or {}).get(name, precision), optimizer,
+                                 activation_overhead, (activations or {}).get(name))
             if plan.fits:
                 return name, count
     return None
 
 
+def _refused(params: int, strategy: str, gpus: int, memory: float, precision: str, optimizer: str,
+             bpp: BytesPerParam, state: float, reserve: float, activation_gib: float) -> Plan:
+    reason = (f"{strategy}: activations alone need {activation_gib:.1f} GiB per GPU (+ "
+              f"{reserve - activation_gib:.1f} GiB runtime reserve) on a {memory:g} GiB card; no number of GPUs "
+              "helps: lower trainer.batchSize or seqLen, or set trainer.activationCheckpointing")
+    per_gpu = state if strategy == "ddp" else state / gpus
+    return Plan(params=params, strategy=strategy, gpus=gpus, gpu_memory_gib=memory, precision=precision,
+                optimizer=optimizer, bytes_per_param=bpp, model_state_gib=state, ddp_memory_per_gpu_gib=state + reserve,
+                fsdp_memory_per_gpu_gib=state / gpus + reserve, memory_per_gpu_gib=per_gpu + reserve,
+                activation_reserve_gib=reserve, fits=False, reason=reason)
+
+
 def parameters_from_config(config: GPTConfig | str) -> int:
     """Exact parameter count of the reference GPT (a config, preset name or override string).
 
-    Counted by building the model on torch's meta device. Where torch is not installed, or
-    would be loaded for the first time after regopy (that order aborts the process: a
-    double free in libtorch's static initialisers, seen with regopy 1.5.2 and torch 2.13),
-    the closed form `gpt_parameter_count` gives the same number.
+    The closed form `gpt_parameter_count`, never torch: `plan` must not pay seconds of
+    torch import (or its warnings) for arithmetic. tests/test_planner.py holds the formula
+    equal to the parameters of the instantiated torch model.
     """
-    cfg = parse_model_config(config) if isinstance(config, str) else config
-    torch_unsafe = "regopy" in sys.modules and "torch" not in sys.modules
-    if torch_unsafe or importlib.util.find_spec("torch") is None:
-        return gpt_parameter_count(cfg)
-    from .model import count_parameters
-
-    return count_parameters(cfg)
+    return gpt_parameter_count(parse_model_config(config) if isinstance(config, str) else config)
 
 
 def _check(params: int, strategy: str, gpu_memory_gib: float, gpus: int, overhead: float) -> None:

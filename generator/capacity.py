@@ -19,9 +19,15 @@ from generator.training.config import (
     model_config_arg,
     parse_model_config,
 )
-from generator.training.planner import GPU_MEMORY_GIB, Plan, parameters_from_config, plan_capacity, recommend
+from generator.training.planner import (
+    GPU_MEMORY_GIB,
+    Plan,
+    parameters_from_config,
+    plan_capacity,
+    recommend,
+)
 
-__all__ = ["TrainingPlan", "training_plan", "parameter_count"]
+__all__ = ["TrainingPlan", "parameter_count", "training_plan"]
 
 MAX_RECOMMENDED_GPUS = 256
 DEFAULT_BATCH = 8  # the trainer's --batch-size default: sequences per GPU

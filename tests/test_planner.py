@@ -10,7 +10,12 @@ import textwrap
 
 import pytest
 
-from generator.training.planner import GPU_MEMORY_GIB, bytes_per_param, plan_capacity, recommend
+from generator.training.planner import (
+    GPU_MEMORY_GIB,
+    bytes_per_param,
+    plan_capacity,
+    recommend,
+)
 from tests.conftest import ROOT
 
 SEVEN_B = 7_000_000_000

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from generator.training.launch import classify, split_command
-from generator.training.outcome import EXIT_BUG, EXIT_CONFIG, EXIT_INFRA, EXIT_OK, EXIT_PREEMPTED
+from generator.training.outcome import (
+    EXIT_BUG,
+    EXIT_CONFIG,
+    EXIT_INFRA,
+    EXIT_OK,
+    EXIT_PREEMPTED,
+)
 from tests.conftest import ROOT
 
 needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
@@ -100,8 +106,8 @@ def test_config_error_under_the_launcher_is_one_line_exit_2(tmp_path: Path) -> N
     """Found before torchrun starts, so no rank can be killed before it prints (the old flake)."""
     proc = _launch("--strategy", "ddp", "--steps", "-1", "--checkpoint-dir", str(tmp_path / "ckpt"), cwd=tmp_path)
     assert proc.returncode == EXIT_CONFIG
-    assert proc.stderr.splitlines() == ["generator.training: error: argument --steps: must be a positive integer, "
-                                        "got '-1'"]
+    assert proc.stderr.splitlines() == [("generator.training: error: argument --steps: must be a positive integer, "
+                                         "got '-1'")]
     assert not (tmp_path / "ckpt").exists()
 
 
@@ -132,3 +138,28 @@ def test_split_command_keeps_the_module_arguments_apart() -> None:
 ])
 def test_classify(returncode: int, outcomes: dict[int, int], signalled: bool, builtin: bool, expected: int) -> None:
     assert classify(returncode, outcomes, local_world=2, signalled=signalled, builtin=builtin) == expected
+
+
+@needs_torch
+def test_a_run_folder_held_by_a_live_writer_is_refused(tmp_path: Path) -> None:
+    run = tmp_path / "ckpt" / "wf-1"
+    run.mkdir(parents=True)
+    (run / "LOCK").write_text(json.dumps({"owner": "other-pod/1/abc", "expires": time.time() + 3600}))
+    proc = _single(*TINY, "--steps", "2", "--checkpoint-dir", str(tmp_path / "ckpt"), "--run-name", "wf-1",
+                   cwd=tmp_path)
+    assert proc.returncode == EXIT_CONFIG, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "in use by other-pod/1/abc" in errors[0]
+    assert sorted(p.name for p in run.iterdir()) == ["LOCK"]  # nothing written
+
+
+@needs_torch
+@pytest.mark.slow
+def test_an_expired_lock_is_taken_over_and_released_at_the_end(tmp_path: Path) -> None:
+    run = tmp_path / "ckpt" / "wf-1"
+    run.mkdir(parents=True)
+    (run / "LOCK").write_text(json.dumps({"owner": "dead-pod/1/abc", "expires": time.time() - 10}))
+    proc = _single(*TINY, "--steps", "2", "--checkpoint-dir", str(tmp_path / "ckpt"), "--run-name", "wf-1",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in run.iterdir()) == ["step-00000002"]

@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.training.config import PARAMETER_TOLERANCE, gpt_parameter_count, parse_model_config
+from generator.training.config import (
+    PARAMETER_TOLERANCE,
+    gpt_parameter_count,
+    parse_model_config,
+)
 from generator.validate.schemas import SchemaRegistry
 from tests.conftest import CONFORMANCE
 
@@ -48,7 +52,7 @@ def _set_cluster(repo: Path, env: str, **versions: str) -> None:
 def _retries(expression: str, status: str, exit_code: str) -> bool:
     """Argo's expr for this expression is also Python: evaluate it as Argo would."""
     last = SimpleNamespace(status=status, exitCode=exit_code)
-    return bool(eval(expression, {"__builtins__": {}}, {"lastRetry": last, "asInt": int}))  # noqa: S307
+    return bool(eval(expression, {"__builtins__": {}}, {"lastRetry": last, "asInt": int}))
 
 
 def test_single_node_retries_preemption_and_infrastructure_only(example_repo: Path, cli: Any) -> None:
@@ -155,7 +159,7 @@ def test_declared_parameters_size_the_trained_model(example_repo: Path, cli: Any
     code, out, _ = cli("-C", str(example_repo), "plan", "support-chat", "--env", "prod", "--format", "json")
     import json
 
-    assert abs(json.loads(out)[0]["params"] - gpt_parameter_count(config)) == 0  # plan and train agree
+    assert code == 0 and abs(json.loads(out)[0]["params"] - gpt_parameter_count(config)) == 0  # plan and train agree
 
 
 def test_rdma_environment_requests_the_device_and_ipc_lock(example_repo: Path, cli: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from generator.errors import Problem
 from generator.spec.model import ModelSpec, ResolvedModel
 
-__all__ = ["training_problems", "DATA_SCHEMES", "CHECKPOINT_SCHEMES"]
+__all__ = ["CHECKPOINT_SCHEMES", "DATA_SCHEMES", "training_problems"]
 
 DATA_SCHEMES = ("s3", "gs", "file", "synthetic")
 CHECKPOINT_SCHEMES = ("s3", "gs", "file")

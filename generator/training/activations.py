@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from .config import GPTConfig
 
-__all__ = ["activation_bytes", "element_size", "PER_LAYER_ELEMENTS"]
+__all__ = ["PER_LAYER_ELEMENTS", "activation_bytes", "element_size"]
 
 PER_LAYER_ELEMENTS = 17
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import re
 import sys
@@ -26,6 +27,7 @@ from .outcome import (
     EXIT_INFRA,
     looks_like_infrastructure,
     record,
+    under_launcher,
 )
 
 __all__ = ["EXIT_CONFIG", "main", "parse_args"]
@@ -50,7 +52,7 @@ def _float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
 
@@ -227,15 +229,20 @@ def _train(cfg: TrainConfig) -> int:
     try:
         code = train(cfg)
     except ConfigError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        code = EXIT_CONFIG
+        # Under the launcher every rank reports it and the launcher prints it once, even
+        # when torchrun stops the other ranks before they get to say anything.
+        if not under_launcher():
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+        record(EXIT_CONFIG, f"{PROG}: error: {exc}")
+        return EXIT_CONFIG
     except Exception as exc:
         if not looks_like_infrastructure(exc):
             record(EXIT_BUG)
             raise
-        print(f"{PROG}: infrastructure failure on rank {os.environ.get('RANK', '0')}: "
-              f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr, flush=True)
-        record(EXIT_INFRA)
+        line = (f"{PROG}: infrastructure failure on rank {os.environ.get('RANK', '0')}: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        print(line, file=sys.stderr, flush=True)
+        record(EXIT_INFRA, line)
         os._exit(EXIT_INFRA)  # a broken process group can hang in teardown; nothing is left to save
     record(code)
     return code

@@ -81,7 +81,7 @@ def list_shards(uri: str) -> list[Shard]:
         raise ConfigError(f"--data {exc}") from None
     except OSError as exc:
         raise InfraError(f"--data {uri}: storage unreachable ({exc})") from None
-    except Exception as exc:  # botocore/google-auth errors are not OSErrors
+    except Exception as exc:  # noqa: BLE001 - botocore/google-auth errors are not OSErrors
         if "Credentials" in type(exc).__name__ or "Auth" in type(exc).__name__:
             raise ConfigError(f"--data {uri}: no usable credentials ({type(exc).__name__}); set the provider's "
                               "standard credentials (e.g. AWS_* variables or the pod's service account)") from None

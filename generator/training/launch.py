@@ -37,7 +37,7 @@ from .outcome import (
     EXIT_INFRA,
     EXIT_OK,
     EXIT_PREEMPTED,
-    read_outcomes,
+    read_reports,
 )
 
 __all__ = ["classify", "main", "split_command"]
@@ -185,9 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PREEMPTED
     with tempfile.TemporaryDirectory(prefix="modelops-outcome-") as folder:
         returncode = _run_torchrun(options, module, trainer_args, Path(folder), forwarder)
-        outcomes = read_outcomes(Path(folder))
+        reports = read_reports(Path(folder))
+    outcomes = {rank: code for rank, (code, _) in reports.items()}
     code = classify(returncode, outcomes, local_world=local_world, signalled=forwarder.signalled,
                     builtin=module == BUILTIN)
+    if code == EXIT_CONFIG:
+        for message in sorted({m for c, m in reports.values() if c == EXIT_CONFIG and m}):
+            print(message, file=sys.stderr, flush=True)
     print(f"{PROG}: exit {code}: {DESCRIPTIONS[code]} (torchrun returned {returncode}, workers {dict(sorted(outcomes.items()))})",
           file=sys.stderr, flush=True)
     return code

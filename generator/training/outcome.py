@@ -50,21 +50,32 @@ def looks_like_infrastructure(exc: BaseException) -> bool:
     return bool(names & set(_INFRA_TYPES)) or (isinstance(exc, RuntimeError) and bool(_INFRA.search(str(exc))))
 
 
-def record(code: int) -> None:
+def under_launcher() -> bool:
+    return bool(os.environ.get("MODELOPS_OUTCOME_DIR"))
+
+
+def record(code: int, message: str = "") -> None:
+    """Tell the launcher how this rank ends; `message` (one line) it prints once for all ranks."""
     folder = os.environ.get("MODELOPS_OUTCOME_DIR")
     if not folder:
         return
     path = Path(folder) / f"rank-{os.environ.get('RANK', '0')}"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(str(code))
+    tmp.write_text(f"{code}\n{message.splitlines()[0] if message else ''}\n")
     os.replace(tmp, path)
 
 
 def read_outcomes(folder: Path) -> dict[int, int]:
-    outcomes = {}
+    return {rank: code for rank, (code, _) in read_reports(folder).items()}
+
+
+def read_reports(folder: Path) -> dict[int, tuple[int, str]]:
+    """rank -> (exit code, message) as the workers recorded them."""
+    reports = {}
     for path in folder.glob("rank-*"):
+        lines = path.read_text().splitlines()
         try:
-            outcomes[int(path.name[5:])] = int(path.read_text().strip())
-        except ValueError:
+            reports[int(path.name[5:])] = (int(lines[0]), lines[1] if len(lines) > 1 else "")
+        except (ValueError, IndexError):
             continue
-    return outcomes
+    return reports

@@ -31,6 +31,7 @@ from torch import nn
 from . import checkpoint as ckpt
 from .config import ConfigError, TrainConfig
 from .data import SyntheticData, TokenShards, dataset_version, open_data
+from .lock import RunLock
 from .model import GPT, count_parameters
 
 __all__ = ["Dist", "train"]
@@ -76,6 +77,30 @@ def _init_distributed(cfg: TrainConfig) -> Dist:
 
 
 def _run(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
+    lock = _take_lock(cfg, env)
+    try:
+        return _run_locked(cfg, env, stop)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _take_lock(cfg: TrainConfig, env: Dist) -> RunLock | None:
+    """Rank 0 takes the run folder's lock and tells every rank whether it may go on."""
+    if cfg.run_dir is None:
+        return None
+    lock, problem = None, ""
+    if env.rank == 0:
+        try:
+            lock = RunLock(cfg.run_dir).acquire()
+        except ConfigError as exc:
+            problem = str(exc)
+    if ckpt.broadcast_int(int(bool(problem)), env.ctrl):
+        raise ConfigError(problem or f"{cfg.run_dir}: run folder is in use by another job (rank 0 says more)")
+    return lock
+
+
+def _run_locked(cfg: TrainConfig, env: Dist, stop: ckpt.StopFlag) -> int:
     model, optimizer = _build(cfg, env)
     if env.rank == 0:
         log.info("training %.2fM parameters, %s over %d x %s, %s%s, %d steps of %d x %d tokens per rank",

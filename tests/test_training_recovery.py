@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -48,45 +49,58 @@ def _launch(*args: str, cwd: Path, nproc: int = 2, timeout: float = 180, **env: 
                           start_new_session=True, check=False)
 
 
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished 12-step run, wf-1, checkpointed by time (an interval shorter than a step)."""
+    root = tmp_path_factory.mktemp("runs")
+    proc = _single(*TINY, "--checkpoint-dir", str(root / "ckpt"), "--run-name", "wf-1", "--steps", "12",
+                   "--checkpoint-interval", "0.001s", "--keep-checkpoints", "0", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return root
+
+
 @needs_torch
 @pytest.mark.slow
-def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(tmp_path: Path) -> None:
-    common = [*TINY, "--checkpoint-dir", str(tmp_path / "ckpt"), "--run-name", "wf-1", "--checkpoint-every", "4",
-              "--keep-checkpoints", "0"]
-    first = _single(*common, "--steps", "12", cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-2000:]
+def test_checkpoints_are_written_by_time_without_a_step_interval(finished_run: Path) -> None:
+    steps = sorted(p.name for p in (finished_run / "ckpt" / "wf-1").iterdir())
+    assert len(steps) >= 4 and steps[-1] == "step-00000012", steps  # not only at the end
+    assert all((finished_run / "ckpt" / "wf-1" / name / "MANIFEST.json").exists() for name in steps)
+
+
+@needs_torch
+@pytest.mark.slow
+def test_damaged_latest_checkpoint_falls_back_to_the_previous_one(finished_run: Path, tmp_path: Path) -> None:
     run = tmp_path / "ckpt" / "wf-1"
-    state = run / "step-00000012" / "state.pt"
+    shutil.copytree(finished_run / "ckpt" / "wf-1", run)
+    steps = sorted(p.name for p in run.iterdir())
+    state = run / steps[-1] / "state.pt"
     data = bytearray(state.read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit: loads silently without the manifest's sha256
     state.write_bytes(bytes(data))
-    (run / "step-00000008" / "MANIFEST.json").unlink()  # an interrupted write: no manifest, no checkpoint
-    second = _single(*common, "--steps", "14", "--stats-out", str(tmp_path / "stats.json"), cwd=tmp_path)
-    assert second.returncode == 0, second.stderr[-2000:]
-    warnings = [line for line in second.stderr.splitlines() if "skipping damaged checkpoint" in line]
-    assert len(warnings) == 2 and "step-00000012" in warnings[0] and "sha256" in warnings[0]
+    (run / steps[-2] / "MANIFEST.json").unlink()  # an interrupted write: no manifest, no checkpoint
+    proc = _single(*TINY, "--checkpoint-dir", str(tmp_path / "ckpt"), "--run-name", "wf-1", "--steps", "14",
+                   "--checkpoint-interval", "0", "--stats-out", str(tmp_path / "stats.json"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line for line in proc.stderr.splitlines() if "skipping damaged checkpoint" in line]
+    assert len(warnings) == 2 and steps[-1] in warnings[0] and "sha256" in warnings[0]
     assert "no manifest" in warnings[1]
-    assert "Traceback" not in second.stderr
-    assert json.loads((tmp_path / "stats.json").read_text())["resumed_from_step"] == 4
+    assert "Traceback" not in proc.stderr
+    assert json.loads((tmp_path / "stats.json").read_text())["resumed_from_step"] == int(steps[-3][5:])
 
 
 @needs_torch
 @pytest.mark.slow
-def test_a_second_scheduled_run_trains_in_a_new_folder(tmp_path: Path) -> None:
+def test_a_second_scheduled_run_trains_in_a_new_folder(finished_run: Path) -> None:
     """CronWorkflow runs have different workflow names: the second trains every step
     again (warm-started from the first with --init-from), instead of resuming at the end."""
-    common = [*TINY, "--checkpoint-dir", str(tmp_path / "ckpt"), "--steps", "6"]
-    first = _single(*common, "--run-name", "chat-training-1733540400", cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-2000:]
-    second = _single(*common, "--run-name", "chat-training-1734145200", "--init-from",
-                     str(tmp_path / "ckpt" / "chat-training-1733540400"), "--stats-out", str(tmp_path / "s.json"),
-                     cwd=tmp_path)
-    assert second.returncode == 0, second.stderr[-2000:]
-    stats = json.loads((tmp_path / "s.json").read_text())
+    root = finished_run
+    proc = _single(*TINY, "--checkpoint-dir", str(root / "ckpt"), "--steps", "6", "--run-name", "wf-2",
+                   "--init-from", str(root / "ckpt" / "wf-1"), "--stats-out", str(root / "s.json"), cwd=root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stats = json.loads((root / "s.json").read_text())
     assert (stats["resumed_from_step"], stats["steps"]) == (0, 6) and len(stats["loss_history"]) == 3
-    assert "initialised weights from" in second.stderr and "chat-training-1733540400/step-00000006" in second.stderr
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["chat-training-1733540400",
-                                                                      "chat-training-1734145200"]
+    assert "initialised weights from" in proc.stderr and "wf-1/step-00000012" in proc.stderr
+    assert (root / "ckpt" / "wf-2" / "step-00000006" / "MANIFEST.json").exists()
 
 
 @needs_torch
@@ -109,6 +123,17 @@ def test_config_error_under_the_launcher_is_one_line_exit_2(tmp_path: Path) -> N
     assert proc.stderr.splitlines() == [("generator.training: error: argument --steps: must be a positive integer, "
                                          "got '-1'")]
     assert not (tmp_path / "ckpt").exists()
+
+
+@needs_torch
+def test_rendezvous_host_that_never_resolves_is_infrastructure(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "generator.training.launch", "--nnodes=2", "--nproc-per-node=1", "--node-rank=1",
+           "--master-addr=pod-0.never-resolves.invalid", "--master-port=29500", "-m", "generator.training",
+           "--strategy", "ddp", "--device", "cpu"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=_env(MODELOPS_RENDEZVOUS_WAIT="1"), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == EXIT_INFRA and "did not resolve within 1s" in proc.stderr
+    assert "torch.distributed" not in proc.stderr  # torchrun never started
 
 
 @needs_torch

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from opa_bindings import OpaEngine, OpaError, OpaUndefinedError
 
 from generator.policy import PolicyError
-from generator.policy.engines.base import NO_INPUT, Outcome, plain_value
+from generator.policy.engines.aggregate import aggregate_module, aggregate_package
+from generator.policy.engines.base import NO_INPUT, Outcome, plain_input, plain_value
 from generator.policy.engines.opa_engine_hints import V0_HINTS
 from generator.policy.engines.v0_builtins import V0_BUILTINS
 from generator.policy.rego_v1 import upgrade_to_v1
@@ -37,6 +38,7 @@ class OpaInProcessEngine:
     def __init__(self) -> None:
         self._engine = OpaEngine()
         self._prints: list[str] = []
+        self._aggregates: set[str] = set()
         self._engine.print_handler = lambda message, location: self._prints.append(f"{location}: {message}")
         for name, (arity, function) in V0_BUILTINS.items():
             self._engine.register_function(name, function, arity=arity)
@@ -71,13 +73,31 @@ class OpaInProcessEngine:
                 return _message(upgraded_error)
 
     def evaluate(self, path: str, document: Any = NO_INPUT) -> Outcome:
+        given = None if document is NO_INPUT else document
         try:
-            value = self._engine.eval_document(path, None if document is NO_INPUT else document)
+            try:
+                value = self._engine.eval_document(path, given)
+            except (TypeError, ValueError, OverflowError):
+                value = self._engine.eval_document(path, plain_input(given))  # dates and other YAML scalars as text
         except OpaUndefinedError:
             return Outcome(False)
         except OpaError as error:
             raise PolicyError(_message(error)) from error
         return Outcome(True, plain_value(value))
+
+    def evaluate_rules(self, paths: Sequence[str], document: Any = NO_INPUT) -> dict[str, Outcome]:
+        """One aggregate query (loaded once per set of rules): the input is encoded once
+        and one prepared query answers every rule."""
+        package = aggregate_package(paths)
+        if package not in self._aggregates:
+            try:
+                self._engine.add_policy(f"<{package}>", aggregate_module(package, paths))
+            except OpaError as error:
+                raise PolicyError(_message(error)) from error
+            self._aggregates.add(package)
+        outcome = self.evaluate(f"{package}.results", document)
+        values = outcome.value if outcome.defined and isinstance(outcome.value, dict) else {}
+        return {path: Outcome(True, values[path]) if path in values else Outcome(False) for path in paths}
 
     def evaluate_batch(self, path: str, documents: Sequence[Any]) -> list[Outcome]:
         return [self.evaluate(path, document) for document in documents]

@@ -94,6 +94,7 @@ def _corpus() -> list[dict[str, Any]]:
         inputs += [base | {"document": _without(doc.document, path)} for path in chosen]
         inputs += _without_model_fields(base)
         inputs += [base | {"document": edited} for edited in _bad_edits(doc.document)]
+        inputs += [doc.document, *_bad_edits(doc.document)]  # plain manifests, as `policy eval` gives them
     return inputs
 
 
@@ -112,6 +113,6 @@ def test_builtin_library_gives_identical_findings_on_every_engine() -> None:
         with_findings += bool(expected)
         for name in others:
             found = _findings(engines[name], document)
-            assert found == expected, (f"document {index} ({document['kind']} in {document['file']}): "
+            assert found == expected, (f"document {index} ({document.get('kind')} {document.get('file', '')}): "
                                        f"{reference} {expected} != {name} {found}")
     assert len(corpus) > 1000 and with_findings > 200  # the corpus exercises the rules

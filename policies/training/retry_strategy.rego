@@ -19,6 +19,12 @@ package modelops.training.retry_strategy
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 max_limit := 10
 
 deny contains result if {
@@ -108,11 +114,11 @@ workload(t) if is_object(t.containerSet)
 # WorkflowTemplates always; CronWorkflows only when they inline their templates (one
 # that references a WorkflowTemplate inherits these settings from it).
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if {
+wf_spec := reviewed.spec.workflowSpec if {
 	input.kind == "CronWorkflow"
-	count(object.get(input.document.spec.workflowSpec, "templates", [])) > 0
+	count(object.get(reviewed.spec.workflowSpec, "templates", [])) > 0
 }
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"

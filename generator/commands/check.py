@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     result = check_repository(repo, args)
     fail_on = args.fail_on or load_config(repo.root).fail_on
     report = ReportInput(findings=result.findings, checked=result.checked, documents_checked=result.documents_checked,
-                         fail_on=fail_on, rules=result.rules,
+                         fail_on=fail_on, rules=result.rules, engine=result.engine,
                          color=args.format == "text" and not args.output and _use_color(sys.stdout))
     text = render_report(args.format, report)
     if args.output:

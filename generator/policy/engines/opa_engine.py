@@ -7,10 +7,14 @@ Python >= 3.14; on 3.11-3.13 install it with `pip install --ignore-requires-pyth
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
+import re
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import opa_bindings
 from opa_bindings import OpaEngine, OpaError, OpaUndefinedError
 
 from generator.policy import PolicyError
@@ -32,6 +36,22 @@ def _message(error: OpaError) -> str:
     return "; ".join(line.removeprefix("1 error occurred: ") for line in useful)
 
 
+@functools.lru_cache(maxsize=1)
+def _opa_version() -> str:
+    """OPA's own version, from the Go build information in the bridge library (`dep
+    github.com/open-policy-agent/opa v1.20.2`), with the binding's version beside it."""
+    try:
+        binding = importlib.metadata.version("opa-golib-python-bindings")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored copy
+        binding = "unknown"
+    library = Path(opa_bindings.__file__).parent / "libopabridge.so"
+    try:
+        found = re.search(rb"dep\tgithub\.com/open-policy-agent/opa\t(v[0-9][0-9A-Za-z.+-]*)", library.read_bytes())
+    except OSError:
+        found = None
+    return f"{found.group(1).decode() if found else 'unknown'} (bindings {binding})"
+
+
 class OpaInProcessEngine:
     name = "opa"
 
@@ -44,10 +64,7 @@ class OpaInProcessEngine:
             self._engine.register_function(name, function, arity=arity)
 
     def version(self) -> str:
-        try:
-            return "bindings " + importlib.metadata.version("opa-golib-python-bindings")
-        except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-            return "unknown"
+        return _opa_version()
 
     def load(self, modules: Sequence[PolicyModule], data: Mapping[str, Any]) -> None:
         errors = [problem for module in modules if (problem := self._add(module))]

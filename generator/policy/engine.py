@@ -23,7 +23,7 @@ from generator.policy.engines import DEFAULT_ENGINE, Engine, create_engine
 from generator.policy.engines.base import NO_INPUT, plain_input
 from generator.policy.exceptions import EXCEPTION_RULE, RuleException, apply_exceptions
 from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
-from generator.policy.network import refuse_network_builtins
+from generator.policy.network import refuse_network_builtins, refuse_unlisted_builtins
 from generator.policy.rego_tokens import package_name, rule_definitions, rule_names
 
 __all__ = [
@@ -276,6 +276,10 @@ def decision_rule_definitions(modules: Sequence[PolicyModule], namespace: str) -
 
 # -- the policy set ---------------------------------------------------------------------------
 
+def _extra_builtins(engine_options: Mapping[str, Any] | None) -> list[str]:
+    return list((engine_options or {}).get("builtins") or ())
+
+
 class PolicySet:
     """Policies loaded once into one engine; `evaluate` is cheap per document.
 
@@ -288,11 +292,14 @@ class PolicySet:
 
     def __init__(self, modules: Sequence[PolicyModule], data: Mapping[str, Any] | None = None, *,
                  engine: str = DEFAULT_ENGINE, rule_filter: Callable[[str], bool] = is_decision_rule,
-                 allow_network: bool = False, engine_options: Mapping[str, Any] | None = None):
+                 allow_network: bool = False, engine_options: Mapping[str, Any] | None = None,
+                 capabilities: set[str] | None = None):
         self.modules = tuple(modules)
         self.data = dict(data or {})
+        if capabilities is not None:
+            refuse_unlisted_builtins(self.modules, capabilities | set(_extra_builtins(engine_options)))
         if not allow_network:
-            refuse_network_builtins(self.modules)
+            refuse_network_builtins(self.modules, allowed=capabilities or ())
         self.rules = rules_by_package(self.modules, rule_filter)
         self.exception_packages = exception_packages(self.modules, self.rules)
         self._metadata = merge_metadata(self.modules)

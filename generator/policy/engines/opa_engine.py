@@ -11,7 +11,7 @@ import functools
 import importlib.metadata
 import re
 from pathlib import Path
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import opa_bindings
@@ -36,6 +36,14 @@ def _message(error: OpaError) -> str:
     return "; ".join(line.removeprefix("1 error occurred: ") for line in useful)
 
 
+def _trace_lines(events: Any) -> list[str]:
+    """OPA's trace events, one line each (`Enter data.main.deny  p.rego:3`), as `--trace`."""
+    lines = []
+    for event in events or []:
+        lines.append(f"{event.get('op', ''):<6} {str(event.get('node', ''))[:160]}  {event.get('location', '')}".rstrip())
+    return lines
+
+
 @functools.lru_cache(maxsize=1)
 def _opa_version() -> str:
     """OPA's own version, from the Go build information in the bridge library (`dep
@@ -55,12 +63,14 @@ def _opa_version() -> str:
 class OpaInProcessEngine:
     name = "opa"
 
-    def __init__(self) -> None:
+    def __init__(self, *, builtins: Mapping[str, tuple[int, Callable[..., Any]]] | None = None,
+                 trace: bool = False) -> None:
         self._engine = OpaEngine()
+        self._trace = trace
         self._prints: list[str] = []
         self._aggregates: set[str] = set()
         self._engine.print_handler = lambda message, location: self._prints.append(f"{location}: {message}")
-        for name, (arity, function) in V0_BUILTINS.items():
+        for name, (arity, function) in {**V0_BUILTINS, **(builtins or {})}.items():
             self._engine.register_function(name, function, arity=arity)
 
     def version(self) -> str:
@@ -93,9 +103,11 @@ class OpaInProcessEngine:
         given = None if document is NO_INPUT else document
         try:
             try:
-                value = self._engine.eval_document(path, given)
-            except (TypeError, ValueError, OverflowError):
-                value = self._engine.eval_document(path, plain_input(given))  # dates and other YAML scalars as text
+                value = self._engine.eval_document(path, given, trace=self._trace)
+            except (TypeError, ValueError, OverflowError):  # dates and other YAML scalars as text
+                value = self._engine.eval_document(path, plain_input(given), trace=self._trace)
+            finally:
+                self._prints += _trace_lines(self._engine.last_trace)
         except OpaUndefinedError:
             return Outcome(False)
         except OpaError as error:

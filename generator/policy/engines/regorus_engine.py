@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import regorus
@@ -45,10 +45,10 @@ def regorus_message(error: BaseException) -> str:
 class RegorusEngine:
     name = "regorus"
 
-    def __init__(self) -> None:
+    def __init__(self, *, builtins: Mapping[str, tuple[int, Callable[..., Any]]] | None = None) -> None:
         self._engine = regorus.Engine()
         self._engine.set_gather_prints(True)
-        for name, (arity, function) in V0_BUILTINS.items():
+        for name, (arity, function) in {**V0_BUILTINS, **(builtins or {})}.items():
             self._engine.add_extension(name, arity, function)
         self._with_input: Any = None  # a clone that inputs are set on; `_engine` never has one
 

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-001
+#   kinds: [Values, WorkflowTemplate]
 #   severity: high
 #   remediation: >-
 #     Use one of the environment's allowed GPU types in the model spec (training.gpus.type /
@@ -52,7 +53,7 @@ allowed(gpu_type) if {
 
 # No allowlist configured: nothing to check against.
 allowed(_) if {
-	not is_array(input.environment.gpus.allowed)
+	not is_array(object.get(input, ["environment", "gpus", "allowed"], null))
 }
 
 allowed(gpu_type) if {

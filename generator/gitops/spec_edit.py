@@ -18,7 +18,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 
 from generator.errors import ModelopsError
 
-__all__ = ["set_release", "RELEASE_KEYS", "format_scalar"]
+__all__ = ["RELEASE_KEYS", "format_scalar", "set_release"]
 
 RELEASE_KEYS = ("image", "trainingImage", "modelUri", "modelVersion", "chartRevision", "source", "metrics")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@:+=~-]*$")

@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, metavar="ENV", help="environment to roll back")
     parser.add_argument("--to-version", metavar="VERSION",
                         help="the release to go back to (default: the one before the current release)")
-    add_git_options(parser)
+    add_git_options(parser, commit=True)
 
 
 def _history(args: argparse.Namespace, model: str, target: str) -> tuple[list[PastRelease], dict[str, object]]:

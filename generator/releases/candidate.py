@@ -33,10 +33,13 @@ class Candidate:
     def release(self, current: dict[str, Any], serving_image: str) -> dict[str, Any]:
         """The release to write: the candidate over the environment's current release."""
         out = dict(current)
+        # Metrics and source describe one candidate: never carried over to the next.
         out.pop("metrics", None)
+        out.pop("source", None)
         out["image"] = self.image or current.get("image") or serving_image
+        source = "" if self.source == "flags" else self.source
         for key, value in (("trainingImage", self.training_image), ("modelUri", self.model_uri),
-                           ("modelVersion", self.version), ("source", self.source)):
+                           ("modelVersion", self.version), ("source", source)):
             if value:
                 out[key] = value
         if self.metrics:

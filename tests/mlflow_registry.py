@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RegistrySeed", "digest_image", "mlflow_server", "seed_registry", "closed_port_url"]
+__all__ = ["RegistrySeed", "closed_port_url", "digest_image", "mlflow_server", "seed_registry"]
 
 STARTUP_TIMEOUT = 240.0  # sqlite migrations take a while on a loaded 2-core machine
 

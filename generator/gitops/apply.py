@@ -82,8 +82,8 @@ def _gate_input(ctx: Context, repo: Repository, tree: Path, after: dict[str, Any
 
 def _is_ancestor(ctx: Context, tip: str) -> bool:
     try:
-        return ctx.git_repo.is_ancestor(ctx.start, tip)
-    except (git.GitCommandError, ValueError):
+        return ctx.git_repo.is_ancestor(ctx.git_repo.commit(ctx.start), ctx.git_repo.commit(tip))
+    except (git.GitCommandError, ValueError, git.BadName):
         return False  # the cluster reports a revision we do not have: not proof of anything
 
 

@@ -168,10 +168,11 @@ def committed_tree(repo: git.Repo, revision: str, repo_root: Path) -> list[TreeF
     prefix = _prefix(repo, repo_root) + GENERATED_ROOT + "/"
     out = []
     for item in commit.tree.traverse():
-        if item.type == "blob" and item.path.startswith(prefix):
-            text = item.data_stream.read().decode("utf-8", "replace")
-            if text.startswith(HEADER_MARK):
-                out.append(_tree_file(item.path[len(prefix) - len(GENERATED_ROOT) - 1:], text))
+        if not isinstance(item, git.Blob) or not str(item.path).startswith(prefix):
+            continue
+        text = item.data_stream.read().decode("utf-8", "replace")
+        if text.startswith(HEADER_MARK):
+            out.append(_tree_file(str(item.path)[len(prefix) - len(GENERATED_ROOT) - 1:], text))
     return out
 
 

@@ -45,7 +45,8 @@ def find_release(history: list[PastRelease], version: str, prefer_env: str) -> P
     """The newest past release with modelVersion (or image) `version`, the target's own first."""
     matches = [p for p in history if version in (str(p.release.get("modelVersion", "")), p.release.get("image"))]
     own = [p for p in matches if p.environment == prefer_env]
-    return (own or matches or [None])[0]
+    ranked = own or matches
+    return ranked[0] if ranked else None
 
 
 def previous_release(history: list[PastRelease], env: str, current: dict[str, Any]) -> PastRelease | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-__all__ = ["git", "repo_with_remote", "merge_branch", "remote_file"]
+__all__ = ["git", "merge_branch", "remote_file", "repo_with_remote"]
 
 
 def git(cwd: Path, *args: str) -> str:

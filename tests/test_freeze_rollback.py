@@ -75,10 +75,10 @@ def test_dated_window_end_date_is_inclusive(setup):
 
 
 @pytest.mark.parametrize("windows_yaml, expected", [
-    ("  - name: a\n    start: \"2026-12-20\"\n    end: \"2026-12-31\"\n"
-     "  - name: b\n    start: \"2026-12-30\"\n    end: \"2027-01-02\"\n", "freezeWindows[1]: window 'b'"),
-    ("  - name: a\n    weekly: {days: [fri, sat], start: \"18:00\", end: \"23:00\"}\n"
-     "  - name: b\n    weekly: {days: [sat], start: \"20:00\", end: \"21:00\"}\n", "overlaps 'a'"),
+    (("  - name: a\n    start: \"2026-12-20\"\n    end: \"2026-12-31\"\n"
+     "  - name: b\n    start: \"2026-12-30\"\n    end: \"2027-01-02\"\n"), "freezeWindows[1]: window 'b'"),
+    (("  - name: a\n    weekly: {days: [fri, sat], start: \"18:00\", end: \"23:00\"}\n"
+     "  - name: b\n    weekly: {days: [sat], start: \"20:00\", end: \"21:00\"}\n"), "overlaps 'a'"),
     ("  - name: a\n    timeZone: Mars/Olympus\n    start: \"2026-12-20\"\n    end: \"2026-12-21\"\n",
      "unknown time zone 'Mars/Olympus'"),
     ("  - name: a\n    start: \"2026-12-20\"\n    end: \"2026-12-19\"\n", "is not after start"),

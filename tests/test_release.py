@@ -143,7 +143,7 @@ def test_release_metrics_below_the_gate_are_refused(setup, forge, argo, cli):
 
 
 def test_promote_metrics_from_workflow(setup, forge, argo, cli):
-    work, remote = setup
+    work, _remote = setup
     argo.put_workflow(workflow("train-bad", at_workflow={**METRICS, "eval_loss": 2.4}))
     argo.put_workflow(workflow("train-abc12", at_workflow=METRICS))
     base = ("-C", str(work), "promote", "support-chat", "--to", "staging", "--argo-server", argo.url,
@@ -174,7 +174,7 @@ def test_plain_bare_remote_pushes_and_prints_how_to_open_the_pr(tmp_path, cli):
 def test_forge_flags_work_with_a_path_remote(tmp_path, forge, cli, monkeypatch):
     """The defect: `--forge github --repo o/n` failed with 'cannot parse git remote URL' on a path."""
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    work, remote = repo_with_remote(copy_example(tmp_path / "work"), tmp_path / "remote.git", file_url=False)
+    work, _remote = repo_with_remote(copy_example(tmp_path / "work"), tmp_path / "remote.git", file_url=False)
     code, out, err = cli("-C", str(work), "promote", "support-chat", "--to", "staging", "--dry-run",
                          *forge_args(forge))
     assert code == 0, out + err

@@ -95,16 +95,6 @@ def _changed_lines(old: str, new: str) -> tuple[list[str], list[str]]:
     return removed, added
 
 
-def _release_lines(text: str, env: str) -> set[str]:
-    """Lines that belong to releases.<env> (block or flow) or introduce the releases block."""
-    out = set()
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("releases:") or stripped.startswith(f"{env}:"):
-            out.add(line)
-    return out
-
-
 @pytest.mark.parametrize("style", sorted(STYLES))
 @pytest.mark.parametrize("env", ["dev", "qa"])
 def test_only_the_release_lines_change(style, env):

@@ -31,7 +31,7 @@ __all__ = ["ReportData", "MatrixRow", "MatrixCell", "ModelFindings", "GpuUse", "
 LEVELS = ("deny", "warn", "info", "waived")  # column order of the findings summary, strongest first
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 _TRAILER = re.compile(r"^(Modelops-[A-Za-z]+):[ \t]*(.+?)\s*$", re.MULTILINE)
-_PROMOTE_REF = re.compile(r"^refs/(?:heads|remotes/[^/]+)/promote/(?P<model>[^/]+)/(?P<env>[^/]+)$")
+_PROMOTE_REF = re.compile(r"^refs/(?:heads|remotes/[^/]+)/(?:promote|release|rollback)/(?P<model>[^/]+)/(?P<env>[^/]+)$")
 
 
 @dataclass(frozen=True)

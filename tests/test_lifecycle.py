@@ -10,7 +10,12 @@ from generator.gitops.provenance import read_provenance
 from tests.conftest import copy_example, snapshot
 from tests.emulators.forge import ForgeEmulator
 from tests.lifecycle_helpers import git, merge_branch, remote_file, repo_with_remote
-from tests.mlflow_registry import closed_port_url, digest_image, mlflow_server, seed_registry
+from tests.mlflow_registry import (
+    closed_port_url,
+    digest_image,
+    mlflow_server,
+    seed_registry,
+)
 
 TOKEN = "ghp_lifecycle0123456789TOKEN"
 REPO = "acme/gitops"

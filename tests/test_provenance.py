@@ -8,7 +8,12 @@ import pytest
 
 from generator.forges import GitHub, GitLab
 from generator.forges._http import ForgeError
-from generator.gitops.provenance import BODY_LIMITS, fit_body, provenance_block, read_provenance
+from generator.gitops.provenance import (
+    BODY_LIMITS,
+    fit_body,
+    provenance_block,
+    read_provenance,
+)
 from tests.conftest import copy_example
 from tests.emulators.forge import ForgeEmulator
 from tests.lifecycle_helpers import repo_with_remote

@@ -176,3 +176,16 @@ def test_promote_release_version_rolls_back_and_still_runs_the_policy_gate(setup
                        *forge_args(forge))
     assert code == 2 and "no release 99 in the spec's git history" in err
 
+
+
+def test_override_in_ci_names_the_ci_actor(setup, forge, cli, monkeypatch):
+    work, remote = setup
+    add_windows(work, "staging", now_window())
+    repo_with_remote(work, remote)
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    code, out, err = cli("-C", str(work), "promote", "support-chat", "--to", "staging", "--override-freeze",
+                         "--reason", "approved in CAB-7", *forge_args(forge))
+    assert code == 0, out + err
+    message = git(remote, "log", "-1", "--format=%an|%B", "promote/support-chat/staging")
+    assert message.startswith("modelops|") and "Modelops-Override-By: octocat (via GITHUB_ACTOR)" in message

@@ -37,9 +37,10 @@ def _root(ctx: Context, tree: Path) -> Path:
     return tree / ctx.repo_root.relative_to(top)
 
 
-def _candidate(ctx: Context, spec_release: Any, source_release: dict[str, Any]) -> dict[str, Any]:
+def _candidate(ctx: Context, spec_source_release: dict[str, Any]) -> dict[str, Any]:
+    """The release to write: the source environment's (promote) or the one given (release, rollback)."""
     if ctx.request.kind == "promote":
-        return source_release
+        return spec_source_release
     return {k: v for k, v in (ctx.request.release or {}).items() if v not in (None, "", {})}
 
 
@@ -51,7 +52,7 @@ def apply_in_worktree(ctx: Context, tree: Path) -> PromotionResult:
         raise ctx.steps.fail("edit spec", f"the specs on {ctx.base_ref} do not load: {error}") from None
     spec = repo.model(request.model)
     before = spec.release(request.target)
-    after = _candidate(ctx, before, spec.release(ctx.source) if request.kind == "promote" else {})
+    after = _candidate(ctx, spec.release(ctx.source) if request.kind == "promote" else {})
     result = PromotionResult(request.model, ctx.source, request.target, "planned", request.kind, ctx.branch,
                              before=before, after=after, trailers=list(ctx.trailers))
     if not after:
@@ -96,25 +97,30 @@ def _last_change(ctx: Context, tree: Path, root: Path) -> str:
     return out.strip()
 
 
-def _edit_render_gate(ctx: Context, repo: Repository, root: Path, spec_path: str,
-                      result: PromotionResult) -> PromotionResult:
-    request, steps = ctx.request, ctx.steps
-    target, model = request.target, request.model
+def _edit_and_render(ctx: Context, repo: Repository, root: Path, spec_path: str,
+                     after: dict[str, Any]) -> tuple[Repository, list[Any], list[Any], str]:
+    """Write the release into the spec in the worktree and render it: (edited, files, changes, diff)."""
+    target, model = ctx.request.target, ctx.request.model
     path = root / spec_path
     try:
-        path.write_text(set_release(path.read_text(encoding="utf-8"), target, result.after, file=spec_path),
+        path.write_text(set_release(path.read_text(encoding="utf-8"), target, after, file=spec_path),
                         encoding="utf-8")
-        steps.done.append("edit spec")
+        ctx.steps.done.append("edit spec")
         edited = load_repository(root)
         files = render_repository(edited, [target], [model])
         changes = plan_changes(root, files, environments=[target], models=[model])
         old_files = render_repository(repo, [target], [model])
     except ModelopsError as error:
-        raise steps.fail("render", error) from None
-    diff_md = format_diff(diff_files(old_files, files, ctx.base_ref), "markdown")
-    passed, report = policy_gate(edited, [target], [model], fail_on="deny")
+        raise ctx.steps.fail("render", error) from None
+    return edited, files, changes, format_diff(diff_files(old_files, files, ctx.base_ref), "markdown")
+
+
+def _edit_render_gate(ctx: Context, repo: Repository, root: Path, spec_path: str,
+                      result: PromotionResult) -> PromotionResult:
+    request = ctx.request
+    edited, files, changes, diff_md = _edit_and_render(ctx, repo, root, spec_path, result.after)
+    passed, report = policy_gate(edited, [request.target], [request.model], fail_on="deny")
     result.report = render_report("markdown", report)
-    policy = _policy_record(report)
     if not passed:
         result.status = "refused"
         result.messages.append(render_report("text", report))
@@ -125,11 +131,11 @@ def _edit_render_gate(ctx: Context, repo: Repository, root: Path, spec_path: str
         result.messages.append(f"dry run: would change {touched}, {where}; {ctx.forge.describe()}")
         return result
     apply_changes(root, files, changes)
-    steps.done += ["render", "policy gate"]
+    ctx.steps.done += ["render", "policy gate"]
     _commit(ctx, root, spec_path, result)
     if request.commit_here:
         return _fast_forward(ctx, result)
-    return _push_and_open(ctx, result, diff_md, policy)
+    return _push_and_open(ctx, result, diff_md, _policy_record(report))
 
 
 def _policy_record(report: ReportInput) -> dict[str, Any]:

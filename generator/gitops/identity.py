@@ -10,7 +10,10 @@ import git
 
 from generator.gitops.git import BOT_EMAIL, BOT_NAME
 
-__all__ = ["commit_identity", "user_identity"]
+__all__ = ["actor", "commit_identity", "user_identity"]
+
+# Who triggered a CI job, as each CI system names it (the job's git identity is a bot's).
+_CI_ACTORS = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "GITEA_ACTOR", "BUILD_REQUESTEDFOR")
 
 
 def user_identity(repo: git.Repo) -> tuple[str, str] | None:
@@ -32,3 +35,13 @@ def commit_identity(repo: git.Repo, *, bot_author: bool = False,
     name, email = user or (BOT_NAME, BOT_EMAIL)
     return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
             "GIT_COMMITTER_NAME": BOT_NAME, "GIT_COMMITTER_EMAIL": BOT_EMAIL}
+
+
+def actor(repo: git.Repo, env: Mapping[str, str] = os.environ) -> str:
+    """The person behind a change, for records such as a freeze override."""
+    if _in_ci(env):
+        for name in _CI_ACTORS:
+            if env.get(name, "").strip():
+                return f"{env[name].strip()} (via {name})"
+    user = user_identity(repo)
+    return f"{user[0]} <{user[1]}>" if user else "unknown (no git user.name/user.email)"

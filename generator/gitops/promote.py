@@ -197,16 +197,16 @@ def _freeze_check(local: Repository, request: PromotionRequest, result: Promotio
         result.messages.append(f"'{request.target}' is inside freeze window {window.describe()}; nothing was "
                                "changed (override with --override-freeze --reason TEXT)")
         return []
-    from generator.gitops.identity import user_identity
+    from generator.gitops.identity import actor
 
-    who = user_identity(open_repo(local.root)) or ("unknown", "unknown")
     reason = " ".join((request.reason or "").split())
     result.messages.append(f"freeze window {window.describe()} overridden: {reason}")
-    return [f"Modelops-Freeze-Override: {window.name}", f"Modelops-Override-By: {who[0]} <{who[1]}>",
+    return [f"Modelops-Freeze-Override: {window.name}", f"Modelops-Override-By: {actor(open_repo(local.root))}",
             f"Modelops-Override-Reason: {reason}"]
 
 
 def promote(request: PromotionRequest, repo_root: Path) -> PromotionResult:
+    """Promote, release or roll back one model in one environment (see the module docstring)."""
     if request.kind not in KINDS:
         raise ModelopsError(f"unknown change kind {request.kind!r}")
     repo_root = repo_root.resolve()
@@ -223,7 +223,14 @@ def promote(request: PromotionRequest, repo_root: Path) -> PromotionResult:
     require_clean(git_repo)
     if request.commit_here:
         return _run(Context(request, git_repo, repo_root, source, base, base, branch, None,
-                            git_repo.head.commit.hexsha, [], ForgePlan(None, "--commit"), Steps(True, request.kind), override))
+                            git_repo.head.commit.hexsha, [], ForgePlan(None, "--commit"),
+                            Steps(True, request.kind), override))
+    return _run(_remote_context(request, git_repo, repo_root, source, base, branch, override))
+
+
+def _remote_context(request: PromotionRequest, git_repo: git.Repo, repo_root: Path, source: str, base: str,
+                    branch: str, override: list[str]) -> Context:
+    """Fetch the base branch and inspect the remote branch: the context of a pull-request change."""
     url = remote_url(git_repo, request.remote)
     auth = push_auth(request.forge, url)
     forge = plan_forge(request, url)
@@ -238,8 +245,8 @@ def promote(request: PromotionRequest, repo_root: Path) -> PromotionResult:
     base_ref = f"{request.remote}/{base}"
     tip = _remote_tip(git_repo, request.remote, branch, auth)
     start = _start(git_repo, request, base_ref, branch, tip, auth)
-    return _run(Context(request, git_repo, repo_root, source, base, base_ref, branch, tip, start, auth, forge,
-                        steps, override))
+    return Context(request, git_repo, repo_root, source, base, base_ref, branch, tip, start, auth, forge, steps,
+                   override)
 
 
 def _start(git_repo: git.Repo, request: PromotionRequest, base_ref: str, branch: str, tip: str | None,

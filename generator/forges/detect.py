@@ -102,7 +102,8 @@ def forge_from_remote(
     variable = TOKEN_VARIABLES[kind]
     token = env.get(variable, "").strip()
     if not token:
-        raise ModelopsError(f"{variable} is not set: export a {kind} token allowed to open pull requests")
+        raise ModelopsError(f"{variable} is not set: export a {kind} token allowed to open pull requests "
+                            "(or pass --no-pr to push the branch only)")
     base = api_url(kind, remote, forge_url or env.get("MODELOPS_FORGE_URL") or None)
     return FORGES[kind](repo or remote.path, token, base)
 

@@ -177,3 +177,27 @@ def test_release_commit_in_a_four_space_spec_touches_only_release_lines(tmp_path
     assert git(work, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == \
         "Test User <test@example.com>|modelops <modelops-bot@users.noreply.modelops.dev>"
     assert git(work, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("text", [
+    "metadata:\r\n  name: x\r\nreleases:\r\n  dev:\r\n    image: x:1\r\n",  # CRLF
+    "---\nmetadata:\n  name: x\nreleases:\n  dev:\n    image: x:1\n...\n",  # explicit document markers
+    "metadata:\n  name: x\nreleases:\n  dev:\n    image: x:1",  # no newline at the end
+    "releases:\n  dev:\n    image: x:1\nmetadata:\n  name: x\n",  # releases first
+])
+@pytest.mark.parametrize("env", ["dev", "qa"])
+def test_edge_styles_keep_the_rest(text, env):
+    new = set_release(text, env, NEW, file="spec.yaml")
+    assert _load(new)["releases"][env] == NEW
+    assert _load(new)["metadata"] == {"name": "x"}
+    if "\r\n" in text:
+        assert "\n" not in new.replace("\r\n", "")
+    removed, _ = _changed_lines(text, new)
+    assert all(line.strip().startswith(("image:", "releases:")) for line in removed), removed
+
+
+def test_a_release_that_is_an_alias_is_refused_not_rewritten():
+    text = "base: &b\n  image: x:1\nreleases:\n  dev: *b\n"
+    with pytest.raises(ModelopsError, match="cannot edit releases.dev in place"):
+        set_release(text, "dev", NEW, file="spec.yaml")
+    assert _load(set_release(text, "qa", NEW, file="spec.yaml"))["releases"]["qa"] == NEW

@@ -196,8 +196,8 @@ def _edit_block(lines: list[str], current: CommentedMap, release: dict[str, Any]
     column = current.lc.key(keys[0])[1]
     eol = _eol(lines)
     spans = {k: (current.lc.key(k)[0], _span_end(lines, current.lc.key(k)[0], column)) for k in keys}
-    out = list(lines)
     last_end = max(end for _, end in spans.values())
+    out = _terminated(lines[:last_end], eol) + lines[last_end:]
     added = [(k, v) for k, v, _ in _ordered(current, release) if k not in current]
     out[last_end:last_end] = [f"{' ' * column}{format_scalar(k)}: {format_scalar(v)}{eol}" for k, v in added]
     for key in sorted(keys, key=lambda k: spans[k][0], reverse=True):
@@ -205,7 +205,7 @@ def _edit_block(lines: list[str], current: CommentedMap, release: dict[str, Any]
         if key not in release:
             del out[start:end]
         elif _plain(current[key]) != _plain(release[key]):
-            out[start:end] = [_changed_line(lines[start], current, key, release[key], end - start == 1, eol)]
+            out[start:end] = [_changed_line(out[start], current, key, release[key], end - start == 1, eol)]
     return out
 
 
@@ -237,7 +237,14 @@ def _insert_into_flow(text: str, lines: list[str], parent: CommentedMap, key: st
 def _key_line_block(lines: list[str], mapping: CommentedMap, key: str, body: list[str]) -> list[str]:
     """`key:` with no value (null) given a block body on the following lines."""
     line = mapping.lc.key(key)[0]
-    return lines[:line + 1] + body + lines[line + 1:]
+    return _terminated(lines[:line + 1], _eol(lines)) + body + lines[line + 1:]
+
+
+def _terminated(lines: list[str], eol: str) -> list[str]:
+    """`lines` whose last line ends with a newline (a file may end without one)."""
+    if lines and not lines[-1].endswith("\n"):
+        return [*lines[:-1], lines[-1] + eol]
+    return lines
 
 
 def _append_block(lines: list[str], body: list[str]) -> list[str]:
@@ -272,12 +279,14 @@ def _edit_releases(text: str, lines: list[str], data: CommentedMap, releases: Co
         if releases.fa.flow_style() or not releases:
             return _insert_into_flow(text, lines, data, "releases", f"{format_scalar(env)}: {flow}")
         column = releases.lc.key(next(iter(releases)))[1]
-        inner = next((v.lc.key(next(iter(v)))[1] - column for v in releases.values()
-                      if isinstance(v, CommentedMap) and v and not v.fa.flow_style()), step)
         line, key_column = data.lc.key("releases")
+        # An alias (`dev: *base`) points elsewhere in the file: its indentation says nothing here.
+        inner = next((v.lc.key(next(iter(v)))[1] - column for v in releases.values()
+                      if isinstance(v, CommentedMap) and v and not v.fa.flow_style() and v.lc.line > line
+                      and v.lc.key(next(iter(v)))[1] > column), step)
         end = _span_end(lines, line, key_column)
         body = [f"{' ' * column}{format_scalar(env)}:{eol}", *_block(release, column + inner, eol)]
-        return "".join(lines[:end] + body + lines[end:])
+        return "".join(_terminated(lines[:end], eol) + body + lines[end:])
     current = releases[env]
     if isinstance(current, CommentedMap) and (current.fa.flow_style() or not current):
         return _replace_flow(text, lines, releases, env, flow)

@@ -123,3 +123,15 @@ def test_status_live_reads_argo_cd(history, cli, tmp_path):
     assert code == 0, err
     row = next(line for line in out.splitlines() if line.startswith("support-chat"))
     assert "[Synced/Healthy]" in row and "[OutOfSync/Degraded]" in row and "[Missing/Missing]" in row
+
+
+def test_markdown_diff_fits_a_pull_request_comment(history, cli):
+    """Hundreds of changed files must still post: the comment is cut to 65,536 characters with a note."""
+    spec = history / "models/support-chat.yaml"
+    text = spec.read_text()
+    env_block = "".join(f"    - {{name: VAR_{i:04d}, value: \"{'x' * 190}\"}}\n" for i in range(600))
+    spec.write_text(text.replace("  replicas: {min: 1, max: 4}\n", "  replicas: {min: 1, max: 4}\n  env:\n" + env_block))
+    assert cli("-C", str(history), "render")[0] == 0
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "markdown")
+    assert code == 0
+    assert len(out) <= 65_536 and "**Truncated**" in out and out.startswith("<!-- modelops:diff -->")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from generator.errors import EXIT_FINDINGS, EXIT_OK
 from generator.gitops.diff import diff_against, format_diff
+from generator.gitops.provenance import fit_body
 from generator.writeout import write_output
 
 __all__ = ["configure", "run"]
@@ -24,6 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     diff = diff_against(Path(args.repo_root).resolve(), args.base, args.head)
     text = format_diff(diff, args.format)
+    if args.format == "markdown":
+        # Posted as a pull-request comment: keep it within the forge's limit (GitHub 65,536).
+        head, _, rest = text.partition("\n")
+        text = fit_body([head, rest], "github", hint="Run `modelops diff` locally for the full list.")
     if args.output:
         write_output(Path(args.output), text)
     else:

@@ -215,3 +215,5 @@ def test_release_needs_a_source(setup, cli):
     work, _ = setup
     code, _, err = cli("-C", str(work), "release", "support-chat", "--env", "dev")
     assert code == 2 and "name what to release" in err
+    code, _, err = cli("-C", str(work), "promote", "support-chat", "--to", "dev", "--no-pr")
+    assert code == 2 and "cut a release into it with `modelops release MODEL --env dev`" in err

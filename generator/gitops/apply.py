@@ -140,7 +140,7 @@ def _edit_render_gate(ctx: Context, repo: Repository, root: Path, spec_path: str
 
 def _policy_record(report: ReportInput) -> dict[str, Any]:
     summary = summarize(report)
-    engine = getattr(report, "engine_label", "") or _default_engine()
+    engine = report.engine or _default_engine()
     return {"passed": summary.passed, "deny": summary.deny, "warn": summary.warn, "waived": summary.waived,
             "errors": summary.errors, "engine": engine}
 

@@ -2,10 +2,11 @@
 merging a pull request's branch the way a forge's merge button would."""
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
-__all__ = ["git", "merge_branch", "remote_file", "repo_with_remote"]
+__all__ = ["closed_port_url", "git", "merge_branch", "remote_file", "repo_with_remote"]
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -33,3 +34,11 @@ def merge_branch(remote: Path, branch: str, scratch: Path) -> None:
 
 def remote_file(remote: Path, ref: str, path: str) -> str:
     return git(remote, "show", f"{ref}:{path}")
+
+
+def closed_port_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens (the port was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    return f"http://127.0.0.1:{port}"

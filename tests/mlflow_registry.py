@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RegistrySeed", "closed_port_url", "digest_image", "mlflow_server", "seed_registry"]
+__all__ = ["RegistrySeed", "digest_image", "mlflow_server", "seed_registry"]
 
 STARTUP_TIMEOUT = 240.0  # sqlite migrations take a while on a loaded 2-core machine
 
@@ -43,10 +43,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def closed_port_url() -> str:
-    return f"http://127.0.0.1:{_free_port()}"
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

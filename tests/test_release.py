@@ -11,7 +11,13 @@ from generator.gitops.provenance import read_provenance
 from tests.conftest import copy_example, snapshot
 from tests.emulators.argo_server import ArgoServerEmulator
 from tests.emulators.forge import ForgeEmulator
-from tests.lifecycle_helpers import git, merge_branch, remote_file, repo_with_remote
+from tests.lifecycle_helpers import (
+    closed_port_url,
+    git,
+    merge_branch,
+    remote_file,
+    repo_with_remote,
+)
 
 TOKEN = "ghp_release0123456789TOKEN"
 ARGO_TOKEN = "argo-token-123"
@@ -111,6 +117,7 @@ def test_release_reads_the_newest_node_when_the_workflow_level_has_no_metrics(se
     ("no-metrics", "workflow ml-dev/train-abc12 exported no 'metrics' output parameter"),
     ("missing", "workflow ml-dev/train-abc12 not found on the Argo Server"),
     ("bad-json", "the 'metrics' output parameter is not JSON"),
+    ("unreachable", "cannot reach Argo Server for GET /api/v1/workflows/ml-dev/train-abc12"),
 ])
 def test_workflow_that_cannot_be_released_is_one_line_exit_2(setup, forge, argo, cli, case, expected):
     work, remote = setup
@@ -124,9 +131,10 @@ def test_workflow_that_cannot_be_released_is_one_line_exit_2(setup, forge, argo,
         broken = workflow("train-abc12")
         broken["status"]["outputs"] = {"parameters": [{"name": "metrics", "value": "{not json"}]}
         argo.put_workflow(broken)
+    server = closed_port_url() if case == "unreachable" else argo.url
     before = snapshot(work)
     code, out, err = cli("-C", str(work), "release", "support-chat", "--env", "dev", "--from-workflow",
-                         "train-abc12", "--argo-server", argo.url, *forge_args(forge))
+                         "train-abc12", "--argo-server", server, *forge_args(forge))
     assert code == 2, out + err
     assert expected in err and len(err.strip().splitlines()) == 1
     assert snapshot(work) == before

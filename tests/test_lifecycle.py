@@ -9,7 +9,13 @@ from ruamel.yaml import YAML
 from generator.gitops.provenance import read_provenance
 from tests.conftest import copy_example, snapshot
 from tests.emulators.forge import ForgeEmulator
-from tests.lifecycle_helpers import closed_port_url, git, merge_branch, remote_file, repo_with_remote
+from tests.lifecycle_helpers import (
+    closed_port_url,
+    git,
+    merge_branch,
+    remote_file,
+    repo_with_remote,
+)
 from tests.mlflow_registry import digest_image, mlflow_server, seed_registry
 
 TOKEN = "ghp_lifecycle0123456789TOKEN"

@@ -189,3 +189,13 @@ def test_override_in_ci_names_the_ci_actor(setup, forge, cli, monkeypatch):
     assert code == 0, out + err
     message = git(remote, "log", "-1", "--format=%an|%B", "promote/support-chat/staging")
     assert message.startswith("modelops|") and "Modelops-Override-By: octocat (via GITHUB_ACTOR)" in message
+
+
+def test_a_dated_freeze_over_a_weekly_one_is_allowed(setup):
+    work, _ = setup
+    add_windows(work, "prod", "  - name: holidays\n    start: \"2026-12-20\"\n    end: \"2027-01-02\"\n"
+                              "  - name: weekend\n    weekly: {days: [sat, sun], start: \"00:00\", end: \"23:59\"}\n")
+    windows = windows_of(work, "prod")
+    assert active_window(windows, datetime(2026, 12, 26, 12, 0, tzinfo=UTC)).name == "holidays"
+    assert active_window(windows, datetime(2027, 1, 9, 12, 0, tzinfo=UTC)).name == "weekend"
+    assert active_window(windows, datetime(2027, 1, 6, 12, 0, tzinfo=UTC)) is None

@@ -1,9 +1,9 @@
 """Freeze windows of an environment: dated windows and weekly ones, each in a time zone.
 
 `promote` and `release` refuse to change an environment while one is active. Windows
-are checked when read: an unknown time zone, an end before its start, or two windows
-that overlap (ambiguous: which one does an override name?) are errors with the file,
-line and field.
+are checked when read: an unknown time zone, an end before its start, or two windows of
+the same kind that overlap (ambiguous: which one does an override name?) are errors
+with the file, line and field.
 """
 from __future__ import annotations
 
@@ -94,11 +94,11 @@ def _where(environment: Environment, path: tuple[str | int, ...]) -> str:
 
 
 def _overlap(a: FreezeWindow, b: FreezeWindow) -> bool:
-    around = datetime.combine(_REFERENCE_MONDAY, time(12), UTC)
-    if not a.weekly and not b.weekly or not a.weekly:
-        around = a.start or around
-    elif not b.weekly:
-        around = b.start or around
+    """Two dated windows, or two weekly ones, that share a moment (a dated holiday freeze
+    over a weekly weekend freeze is normal, and not compared)."""
+    if a.weekly != b.weekly:
+        return False
+    around = a.start or datetime.combine(_REFERENCE_MONDAY, time(12), UTC)
     return any(s1 < e2 and s2 < e1 for s1, e1 in a.intervals(around) for s2, e2 in b.intervals(around))
 
 

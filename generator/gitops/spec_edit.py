@@ -96,8 +96,8 @@ def _flow_end(text: str, offset: int) -> int:
                 index += 1
             elif char == quote:
                 quote = ""
-        elif char in "'\"":
-            quote = char
+        elif char in "'\"" and text[offset:index].rstrip()[-1:] in ("{", "[", ",", ":"):
+            quote = char  # a quote inside a plain scalar (don't) opens nothing
         elif char in "{[":
             depth += 1
         elif char in "}]":

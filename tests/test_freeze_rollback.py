@@ -1,6 +1,7 @@
 """Freeze windows (dated and weekly, in a time zone) and rollbacks from the spec's history."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -199,3 +200,13 @@ def test_a_dated_freeze_over_a_weekly_one_is_allowed(setup):
     assert active_window(windows, datetime(2026, 12, 26, 12, 0, tzinfo=UTC)).name == "holidays"
     assert active_window(windows, datetime(2027, 1, 9, 12, 0, tzinfo=UTC)).name == "weekend"
     assert active_window(windows, datetime(2027, 1, 6, 12, 0, tzinfo=UTC)) is None
+
+
+def test_status_shows_frozen_environments(setup, cli):
+    work, _ = setup
+    add_windows(work, "prod", now_window())
+    code, out, err = cli("-C", str(work), "status")
+    assert code == 0, err
+    assert "prod: frozen, window 'year-end'" in out
+    code, out, _ = cli("-C", str(work), "status", "--format", "json")
+    assert list(json.loads(out)["frozen"]) == ["prod"]

@@ -10,7 +10,7 @@ import sys
 from generator.errors import ModelopsError
 from generator.gitops.open_pulls import OpenChange, forge_for_status, open_changes
 from generator.gitops.status import format_matrix, release_matrix
-from generator.spec.load import load_repository
+from generator.spec.load import Repository, load_repository
 
 __all__ = ["configure", "run"]
 
@@ -69,19 +69,38 @@ def _format_open(changes: list[OpenChange]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _frozen(repo: Repository) -> dict[str, str]:
+    """Environments inside a freeze window right now -> the window."""
+    from datetime import UTC, datetime
+
+    from generator.gitops.freeze import active_window, freeze_windows
+
+    now = datetime.now(UTC)
+    out = {}
+    for name, environment in sorted(repo.environments.items()):
+        window = active_window(freeze_windows(environment), now)
+        if window is not None:
+            out[name] = window.describe()
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     repo = load_repository(args.repo_root)
     matrix = release_matrix(repo, _live_reader(args, repo) if args.live else None)
     changes = _pull_requests(args)
+    frozen = _frozen(repo)
     if args.format == "json":
         payload: dict[str, object] = {"environments": list(matrix.environments), "models": {
             model: {env: {"release": c.release, "label": c.label, "lagging": c.lagging, "source": c.source,
                           **({"live": c.live} if c.live else {})}
                     for env in matrix.environments for c in [matrix.cell(model, env)]}
             for model in matrix.models}}
+        payload["frozen"] = frozen
         if args.pull_requests:
             payload["pullRequests"] = [{"number": c.number, "url": c.url, **c.record} for c in changes]
         sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(format_matrix(matrix) + (_format_open(changes) if args.pull_requests else ""))
+        sys.stdout.write(format_matrix(matrix) + "".join(f"{env}: frozen, window {window}\n"
+                                                         for env, window in frozen.items())
+                         + (_format_open(changes) if args.pull_requests else ""))
     return 0

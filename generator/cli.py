@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("generator.commands.new", "write a new, commented model spec"),
     "report": ("generator.commands.report", "self-contained HTML report"),
     "completion": ("generator.commands.completion", "print shell completion for bash or zsh"),
+    "release": ("generator.commands.release", "record a new release (flags, training run or MLflow registry) via a pull request"),
+    "rollback": ("generator.commands.rollback", "roll an environment back to an earlier release from git history"),
 }
 
 

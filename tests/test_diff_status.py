@@ -43,6 +43,7 @@ def test_no_changes_exit_zero(history, cli):
 def test_version_bump_names_the_image_change_per_environment(history, cli):
     bump_image(history, "staging")
     bump_image(history, "prod")
+    assert cli("-C", str(history), "render")[0] == 0
     code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--exit-code")
     assert code == 1
     assert "staging/support-chat: image: " + OLD_IMAGE + " -> " + NEW_IMAGE in out
@@ -60,9 +61,40 @@ def test_version_bump_names_the_image_change_per_environment(history, cli):
 
 def test_added_and_removed_models(history, cli):
     (history / "models/churn-scorer.yaml").unlink()
+    assert cli("-C", str(history), "render")[0] == 0
     code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "json")
     statuses = {c["status"] for c in json.loads(out)["changes"] if c["model"] == "churn-scorer"}
     assert statuses == {"removed"}
+
+
+def test_hand_edit_of_a_committed_rendered_file_shows_up(history, cli):
+    """Argo CD syncs the files, not the specs: a hand edit is a change, and it is flagged."""
+    values = history / "environments/prod/support-chat/serving/values.yaml"
+    text = values.read_text()
+    assert "memory: 48Gi" in text
+    values.write_text(text.replace("memory: 48Gi", "memory: 64Gi"))
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--exit-code")
+    assert code == 1
+    assert "No rendered changes" not in out
+    assert "memory: 48Gi -> 64Gi" in out
+    assert "! environments/prod/support-chat/serving/values.yaml: edited by hand" in out
+    git(history, "commit", "--quiet", "-am", "hand edit")
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD~1", "--head", "HEAD", "--format", "json")
+    payload = json.loads(out)
+    assert payload["drift"] == [{"environment": "prod", "kind": "hand-edit", "model": "support-chat",
+                                 "path": "environments/prod/support-chat/serving/values.yaml"}]
+    assert any(f["after"] == "64Gi" for c in payload["changes"] for f in c["fields"])
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD~1", "--format", "markdown")
+    assert "[!WARNING]" in out and "edited by hand" in out
+
+
+def test_spec_change_without_render_is_flagged_stale(history, cli):
+    bump_image(history, "staging")
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--exit-code")
+    assert code == 1
+    assert "No rendered changes against HEAD." in out  # Argo CD would sync nothing new yet
+    assert "! environments/staging/support-chat/serving/values.yaml: stale" in out
+    assert "run `modelops render`" in out
 
 
 def test_unknown_base_is_an_error(history, cli):
@@ -91,3 +123,15 @@ def test_status_live_reads_argo_cd(history, cli, tmp_path):
     assert code == 0, err
     row = next(line for line in out.splitlines() if line.startswith("support-chat"))
     assert "[Synced/Healthy]" in row and "[OutOfSync/Degraded]" in row and "[Missing/Missing]" in row
+
+
+def test_markdown_diff_fits_a_pull_request_comment(history, cli):
+    """Hundreds of changed files must still post: the comment is cut to 65,536 characters with a note."""
+    spec = history / "models/support-chat.yaml"
+    text = spec.read_text()
+    env_block = "".join(f"    - {{name: VAR_{i:04d}, value: \"{'x' * 190}\"}}\n" for i in range(600))
+    spec.write_text(text.replace("  replicas: {min: 1, max: 4}\n", "  replicas: {min: 1, max: 4}\n  env:\n" + env_block))
+    assert cli("-C", str(history), "render")[0] == 0
+    code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "markdown")
+    assert code == 0
+    assert len(out) <= 65_536 and "**Truncated**" in out and out.startswith("<!-- modelops:diff -->")

@@ -259,3 +259,24 @@ def test_detected_forge_talks_to_the_emulator(emulator: ForgeEmulator, flavor: s
     forge = forge_from_remote(f"{emulator.url}/acme/gitops.git", forge=flavor, forge_url=emulator.url, env=env)
     pull, created = ensure_pull_request(forge, "promote/prod", "main", "t", "b", ["promotion"])
     assert created and pull.labels == ("promotion",)
+
+
+def test_list_open_pull_requests_reads_every_page(emulator: ForgeEmulator, flavor: str) -> None:
+    forge = client(emulator, flavor)
+    count = 105 if flavor == "github" else 55  # more than one page (GitHub 100, Gitea 50 per page)
+    for index in range(count):
+        forge.create_pull_request(f"promote/m{index}/dev", "main", f"t{index}", f"body {index}")
+    emulator.close(flavor, REPO, 1)
+    pulls = forge.list_open_pull_requests()
+    assert sorted(p.head for p in pulls) == sorted(f"promote/m{i}/dev" for i in range(1, count))
+    assert all(p.body.startswith("body ") for p in pulls)
+
+
+def test_forge_flags_accept_a_remote_that_is_a_path(emulator: ForgeEmulator) -> None:
+    env = {"GITHUB_TOKEN": TOKEN}
+    forge = forge_from_remote("/srv/git/gitops.git", "github", emulator.url + "/api/v3", REPO, env=env)
+    assert forge.find_open_pull_request("x", "main") is None
+    with pytest.raises(ModelopsError, match="pass --repo OWNER/NAME"):
+        forge_from_remote("file:///srv/git/gitops.git", "gitea", emulator.url + "/api/v1", None, env=env)
+    with pytest.raises(ModelopsError, match="pass --forge-url"):
+        forge_from_remote("/srv/git/gitops.git", "gitlab", None, REPO, env={"GITLAB_TOKEN": TOKEN})

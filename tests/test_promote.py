@@ -74,7 +74,8 @@ def test_promotion_opens_one_pr_and_is_idempotent(setup, forge, cli):
     message = git(remote, "log", "-1", "--format=%B", branch)
     assert "Modelops-Source: dev" in message and "Modelops-Target: staging" in message
     assert "Modelops-ModelVersion: 8" in message
-    assert git(remote, "log", "-1", "--format=%an <%ae>", branch).startswith("modelops <")
+    # The user's identity authors the change; the bot commits it (so modelops knows its own commits).
+    assert git(remote, "log", "-1", "--format=%an <%ae>|%cn", branch) == "Test User <test@example.com>|modelops"
     [pull] = forge.pulls("github", REPO)
     assert pull["head"] == branch and pull["base"] == "main"
     assert "<!-- modelops:diff -->" in pull["body"] and "Policy check: passed" in pull["body"]

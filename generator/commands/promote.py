@@ -1,15 +1,21 @@
-"""`modelops promote MODEL --to ENV`: a promotion pull request, gated by policy (and optionally
-by training metrics and the source environment's live health)."""
+"""`modelops promote MODEL --to ENV`: a promotion pull request, gated by policy (and by
+training metrics and the source environment's live health). With `--release VERSION`,
+a rollback to an earlier release found in the spec's git history."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from generator.commands._change import (
+    add_git_options,
+    exit_code,
+    print_result,
+    request_options,
+)
 from generator.console import Progress
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
-from generator.gitops.promote import PromotionRequest, PromotionResult, promote
+from generator.gitops.promote import PromotionRequest, promote
 from generator.spec.load import load_repository
 
 __all__ = ["configure", "run"]
@@ -20,36 +26,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="every model whose release differs from the source's")
     parser.add_argument("--to", required=True, metavar="ENV", help="target environment")
     parser.add_argument("--from", dest="source", metavar="ENV", help="source (default: what ENV promotes from)")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    parser.add_argument("--release", metavar="VERSION",
+                        help="roll back: promote the earlier release VERSION found in the spec's git history")
     parser.add_argument("--force", action="store_true", help="allow skipping an environment in the chain")
-    parser.add_argument("--rebase", action="store_true",
-                        help="if others pushed to the promotion branch, build on top of their commits")
-    parser.add_argument("--remote", default="origin")
-    parser.add_argument("--forge", choices=["github", "gitlab", "gitea"], help="forge type (default: from the remote URL)")
-    parser.add_argument("--forge-url", default=os.environ.get("MODELOPS_FORGE_URL"),
-                        help="forge API base for GitHub Enterprise or self-hosted instances (MODELOPS_FORGE_URL)")
-    parser.add_argument("--repo", dest="repo_slug", metavar="OWNER/NAME", help="repository on the forge")
-    parser.add_argument("--no-pr", action="store_true", help="push the branch only; open no pull request")
+    add_git_options(parser)
     parser.add_argument("--metrics", type=Path, metavar="FILE",
                         help="metrics JSON of the candidate's training run, checked against promotion.metrics")
+    parser.add_argument("--metrics-from-workflow", metavar="NAME",
+                        help="read the candidate's metrics from a finished Argo Workflow (Argo Server API)")
+    parser.add_argument("--namespace", metavar="NS", help="namespace of the workflow (default: $ARGO_NAMESPACE, "
+                        "else the source environment's namespace)")
+    parser.add_argument("--argo-server", metavar="URL", help="Argo Server address (default: $ARGO_SERVER)")
     parser.add_argument("--live", action="store_true",
                         help="require the source's Argo CD Application Synced and Healthy for promotion.soak")
-
-
-def _print(result: PromotionResult, quiet: bool) -> None:
-    head = {"nothing-to-promote": "nothing to promote", "up-to-date": "up to date", "planned": "plan",
-            "created": "opened pull request", "updated": "updated pull request", "pushed": "pushed branch",
-            "refused": "REFUSED by the policy gate"}[result.status]
-    print(f"{result.model}: {result.source} -> {result.target}: {head}"
-          + (f" {result.pull_request}" if result.pull_request else ""))
-    if not quiet:
-        for key in sorted(set(result.before) | set(result.after)):
-            if result.before.get(key) != result.after.get(key):
-                print(f"  {key}: {result.before.get(key, '(none)')} -> {result.after.get(key, '(none)')}")
-        if result.branch and result.status != "nothing-to-promote":
-            print(f"  branch: {result.branch}" + (f" @ {result.commit[:12]}" if result.commit else ""))
-        for message in result.messages:
-            print("  " + message.replace("\n", "\n  ").rstrip())
 
 
 def _models(args: argparse.Namespace) -> list[str]:
@@ -57,6 +46,8 @@ def _models(args: argparse.Namespace) -> list[str]:
         raise ModelopsError("name one MODEL or pass --all")
     if args.model:
         return [args.model]
+    if args.release:
+        raise ModelopsError("--release rolls back one model: name it instead of --all")
     repo = load_repository(args.repo_root)
     target = repo.environment(args.to)
     source = args.source or target.promotes_from
@@ -80,12 +71,32 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if refused else EXIT_OK
 
 
+def _workflow_metrics(args: argparse.Namespace, model: str) -> tuple[dict[str, float | int] | None, str]:
+    if not args.metrics_from_workflow:
+        return None, ""
+    if args.metrics:
+        raise ModelopsError("pass --metrics or --metrics-from-workflow, not both")
+    import os
+
+    from generator.releases.workflow import candidate_from_workflow
+
+    repo = load_repository(args.repo_root)
+    source = args.source or repo.environment(args.to).promotes_from or args.to
+    namespace = args.namespace or os.environ.get("ARGO_NAMESPACE") or repo.environment(source).namespace
+    candidate = candidate_from_workflow(args.metrics_from_workflow, namespace, server=args.argo_server)
+    return dict(candidate.metrics), f"workflow {namespace}/{args.metrics_from_workflow}"
+
+
 def _promote_one(args: argparse.Namespace, model: str) -> bool:
-    """Promote one model; True when the policy gate refused it."""
+    """Promote one model; True when a gate refused it."""
+    metrics, label = _workflow_metrics(args, model)
     request = PromotionRequest(model=model, target=args.to, source=args.source, force=args.force,
-                               rebase=args.rebase, dry_run=args.dry_run, remote=args.remote, forge=args.forge,
-                               forge_url=args.forge_url, repo_slug=args.repo_slug, metrics_file=args.metrics,
-                               live=args.live, open_pull_request=not args.no_pr)
+                               metrics_file=args.metrics, metrics=metrics, metrics_label=label, live=args.live,
+                               **request_options(args))
+    if args.release:
+        from generator.commands.rollback import rollback_request
+
+        request = rollback_request(args, request, args.release)
     result = promote(request, Path(args.repo_root))
-    _print(result, args.quiet)
-    return result.status == "refused"
+    print_result(result, args.quiet)
+    return exit_code(result) != EXIT_OK

@@ -23,11 +23,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="page title (default: 'modelops report: <repository folder>')")
     parser.add_argument("--generated-at", metavar="TEXT",
                         help="a timestamp to print on the page; without it the output is byte-for-byte reproducible")
+    parser.add_argument("--pull-requests", action="store_true",
+                        help="list open promotions from the forge's pull requests (their provenance blocks) "
+                        "instead of local promote/* branches")
+    parser.add_argument("--remote", default="origin", help="git remote whose forge holds the pull requests")
+    parser.add_argument("--forge", choices=["github", "gitlab", "gitea"], help="forge type (default: from the remote)")
+    parser.add_argument("--forge-url", help="forge web or API address (default: $MODELOPS_FORGE_URL)")
+    parser.add_argument("--repo", dest="repo_slug", metavar="OWNER/NAME", help="repository on the forge")
 
 
 def run(args: argparse.Namespace) -> int:
     repo = load_repository(args.repo_root)
-    html = render_page(build_report(repo, generated_at=args.generated_at, title=args.title))
+    pulls = None
+    if args.pull_requests:
+        from generator.gitops.open_pulls import forge_for_status, open_changes
+
+        pulls = open_changes(forge_for_status(args.repo_root, args.remote, args.forge, args.forge_url, args.repo_slug))
+    html = render_page(build_report(repo, generated_at=args.generated_at, title=args.title, pull_requests=pulls))
     write_output(Path(args.out), html)
     if args.out != "-" and not args.quiet:
         print(f"wrote {args.out}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The one small protocol every forge (GitHub, GitLab, Gitea) implements.
 
-Promotion only needs three operations: find the open pull request for a branch pair,
-open one, and refresh its title, body and labels. Labels are only ever added, never
+Promotion needs three operations: find the open pull request for a branch pair, open
+one, and refresh its title, body and labels; `status` lists the open ones. Labels are only ever added, never
 removed, so labels a reviewer put on a promotion pull request survive a re-run.
 """
 from __future__ import annotations
@@ -49,6 +49,10 @@ class Forge(Protocol):
         self, number: int, title: str, body: str, labels: Sequence[str] = ()
     ) -> PullRequest:
         """Replace title and body and add `labels` (existing labels are kept)."""
+        ...
+
+    def list_open_pull_requests(self) -> list[PullRequest]:
+        """Every open pull request of the repository (all pages)."""
         ...
 
 

@@ -92,11 +92,7 @@ def forge_from_remote(
     env: Mapping[str, str] = os.environ,
 ) -> Forge:
     """A client for the forge hosting `remote_url`; `forge`, `forge_url` and `repo` override detection."""
-    if forge and repo and (forge_url or env.get("MODELOPS_FORGE_URL")):
-        # Everything named explicitly: the remote may be any URL git accepts (file://, a mirror).
-        remote = Remote("https", "", repo)
-    else:
-        remote = parse_remote(remote_url)
+    remote = _remote_for(remote_url, forge, forge_url or env.get("MODELOPS_FORGE_URL"), repo)
     kind = forge or guess_forge(remote.host)
     if kind is None:
         raise ModelopsError(f"cannot tell which forge hosts {remote.host}; pass --forge github|gitlab|gitea "
@@ -106,9 +102,27 @@ def forge_from_remote(
     variable = TOKEN_VARIABLES[kind]
     token = env.get(variable, "").strip()
     if not token:
-        raise ModelopsError(f"{variable} is not set: export a {kind} token allowed to open pull requests")
+        raise ModelopsError(f"{variable} is not set: export a {kind} token allowed to open pull requests "
+                            "(or pass --no-pr to push the branch only)")
     base = api_url(kind, remote, forge_url or env.get("MODELOPS_FORGE_URL") or None)
     return FORGES[kind](repo or remote.path, token, base)
+
+
+def _remote_for(remote_url: str, forge: str | None, forge_url: str | None, repo: str | None) -> Remote:
+    """The remote as the forge sees it; with --forge the git remote may be any URL git accepts
+    (a path, file://, a mirror), as long as --repo and the API (--forge-url) can be told."""
+    try:
+        return parse_remote(remote_url)
+    except ModelopsError:
+        if not forge:
+            raise
+    if not repo:
+        raise ModelopsError(f"the remote {_safe(remote_url)!r} does not name a repository on {forge}: "
+                            "pass --repo OWNER/NAME") from None
+    if not forge_url and forge != "github":
+        raise ModelopsError(f"pass --forge-url with the {forge} address: the remote "
+                            f"{_safe(remote_url)!r} does not name it") from None
+    return Remote("https", "github.com" if not forge_url else "", repo)
 
 
 def _safe(url: str) -> str:

@@ -30,6 +30,9 @@ class Gitea:
     def find_open_pull_request(self, head: str, base: str) -> PullRequest | None:
         return matching_github_shape_pull(self._pages(f"{self._prefix}/pulls", {"state": "open"}), head, base)
 
+    def list_open_pull_requests(self) -> list[PullRequest]:
+        return [_pull_request(pull) for pull in self._pages(f"{self._prefix}/pulls", {"state": "open"})]
+
     def create_pull_request(
         self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()
     ) -> PullRequest:

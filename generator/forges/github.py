@@ -12,6 +12,7 @@ from generator.forges.base import PullRequest, matching_github_shape_pull, pull_
 __all__ = ["GITHUB_API", "GitHub"]
 
 GITHUB_API = "https://api.github.com"
+_PAGE = 100
 
 
 class GitHub:
@@ -37,6 +38,16 @@ class GitHub:
         params = {"state": "open", "head": f"{self.owner}:{head}", "base": base, "per_page": 100}
         pulls = self._api.request("GET", f"{self._prefix}/pulls", params=params, expected=(200,))
         return matching_github_shape_pull(pulls, head, base)
+
+    def list_open_pull_requests(self) -> list[PullRequest]:
+        pulls: list[PullRequest] = []
+        for page in range(1, 101):
+            params = {"state": "open", "per_page": _PAGE, "page": page}
+            batch = self._api.request("GET", f"{self._prefix}/pulls", params=params, expected=(200,))
+            pulls += [_pull_request(pull) for pull in batch]
+            if len(batch) < _PAGE:
+                break
+        return pulls
 
     def create_pull_request(
         self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()

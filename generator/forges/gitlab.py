@@ -13,6 +13,7 @@ from generator.forges.base import PullRequest
 __all__ = ["GITLAB_API", "GitLab"]
 
 GITLAB_API = "https://gitlab.com/api/v4"
+_PAGE = 100
 
 
 class GitLab:
@@ -35,6 +36,16 @@ class GitLab:
             if merge_request["source_branch"] == head and merge_request["target_branch"] == base:
                 return _pull_request(merge_request)
         return None
+
+    def list_open_pull_requests(self) -> list[PullRequest]:
+        pulls: list[PullRequest] = []
+        for page in range(1, 101):
+            params = {"state": "opened", "per_page": _PAGE, "page": page}
+            batch = self._api.request("GET", self._prefix, params=params, expected=(200,))
+            pulls += [_pull_request(merge_request) for merge_request in batch]
+            if len(batch) < _PAGE:
+                break
+        return pulls
 
     def create_pull_request(
         self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()

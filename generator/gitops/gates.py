@@ -1,10 +1,17 @@
-"""Optional promotion gates: training metrics against the spec's thresholds, and the
-source environment's Argo CD Application being Synced and Healthy for a soak time."""
+"""Promotion gates: training metrics against the spec's thresholds, and the source
+environment's Argo CD Application being Synced and Healthy for a soak time.
+
+`GATES` is a plain list: a gate takes a `GateInput` and returns None (not applicable),
+or (passed, reason). Adding a gate (e.g. a Prometheus query for `--live`) is one entry.
+The policy gate is not in this list: it runs on the rendered result, after the edit.
+"""
 from __future__ import annotations
 
 import json
 import operator
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +20,18 @@ from generator.errors import ModelopsError
 from generator.spec.load import Repository
 from generator.spec.model import parse_duration
 
-__all__ = ["metrics_gate", "live_gate", "parse_threshold"]
+__all__ = [
+    "GATES",
+    "Gate",
+    "GateFailed",
+    "GateInput",
+    "evaluate_metrics",
+    "live_gate",
+    "metrics_gate",
+    "parse_threshold",
+    "read_metrics_file",
+    "run_gates",
+]
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 _THRESHOLD = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$")
@@ -26,14 +44,23 @@ def parse_threshold(text: str) -> tuple[str, float]:
     return match[1], float(match[2])
 
 
-def metrics_gate(thresholds: dict[str, str], metrics_file: Path) -> tuple[bool, str]:
-    """(passed, reason): every declared metric present in the run's metrics JSON and within bounds."""
+def read_metrics_file(metrics_file: Path) -> dict[str, Any]:
     try:
         metrics: Any = json.loads(metrics_file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ModelopsError(f"cannot read metrics file {metrics_file}: {error}") from None
     if not isinstance(metrics, dict):
         raise ModelopsError(f"{metrics_file}: expected a JSON object of metric -> value")
+    return metrics
+
+
+def metrics_gate(thresholds: dict[str, str], metrics_file: Path) -> tuple[bool, str]:
+    """(passed, reason): every declared metric present in the run's metrics JSON and within bounds."""
+    return evaluate_metrics(thresholds, read_metrics_file(metrics_file), metrics_file.name)
+
+
+def evaluate_metrics(thresholds: dict[str, str], metrics: dict[str, Any], label: str) -> tuple[bool, str]:
+    """(passed, reason) of `metrics` (from `label`) against the spec's thresholds."""
     if not thresholds:
         return True, "no thresholds declared in the spec (promotion.metrics)"
     failures, passes = [], []
@@ -41,7 +68,7 @@ def metrics_gate(thresholds: dict[str, str], metrics_file: Path) -> tuple[bool, 
         op, bound = parse_threshold(text)
         value = metrics.get(name)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            failures.append(f"{name} missing from {metrics_file.name}")
+            failures.append(f"{name} missing from {label}")
         elif not _OPS[op](value, bound):
             failures.append(f"{name} = {value} does not satisfy {op} {bound}")
         else:
@@ -70,3 +97,64 @@ def live_gate(repo: Repository, model: str, source: str, revision: str, *, api_c
         newer = [r for r in status.revisions if r and contains(r)]
         revision = newer[0] if newer else revision
     return soak_verdict(status, revision, soak, now or datetime.now(UTC))
+
+
+class GateFailed(ModelopsError):
+    """A gate refused the change."""
+
+
+@dataclass
+class GateInput:
+    """What a gate may look at; `revision` and `contains` are only computed when a gate asks."""
+
+    repo: Repository
+    model: str
+    source: str  # the environment promoted from (kind "promote"), else a label
+    target: str
+    kind: str
+    release: dict[str, Any]
+    metrics: dict[str, Any] | None = None  # --metrics FILE or --metrics-from-workflow, when given
+    metrics_label: str = ""
+    live: bool = False
+    revision: Callable[[], str] = field(default=lambda: "")
+    contains: Callable[[str], bool] | None = None
+    live_check: Callable[[Repository, str, str, str], tuple[bool, str]] | None = None
+
+
+Gate = Callable[[GateInput], "tuple[bool, str] | None"]
+
+
+def _metrics_step(gate: GateInput) -> tuple[bool, str] | None:
+    thresholds = gate.repo.model(gate.model).data.get("promotion", {}).get("metrics", {})
+    metrics, label = gate.metrics, gate.metrics_label
+    if metrics is None and gate.release.get("metrics"):
+        metrics, label = gate.release["metrics"], "the metrics recorded with the release"
+    if metrics is None:
+        return (True, "skipped (no metrics recorded with the release, none given)") if thresholds else None
+    return evaluate_metrics(thresholds, metrics, label)
+
+
+def _live_step(gate: GateInput) -> tuple[bool, str] | None:
+    if not gate.live or gate.kind != "promote":
+        return None
+    revision = gate.revision()
+    if gate.live_check is not None:
+        return gate.live_check(gate.repo, gate.model, gate.source, revision)
+    return live_gate(gate.repo, gate.model, gate.source, revision, contains=gate.contains)
+
+
+GATES: list[tuple[str, Gate]] = [("metrics", _metrics_step), ("live", _live_step)]
+
+
+def run_gates(gate: GateInput) -> list[str]:
+    """Notes of the gates that ran; the first refusal raises GateFailed."""
+    notes = []
+    for name, step in GATES:
+        outcome = step(gate)
+        if outcome is None:
+            continue
+        passed, reason = outcome
+        if not passed:
+            raise GateFailed(f"{name} gate failed: {reason}")
+        notes.append(f"{name} gate: {reason}")
+    return notes

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import git
 
@@ -30,7 +31,7 @@ __all__ = ["ReportData", "MatrixRow", "MatrixCell", "ModelFindings", "GpuUse", "
 LEVELS = ("deny", "warn", "info", "waived")  # column order of the findings summary, strongest first
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 _TRAILER = re.compile(r"^(Modelops-[A-Za-z]+):[ \t]*(.+?)\s*$", re.MULTILINE)
-_PROMOTE_REF = re.compile(r"^refs/(?:heads|remotes/[^/]+)/promote/(?P<model>[^/]+)/(?P<env>[^/]+)$")
+_PROMOTE_REF = re.compile(r"^refs/(?:heads|remotes/[^/]+)/(?:promote|release|rollback)/(?P<model>[^/]+)/(?P<env>[^/]+)$")
 
 
 @dataclass(frozen=True)
@@ -224,12 +225,21 @@ def open_promotions(root: Path) -> tuple[tuple[Promotion, ...], str | None]:
     return tuple(promotions), None
 
 
-def build_report(repo: Repository, *, generated_at: str | None = None, title: str | None = None) -> ReportData:
+def promotions_from_pull_requests(changes: Iterable[Any]) -> tuple[Promotion, ...]:
+    """Open promotions read from pull-request provenance blocks (`generator.gitops.open_pulls`)."""
+    return tuple(Promotion(refs=(c.url,), model=c.model, source=c.source, target=c.target, model_version=c.after,
+                           subject=f"#{c.number} {c.kind}: {c.before} -> {c.after}",
+                           commit=str(c.record.get("commit", ""))[:10]) for c in changes)
+
+
+def build_report(repo: Repository, *, generated_at: str | None = None, title: str | None = None,
+                 pull_requests: Iterable[Any] | None = None) -> ReportData:
     environments, matrix = _matrix(repo)
     _passed, check = policy_gate(repo, list(repo.environments), list(repo.models))
     summary = summarize(check)
     groups, totals = _group_findings(check.findings)
-    promotions, note = open_promotions(repo.root)
+    promotions, note = open_promotions(repo.root) if pull_requests is None else \
+        (promotions_from_pull_requests(pull_requests), None)
     return ReportData(
         title=title or f"modelops report: {repo.root.resolve().name}", tool_version=__version__,
         generated_at=generated_at, environments=environments,

@@ -102,7 +102,32 @@ RELEASE = _object({
     "modelUri": _string(URI),
     "modelVersion": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},
     "chartRevision": _string(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="git revision of the serving chart"),
+    "source": _string(r"^\S+$", maxLength=500,
+                      description="where the release came from, e.g. models:/NAME/3 or workflow:NS/NAME"),
+    "metrics": {"type": "object", "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_.-]*$"},
+                "additionalProperties": {"type": "number"},
+                "description": "metrics the release was accepted on (compared by promotion.metrics)"},
 })
+
+# Freeze windows (issue 14): dated (start/end) or weekly, in a time zone; promote and
+# release refuse inside one unless overridden with a reason.
+_DATE_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$"
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+FREEZE_WINDOW = {
+    **_object({
+        "name": _string(description="shown when a promotion is refused"),
+        "timeZone": _string(description="IANA time zone, e.g. Europe/Berlin (default UTC)"),
+        "start": _string(_DATE_TIME, description="first moment of a dated window, e.g. 2026-12-20 or 2026-12-20T18:00"),
+        "end": _string(_DATE_TIME, description="end of a dated window (a date alone means the end of that day)"),
+        "weekly": _object({
+            "days": {"type": "array", "minItems": 1, "uniqueItems": True,
+                     "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+            "start": _string(_CLOCK), "end": _string(_CLOCK, description="end time; before start means the next day"),
+        }, ("days", "start", "end")),
+    }, ("name",)),
+    "oneOf": [{"required": ["start", "end"], "not": {"required": ["weekly"]}},
+              {"required": ["weekly"], "not": {"anyOf": [{"required": ["start"]}, {"required": ["end"]}]}}],
+}
 
 METRIC_GATE = _string(r"^(>=|<=|>|<|==)\s*-?[0-9]+(\.[0-9]+)?$", description="e.g. \">= 0.92\"")
 
@@ -197,6 +222,8 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
             "rdmaResource": _string(description="extended resource for the RDMA device (default rdma/ib)"),
             "semaphore": _object({"configMap": _string(DNS_LABEL), "key": _string()}, ("configMap", "key")),
         }),
+        "freezeWindows": {"type": "array", "items": FREEZE_WINDOW,
+                          "description": "times when promote and release refuse (unless --override-freeze)"},
     }, ("apiVersion", "kind", "metadata", "namespace", "argocd", "syncPolicy", "gpus", "registries", "policy")),
 }
 

@@ -7,6 +7,9 @@ Serves on 127.0.0.1 (ephemeral port), state in memory (`templates`, `workflows`)
 * ``PUT /api/v1/workflow-templates/{ns}/{name}`` body ``{"namespace"?, "name"?, "template"}``
 * ``POST /api/v1/workflows/{ns}/submit`` body ``{"namespace"?, "resourceKind",
   "resourceName", "submitOptions"?}``
+* ``GET /api/v1/workflows/{ns}/{name}`` (a body on a GET -> 400; only the ``fields`` query
+  parameter is accepted, others -> 400); a missing workflow -> 404 (code 5). Tests put
+  finished runs in `workflows` with `put_workflow`.
 
 Strict as the real server (grpc-gateway in front of Kubernetes), errors as
 ``{"code": <grpc code>, "message": ...}``:
@@ -38,6 +41,7 @@ __all__ = ["ArgoServerEmulator"]
 
 _TEMPLATES = re.compile(r"/api/v1/workflow-templates/([a-z0-9-]+)(?:/([a-z0-9.-]+))?")
 _SUBMIT = re.compile(r"/api/v1/workflows/([a-z0-9-]+)/submit")
+_WORKFLOW = re.compile(r"/api/v1/workflows/([a-z0-9-]+)/([a-z0-9.-]+)")
 _SUBMIT_OPTIONS = {"name", "generateName", "entryPoint", "parameters", "serviceAccount", "dryRun",
                    "serverDryRun", "labels", "ownerReference", "annotations", "podPriorityClassName", "priority"}
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generateName alphabet
@@ -75,7 +79,24 @@ class ArgoServerEmulator(HttpEmulator):
                 raise _error(405, 12, "Method Not Allowed")
             keys = {"namespace", "resourceKind", "resourceName", "submitOptions"}
             return self._submit(match.group(1), self._body(request, keys))
+        if (match := _WORKFLOW.fullmatch(request.path)) and request.method == "GET":
+            return self._get_workflow(request, *match.groups())
         raise _error(404, 5, "Not Found")
+
+    def put_workflow(self, workflow: dict[str, Any]) -> None:
+        metadata = workflow["metadata"]
+        self.workflows[(metadata["namespace"], metadata["name"])] = copy.deepcopy(workflow)
+
+    def _get_workflow(self, request: RecordedRequest, namespace: str, name: str) -> Response:
+        if request.body:
+            raise _error(400, 3, "a GET request has no body")
+        unknown = sorted(set(request.query) - {"fields", "getOptions.resourceVersion"})
+        if unknown:
+            raise _error(400, 3, f"unknown query parameter {unknown[0]!r}")
+        workflow = self.workflows.get((namespace, name))
+        if workflow is None:
+            raise _error(404, 5, f'workflows.argoproj.io "{name}" not found')
+        return 200, copy.deepcopy(workflow), {}
 
     # -- request checks -------------------------------------------------------------------
 

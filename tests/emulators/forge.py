@@ -16,7 +16,8 @@ How strict it is (each rule mirrors what the real service answers):
 * Authentication on every request: GitHub ``Authorization: Bearer|token T``, GitLab
   ``PRIVATE-TOKEN: T`` (or Bearer), Gitea ``Authorization: token T`` (or Bearer);
   missing or wrong -> 401 with the service's JSON error (never echoing the token).
-* GitHub: an ``Accept`` other than JSON -> 415; an ``X-GitHub-Api-Version`` other than
+* GitHub: a ``body`` over 65,536 characters -> 422 "body is too long"; an ``Accept``
+  other than JSON -> 415; an ``X-GitHub-Api-Version`` other than
   2022-11-28 -> 400; a body that is not JSON -> 400 "Problems parsing JSON"; missing
   ``title``/``head``/``base`` -> 422 "Validation Failed" (``missing_field``); a second
   open pull request for the same head/base -> 422 "A pull request already exists for
@@ -46,6 +47,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.emulators._server import LoopbackServer
+
+GITHUB_BODY_LIMIT = 65_536  # characters of a pull request body; more -> 422
 
 __all__ = ["ForgeEmulator", "HttpEmulator", "HttpError", "RecordedRequest", "Response"]
 
@@ -303,6 +306,7 @@ class ForgeEmulator(HttpEmulator):
         if head and ":" in head and head_ref is None:
             return 200, [], {}
         per_page = min(int(request.param("per_page", "30") or 30), 100)
+        page = max(int(request.param("page", "1") or 1), 1)
         found = [
             self._gh_view(owner, name, p)
             for p in repo.pulls.values()
@@ -310,7 +314,7 @@ class ForgeEmulator(HttpEmulator):
             and (head_ref is None or p["head"] == head_ref)
             and (base is None or p["base"] == base)
         ]
-        return 200, found[:per_page], {}
+        return 200, found[(page - 1) * per_page:page * per_page], {}
 
     def _gh_create(self, request: RecordedRequest, owner: str, name: str) -> Response:
         repo = self._repo("github", owner, name, _GH_NOT_FOUND)
@@ -326,9 +330,15 @@ class ForgeEmulator(HttpEmulator):
             if pull["state"] == "open" and pull["head"] == head and pull["base"] == body["base"]:
                 raise self._gh_invalid([{"resource": "PullRequest", "code": "custom",
                                          "message": f"A pull request already exists for {owner}:{head}."}])
+        self._gh_body_limit(body)
         pull = self._store(repo, head, body["base"], body["title"], body.get("body") or "", [])
         view = self._gh_view(owner, name, pull)
         return 201, view, {"Location": view["url"]}
+
+    def _gh_body_limit(self, body: dict[str, Any]) -> None:
+        if len(body.get("body") or "") > GITHUB_BODY_LIMIT:
+            raise self._gh_invalid([{"resource": "Issue", "code": "custom", "field": "body",
+                                     "message": f"body is too long (maximum is {GITHUB_BODY_LIMIT} characters)"}])
 
     def _gh_pull(self, owner: str, name: str, number: str) -> dict[str, Any]:
         pull = self._repo("github", owner, name, _GH_NOT_FOUND).pulls.get(int(number))
@@ -347,6 +357,7 @@ class ForgeEmulator(HttpEmulator):
                 raise self._gh_invalid([{"resource": "PullRequest", "field": key, "code": "invalid"}])
         if "state" in body and body["state"] not in ("open", "closed"):
             raise self._gh_invalid([{"resource": "PullRequest", "field": "state", "code": "invalid"}])
+        self._gh_body_limit(body)
         pull.update({k: body[k] for k in ("title", "body", "base", "state") if k in body})
         return 200, self._gh_view(owner, name, pull), {}
 

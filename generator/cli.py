@@ -3,17 +3,22 @@
 Each subcommand lives in `generator.commands.<name>` and exposes
 `configure(parser)` and `run(args) -> int`. Library code raises `ModelopsError`;
 it is printed here as one line per problem and exits 2. Anything else is a bug (exit 3).
+The global options (-q, -v, -C) are accepted anywhere on the line: they are added to
+every parser of the tree (docs/cli.md lists the conventions every subcommand follows).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from generator import __version__
+from generator.discovery import find_root
 from generator.errors import EXIT_BUG, EXIT_ERROR, ModelopsError
 
 # name -> (module, one-line help). A plain registry: adding a command is one line here.
@@ -56,29 +61,80 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+# Commands that must not look for a repository: they run before one exists, or need none.
+NO_DISCOVERY = frozenset({"init", "completion", "schema"})
+GLOBAL_DEFAULTS = {"quiet": False, "verbose": False, "repo_root": None}
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """-q, -v and -C on `parser`. Below the top they default to SUPPRESS, so a value given
+    before the subcommand is not reset by the subparser's own default."""
+    taken = set(parser._option_string_actions)
+    extra = {} if top else {"default": argparse.SUPPRESS}
+    if not {"-C", "--repo-root"} & taken:
+        parser.add_argument("-C", "--repo-root", metavar="DIR", **extra,
+                            help="root of the GitOps repository (default: found by walking up to "
+                                 ".modelops.yaml or the git top level)")
+    verbosity = parser.add_mutually_exclusive_group()
+    if not {"-q", "--quiet"} & taken:
+        verbosity.add_argument("-q", "--quiet", action="store_true", **extra, help="only errors and the final result")
+    if not {"-v", "--verbose"} & taken:
+        verbosity.add_argument("-v", "--verbose", action="store_true", **extra, help="more detail")
+
+
+def subparsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+    """The direct subcommands of `parser` (name, parser), aliases left out."""
+    found: list[tuple[str, argparse.ArgumentParser]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            seen: set[int] = set()
+            for name, child in action.choices.items():
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    found.append((name, child))
+    return found
+
+
+def _add_global_options_below(parser: argparse.ArgumentParser) -> None:
+    for _name, child in subparsers(parser):
+        _add_global_options(child, top=False)
+        _add_global_options_below(child)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole argparse tree; with `only`, just that subcommand is configured (others
     are listed with their help), so a command does not import every other command."""
     parser = argparse.ArgumentParser(prog="modelops", description="Model specs to a GitOps repository Argo CD can "
                                      "sync, and the policy gate over everything rendered.")
     parser.add_argument("--version", action="version", version=f"modelops {__version__}")
-    parser.add_argument("-C", "--repo-root", default=".", help="root of the GitOps repository (default: .)")
-    verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors and the final result")
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="more detail")
+    _add_global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in available_commands().items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         command_parser.set_defaults(_module=module)
         if only is None or name == only:
             importlib.import_module(module).configure(command_parser)
+    _add_global_options_below(parser)
     return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line with the global options settled (the root discovered)."""
+    parser = build_parser(_chosen_command(argv))
+    args = parser.parse_args(argv)
+    for name, default in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    if args.quiet and args.verbose:
+        parser.error("argument -v/--verbose: not allowed with argument -q/--quiet")
+    if args.repo_root is None:
+        args.repo_root = "." if args.command in NO_DISCOVERY else str(find_root(Path.cwd()))
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_chosen_command(argv))
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     try:
         return int(importlib.import_module(args._module).run(args))
     except ModelopsError as error:

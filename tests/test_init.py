@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from generator.cli import available_commands, build_parser
 from generator.config import load_config
+from generator.distribution import install_spec
 from generator.policy.waivers import load_waivers
 from generator.spec.load import load_repository
 from tests.conftest import ROOT, snapshot
@@ -168,7 +169,7 @@ def _assert_parses(argv: list[str]) -> bool:
 
 def test_github_workflow(scaffold, capsys):
     workflow = _yaml(scaffold / ".github/workflows/modelops.yml")
-    assert workflow["env"]["MODELOPS_PIP_SPEC"] == "modelops"
+    assert workflow["env"]["MODELOPS_PIP_SPEC"] == install_spec()
     assert set(workflow["on"]) == {"pull_request", "push"} and workflow["on"]["push"]["branches"] == ["main"]
     check, promote = workflow["jobs"]["check"], workflow["jobs"]["promote"]
     assert check["permissions"] == {"contents": "read", "pull-requests": "write", "security-events": "write"}
@@ -209,7 +210,7 @@ def _gitlab_scripts(ci: dict) -> dict[str, str]:
 
 def test_gitlab_ci(scaffold, tmp_path):
     ci = _yaml(scaffold / ".gitlab-ci.yml")
-    assert ci["variables"]["MODELOPS_PIP_SPEC"] == "modelops"
+    assert ci["variables"]["MODELOPS_PIP_SPEC"] == install_spec()
     assert ci["modelops-check"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
     assert ci["modelops-promote"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
     assert "modelops.sarif" in ci["modelops-check"]["artifacts"]["paths"]

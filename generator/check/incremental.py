@@ -19,7 +19,7 @@ from typing import Any
 
 from generator.cache import CACHE_DIR, CacheFile, digest, tree_digest
 from generator.check.run import CheckOptions, CheckResult, run_check
-from generator.findings import Finding, sort_findings
+from generator.findings import Finding, merge_places, sort_findings
 from generator.policy.waivers import apply_waivers, load_waivers
 from generator.render.context import CHART_PATH
 from generator.render.pipeline import render_pairs
@@ -113,7 +113,7 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
         findings = apply_waivers(findings, waivers, options.today)
     checked = sorted((model, env) for env, model in pairs if model)
     timings["cached-pairs"] = float(len(pairs) - len(missing))
-    return CheckResult(findings=sort_findings(findings), checked=checked, documents_checked=documents,
+    return CheckResult(findings=sort_findings(merge_places(findings)), checked=checked, documents_checked=documents,
                        rules=rules, timings=timings)
 
 

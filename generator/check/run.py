@@ -16,7 +16,7 @@ from typing import Any
 from generator.check.documents import CheckDocument, collect_documents
 from generator.check.locate import locate_in_spec
 from generator.errors import Problem
-from generator.findings import Finding, sort_findings
+from generator.findings import Finding, merge_places, sort_findings
 from generator.policy.engine import PolicySet, RuleResult
 from generator.policy.waivers import apply_waivers, load_waivers
 from generator.render.pipeline import RenderedFile
@@ -222,11 +222,4 @@ def run_check(repo: Repository, files: list[RenderedFile], options: CheckOptions
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen, out = set(), []
-    for finding in findings:
-        key = (finding.rule, finding.model, finding.environment, finding.resource_kind, finding.resource_name,
-               finding.message, finding.rendered_file)
-        if key not in seen:
-            seen.add(key)
-            out.append(finding)
-    return out
+    return merge_places(findings)

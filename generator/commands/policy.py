@@ -1,7 +1,7 @@
 """`modelops policy`: test (opa test), eval (conftest test), verify (gator suites).
 
 Exit codes: `test` 0 all pass, 1 any failure or error, 2 policies fail to load.
-`eval` follows conftest: 0 no failures, 1 failures; with --fail-on-warn 1 for warnings
+`eval` follows conftest: 0 no failures, 1 failures; with --fail-on warn 1 for warnings
 only and 2 for failures (conftest's own codes); --no-fail 0 whatever the results. Errors
 (unreadable input, policies that do not compile or fail to evaluate) exit 2 and never
 pass, --no-fail included, where conftest exits 1.
@@ -45,17 +45,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("-n", "--namespace", action="append", metavar="NS",
                     help="package to evaluate (repeatable or comma-separated; default: main)")
     ev.add_argument("--all-namespaces", action="store_true", help="evaluate every package")
-    ev.add_argument("--fail-on-warn", action="store_true", help="exit 1 on warnings (and 2 on failures)")
+    ev.add_argument("--fail-on", choices=["warn", "deny"], default="deny",
+                    help="warn: exit 1 on warnings and 2 on failures, as conftest --fail-on-warn (default: deny)")
+    ev.add_argument("--fail-on-warn", dest="fail_on", action="store_const", const="warn", default=argparse.SUPPRESS,
+                    help=argparse.SUPPRESS)  # conftest's spelling, kept as an alias
     ev.add_argument("--no-fail", action="store_true", help="exit 0 even if a policy fails (errors still exit 2)")
     ev.add_argument("--combine", action="store_true", help="evaluate all documents together as one input")
-    ev.add_argument("-o", "--output", choices=OUTPUTS, default="stdout",
+    ev.add_argument("--format", "-f", choices=OUTPUTS, default="stdout",
                     help="stdout, json, tap or github, as conftest writes them")
+    ev.add_argument("-o", "--output", dest="format", choices=OUTPUTS, default=argparse.SUPPRESS,
+                    help=argparse.SUPPRESS)  # conftest's spelling, kept as an alias
     ev.add_argument("--suppress-exceptions", action="store_true", help="leave EXCP lines out (still counted)")
     ev.add_argument("--no-color", action="store_true", help="accepted for conftest; output is never colored")
     ev.add_argument("--ignore", metavar="REGEX", help="skip files found in directories whose path matches")
     ev.add_argument("--parser", choices=("yaml", "json"), help="parse every file as YAML or JSON")
     ev.add_argument("--workers", type=int, default=2, help="evaluation threads (default: 2)")
-    ev.add_argument("--opa", metavar="URL", help="evaluate on this OPA server (http://host:port) instead of in-process")
+    ev.add_argument("--opa-url", dest="opa", metavar="URL",
+                    help="evaluate on this OPA server (http://host:port) instead of in-process")
+    ev.add_argument("--opa", dest="opa", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the old spelling
     ev.set_defaults(_policy_run=run_eval)
 
     add_verify_command(sub)
@@ -96,7 +103,7 @@ def _remote(url: str, modules: Sequence[PolicyModule], data: dict[str, Any]) -> 
 
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ModelopsError(f"--opa {url}: expected http(s)://HOST:PORT")
+        raise ModelopsError(f"--opa-url {url}: expected http(s)://HOST:PORT")
     return RemotePolicySet(modules, data, host=parts.hostname, port=parts.port or 8181,
                            token=os.environ.get("OPA_TOKEN") or None, ssl=parts.scheme == "https")
 
@@ -134,8 +141,8 @@ def run_eval(args: argparse.Namespace) -> int:
         if args.all_namespaces:
             namespaces = policies.namespaces
         results = check(policies, configurations, namespaces, combine=args.combine, workers=args.workers)
-    report = {"json": render_json, "tap": render_tap, "github": render_github}.get(args.output)
+    report = {"json": render_json, "tap": render_tap, "github": render_github}.get(args.format)
     text = report(results) if report else render_stdout(results, suppress_exceptions=args.suppress_exceptions)
     if text:
         print(text)
-    return 0 if args.no_fail else exit_code(results, fail_on_warn=args.fail_on_warn)
+    return 0 if args.no_fail else exit_code(results, fail_on_warn=args.fail_on == "warn")

@@ -36,6 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--local", action="store_true", help="run the rendered command here with torchrun")
     mode.add_argument("--submit", action="store_true", help="submit the WorkflowTemplate to an Argo Server "
                       "(ARGO_SERVER, ARGO_TOKEN)")
+    parser.add_argument("--argo-server", metavar="HOST:PORT", help="--submit: the Argo Server (default: $ARGO_SERVER)")
     parser.add_argument("--set", action="append", default=[], metavar="FLAG=VALUE",
                         help="--local: override a trainer flag or torchrun's nproc-per-node (repeatable)")
     parser.add_argument("--print", dest="print_only", action="store_true", help="--local: print the command only")
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     if args.submit:
         from generator.argo_submit import submit_workflow_template
 
-        name = submit_workflow_template(template)
+        name = submit_workflow_template(template, server=args.argo_server)
         print(f"submitted {name} from WorkflowTemplate {template['metadata']['name']}")
         return 0
     workdir = (args.workdir or Path(args.repo_root) / ".modelops-cache" / "train" / args.model / args.env).resolve()

@@ -141,15 +141,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(error).splitlines() or ["error"]:
             print(f"modelops: error: {line}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as error:
+        if not error.filename:
+            return _bug()
+        # A filesystem problem the command did not name itself: still the user's to fix.
+        print(f"modelops: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("modelops: interrupted", file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - the bug boundary
-        if os.environ.get("MODELOPS_DEBUG"):
-            raise
-        print("modelops: internal error (a bug); details follow", file=sys.stderr)
-        traceback.print_exc()
-        return EXIT_BUG
+        return _bug()
+
+
+def _bug() -> int:
+    """An unexpected exception (being handled): a traceback for the bug report, exit 3."""
+    if os.environ.get("MODELOPS_DEBUG"):
+        raise  # noqa: PLE0704 - re-raises the exception being handled
+    print("modelops: internal error (a bug); details follow", file=sys.stderr)
+    traceback.print_exc()
+    return EXIT_BUG
 
 
 if __name__ == "__main__":

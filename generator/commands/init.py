@@ -134,7 +134,10 @@ def _write_new(root: Path, relative: str, data: bytes, result: Scaffold) -> None
     if target.exists() or target.is_symlink():
         result.skipped.append(relative)
         return
-    atomic_write(target, data)
+    try:
+        atomic_write(target, data)
+    except OSError as error:
+        raise ModelopsError(f"cannot write {target}: {error.strerror or error}") from None
     result.written.append(relative)
 
 

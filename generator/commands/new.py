@@ -251,7 +251,10 @@ def write_model(root: Path, request: ModelRequest, *, force: bool = False) -> tu
         raise ModelopsError(f"{MODELS_DIR}/{request.name}.yaml already exists; use --force to overwrite it")
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise ModelopsError(f"{MODELS_DIR}/{request.name}.yaml is not a regular file; refusing to replace it")
-    atomic_write(path, spec.text.encode("utf-8"))
+    try:
+        atomic_write(path, spec.text.encode("utf-8"))
+    except OSError as error:
+        raise ModelopsError(f"cannot write {MODELS_DIR}/{request.name}.yaml: {error.strerror or error}") from None
     return path, spec
 
 

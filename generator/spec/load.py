@@ -88,6 +88,26 @@ class Repository:
         return chain
 
 
+def file_problem(path: Path, display: str, root: Path) -> Problem | None:
+    """Why `path` cannot be read as an input file, if it cannot: a dangling symbolic link,
+    a link leading out of the repository (whatever it points at is not reviewed with the
+    repository), a folder where a file belongs, or an unreadable file."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return Problem(display, 0, 0, "", f"dangling symbolic link (points to {os.readlink(path)})")
+    except (OSError, RuntimeError) as error:  # a symlink loop, an unreadable folder on the way
+        return Problem(display, 0, 0, "", f"cannot read: {getattr(error, 'strerror', None) or error}")
+    if not target.is_relative_to(root.resolve()):
+        return Problem(display, 0, 0, "", f"symbolic link to {target}, outside the repository; "
+                       "copy the file into the repository instead")
+    if not target.is_file():
+        return Problem(display, 0, 0, "", "not a regular file")
+    if not os.access(target, os.R_OK):
+        return Problem(display, 0, 0, "", "cannot read: permission denied")
+    return None
+
+
 def _read(path: Path, display: str) -> list[Located]:
     try:
         if path.stat().st_size > MAX_SPEC_BYTES:
@@ -95,6 +115,8 @@ def _read(path: Path, display: str) -> list[Located]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise SpecError([Problem(display, 1, 1, "", f"not UTF-8 text ({error.reason})")]) from None
+    except OSError as error:
+        raise SpecError([Problem(display, 0, 0, "", f"cannot read: {error.strerror or error}")]) from None
     return load_located(text, display)
 
 
@@ -286,6 +308,15 @@ def _environment_semantics(environments: dict[str, Environment]) -> list[Problem
     return problems
 
 
+def _environment_dirs(env_root: Path) -> list[Path]:
+    """Folders under environments/ that hold (or claim to hold) an environment.yaml."""
+    try:
+        folders = sorted(p for p in env_root.iterdir() if p.is_dir()) if env_root.is_dir() else []
+    except OSError as error:
+        raise ModelopsError(f"cannot read {env_root}: {error.strerror or error}") from None
+    return [f for f in folders if (f / "environment.yaml").exists() or (f / "environment.yaml").is_symlink()]
+
+
 def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     """Every environment and spec under `root`; `cache` reuses parsed specs from `.modelops-cache`."""
     root = Path(root)
@@ -293,8 +324,12 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     problems: list[Problem] = []
     environments: dict[str, Environment] = {}
     env_root = root / ENVIRONMENTS_DIR
-    for directory in sorted(p for p in env_root.iterdir() if p.is_dir()) if env_root.is_dir() else []:
-        if (directory / "environment.yaml").is_file():
+    for directory in _environment_dirs(env_root):
+        display = f"{ENVIRONMENTS_DIR}/{directory.name}/environment.yaml"
+        unreadable = file_problem(directory / "environment.yaml", display, root)
+        if unreadable is not None:
+            problems.append(unreadable)
+        else:
             env, found = _load_environment(root, directory, spec_cache)
             problems += found
             if env is not None:
@@ -306,7 +341,13 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     models: dict[str, ModelSpec] = {}
     resolved: dict[tuple[str, str], ResolvedModel] = {}
     model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
-    files = [(path, f"{MODELS_DIR}/{path.name}") for path in model_files]
+    files = []
+    for path in model_files:
+        unreadable = file_problem(path, f"{MODELS_DIR}/{path.name}", root)
+        if unreadable is None:
+            files.append((path, f"{MODELS_DIR}/{path.name}"))
+        else:
+            problems.append(unreadable)
     keys = {display: _cache_key(path, display, "Model") for path, display in files} if spec_cache else {}
     parsed = _parse_ahead(files, spec_cache, keys)
     for path, display in files:

@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", action="append", metavar="ENV", help="only this environment (repeatable)")
     parser.add_argument("--model", action="append", metavar="MODEL", help="only this model (repeatable)")
     parser.add_argument("--rendered", action="store_true", help="check the committed files instead of rendering")
-    parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="text")
+    parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE (atomically)")
     parser.add_argument("--fail-on", choices=["warn", "deny"], help="weakest level that fails (default: deny)")
     parser.add_argument("--policy", "-p", action="append", metavar="DIR", type=Path,

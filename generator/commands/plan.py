@@ -14,9 +14,9 @@ __all__ = ["configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model")
+    parser.add_argument("model", metavar="MODEL", help="the model to plan (metadata.name)")
     parser.add_argument("--env", action="append", metavar="ENV", help="only this environment (repeatable)")
-    parser.add_argument("--format", "-f", choices=["text", "json"], default="text")
+    parser.add_argument("--format", "-f", choices=["text", "json"], default="text", help="output format (default: text)")
 
 
 def _text(plan: TrainingPlan) -> str:

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="allow skipping an environment in the chain")
     parser.add_argument("--rebase", action="store_true",
                         help="if others pushed to the promotion branch, build on top of their commits")
-    parser.add_argument("--remote", default="origin")
+    parser.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
     parser.add_argument("--forge", choices=["github", "gitlab", "gitea"], help="forge type (default: from the remote URL)")
     parser.add_argument("--forge-url", default=os.environ.get("MODELOPS_FORGE_URL"),
                         help="forge API base for GitHub Enterprise or self-hosted instances (MODELOPS_FORGE_URL)")

@@ -30,8 +30,8 @@ MULTI_NODE_FLAGS = ("--nnodes=", "--node-rank=", "--rdzv-backend=", "--rdzv-endp
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model")
-    parser.add_argument("--env", required=True, metavar="ENV")
+    parser.add_argument("model", metavar="MODEL", help="the model to train (metadata.name)")
+    parser.add_argument("--env", required=True, metavar="ENV", help="the environment whose rendered workflow runs")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--local", action="store_true", help="run the rendered command here with torchrun")
     mode.add_argument("--submit", action="store_true", help="submit the WorkflowTemplate to an Argo Server "

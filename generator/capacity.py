@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.gpus import GPU_TYPES
+from generator.gpus import GPU_TYPES, GpuType
 from generator.spec.model import ResolvedModel
 from generator.training.planner import GPU_MEMORY_GIB, Plan, parameters_from_config, plan_capacity, recommend
 
@@ -56,8 +56,12 @@ def parameter_count(training: dict[str, Any]) -> tuple[int, str] | None:
     return parameters_from_config(preset), preset
 
 
-def _memory(gpu_type: str) -> float:
-    return GPU_MEMORY_GIB.get(gpu_type, float(GPU_TYPES[gpu_type].memory_gib))
+def _memory(gpu_type: str, catalogue: dict[str, GpuType]) -> float:
+    """Usable memory: the planner's measured figure for a built-in type, else the catalogue's."""
+    declared = catalogue[gpu_type]
+    if GPU_TYPES.get(gpu_type) == declared and gpu_type in GPU_MEMORY_GIB:
+        return GPU_MEMORY_GIB[gpu_type]
+    return float(declared.memory_gib)
 
 
 def training_plan(resolved: ResolvedModel) -> TrainingPlan | None:
@@ -73,10 +77,12 @@ def training_plan(resolved: ResolvedModel) -> TrainingPlan | None:
     optimizer = training.get("trainer", {}).get("optimizer", "adamw")
     precision = training.get("precision", "bf16")
     strategy = training["strategy"]
-    plan = plan_capacity(params, strategy, _memory(gpu_type), gpus, precision, optimizer)
-    other = plan_capacity(params, "ddp" if strategy == "fsdp" else "fsdp", _memory(gpu_type), gpus, precision, optimizer)
+    catalogue = resolved.environment.gpu_catalogue()
+    memory = _memory(gpu_type, catalogue)
+    plan = plan_capacity(params, strategy, memory, gpus, precision, optimizer)
+    other = plan_capacity(params, "ddp" if strategy == "fsdp" else "fsdp", memory, gpus, precision, optimizer)
     env = resolved.environment.data["gpus"]
-    allowed = {name: _memory(name) for name in env["allowed"] if name in GPU_TYPES}
+    allowed = {name: _memory(name, catalogue) for name in env["allowed"] if name in catalogue}
     limit = max(1, min(env["quota"] or MAX_RECOMMENDED_GPUS, MAX_RECOMMENDED_GPUS))
     recommendation = recommend(params, strategy, allowed, limit, precision, optimizer) if allowed else None
     return TrainingPlan(resolved.name, resolved.environment.name, params, source, gpu_type, gpus, plan, other,

@@ -17,7 +17,7 @@ from typing import Any
 
 from generator.cache import CacheFile, digest
 from generator.errors import ModelopsError, Problem, SpecError
-from generator.gpus import GPU_TYPES
+from generator.gpus import gpu_catalogue, known_gpu_types
 from generator.spec.model import Environment, ModelSpec, ResolvedModel, resolve
 from generator.spec.schema import ENVIRONMENT_SCHEMA, MODEL_SCHEMA
 from generator.spec.validate import did_you_mean, schema_problems
@@ -138,10 +138,10 @@ def _load_environment(root: Path, directory: Path, cache: CacheFile | None = Non
     if name != directory.name:
         problems.append(located.problem(("metadata", "name"),
                                         f"environment '{name}' must live in {ENVIRONMENTS_DIR}/{name}/"))
+    catalogue = gpu_catalogue(located.data)
     for index, gpu in enumerate(located.data["gpus"]["allowed"]):
-        if gpu not in GPU_TYPES:
-            problems.append(located.problem(("gpus", "allowed", index),
-                                            f"unknown GPU type '{gpu}'{did_you_mean(gpu, sorted(GPU_TYPES))}"))
+        if gpu not in catalogue:
+            problems.append(located.problem(("gpus", "allowed", index), _unknown_gpu(gpu, catalogue)))
     return Environment(name, display, located.data, located), problems
 
 
@@ -243,11 +243,11 @@ def _model_semantics(spec: ModelSpec, environments: dict[str, Environment],
     gpu_paths = [("training", "gpus", "type"), ("serving", "gpus", "type")]
     for env in data.get("environments", {}):
         gpu_paths += [("environments", env, "training", "gpus", "type"), ("environments", env, "serving", "gpus", "type")]
+    known = known_gpu_types(env.data for env in environments.values())
     for path in gpu_paths:
         value = _get(data, path)
-        if value is not None and value not in GPU_TYPES:
-            problems.append(located.problem(path, f"unknown GPU type '{value}'{did_you_mean(value, sorted(GPU_TYPES))}; "
-                                                  f"known: {', '.join(sorted(GPU_TYPES))}"))
+        if isinstance(value, str) and value not in known:
+            problems.append(located.problem(path, _unknown_gpu(value, known)))
     if "training" not in data and "serving" not in data:
         problems.append(located.problem((), "a model needs a training section, a serving section, or both"))
     for env in environments.values():
@@ -265,9 +265,33 @@ def resolve_safely(spec: ModelSpec, env: Environment) -> ResolvedModel | None:
         return None
 
 
+def _unknown_gpu(name: str, catalogue: dict[str, Any]) -> str:
+    return (f"unknown GPU type '{name}'{did_you_mean(name, sorted(catalogue))}; known: {', '.join(sorted(catalogue))} "
+            "(declare more under gpuTypes in an environment file)")
+
+
+def _gpu_semantics(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]:
+    """A type some environment declares but this one does not: it cannot be placed here."""
+    env, problems = resolved.environment, []
+    catalogue = env.gpu_catalogue()
+    for section in ("training", "serving"):
+        part = getattr(resolved, section)
+        gpu = (part or {}).get("gpus") or {}
+        if gpu.get("type") and gpu["type"] not in catalogue:
+            override = ("environments", env.name, section, "gpus", "type")
+            where = override if _get(spec.data, override) is not None else (section, "gpus", "type")
+            problems.append(spec.located.problem(where, f"GPU type '{gpu['type']}' is not known in environment "
+                                                 f"'{env.name}'; declare it under gpuTypes in {env.path} or "
+                                                 f"override the type for {env.name}"))
+    return problems
+
+
 def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list[Problem]:
-    if resolved is None or resolved.serving is None:
+    if resolved is None:
         return []
+    gpu_problems = _gpu_semantics(spec, resolved)
+    if gpu_problems or resolved.serving is None:
+        return gpu_problems
     serving, env, located = resolved.serving, resolved.environment.name, spec.located
     override = ("environments", env, "serving") if env in spec.data.get("environments", {}) else ("serving",)
     problems = []

@@ -174,14 +174,35 @@ def _plain_scalar(value: Any) -> Any:
     return str(value)
 
 
+# Parser messages a person cannot act on -> (what to tell them, report at the context mark:
+# where the construct began rather than where the parser gave up, often the next line).
+_PLAIN_WORDS: tuple[tuple[str, str, bool], ...] = (
+    ("could not find expected ':'", "missing ':' after a key (write `key: value`)", True),
+    ("mapping values are not allowed here",
+     "unexpected ':': this line is indented deeper than the key above it (or quote a value that holds ': ')", False),
+    ("but found '<block mapping start>'", "indentation does not line up with the keys above this line", False),
+    ("but found '<block sequence start>'", "indentation does not line up with the list items above", False),
+    ("found character '\\t' that cannot start any token", "a tab where YAML needs spaces; indent with spaces", False),
+)
+
+
+def _plain(error: MarkedYAMLError, detail: str) -> tuple[str, Any]:
+    """A message in the spec author's terms and the mark to report it at."""
+    for raw, plain, at_context in _PLAIN_WORDS:
+        if raw in detail:
+            mark = error.context_mark if at_context and error.context_mark is not None else error.problem_mark
+            return plain, mark
+    return detail, error.problem_mark or error.context_mark
+
+
 def _syntax_problem(file: str, error: YAMLError) -> Problem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     if isinstance(error, MarkedYAMLError):
-        detail = " ".join(part for part in (error.context, error.problem) if part) or str(error)
+        detail = " ".join(" ".join(part for part in (error.context, error.problem) if part).split()) or str(error)
+        detail, mark = _plain(error, detail)
     else:
-        detail = str(error).splitlines()[0]
-    detail = " ".join(detail.split())
+        detail = " ".join(str(error).splitlines()[0].split())
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     return Problem(file, line, col, "", f"YAML syntax error: {detail}")
 
 

@@ -47,7 +47,7 @@ def test_environment_declares_a_new_gpu_type(example_repo: Path, cli) -> None:
     assert "cloud.example.com/accelerator: b200" in rendered
     code, out, _ = cli("-C", str(example_repo), "plan", "support-chat", "--env", "prod", "-f", "json")
     [plan] = json.loads(out)
-    assert plan["gpu_memory_gib"] == 180.0 if "gpu_memory_gib" in plan else "nvidia-b200" in out
+    assert (plan["gpu_type"], plan["gpu_memory_gib"]) == ("nvidia-b200", 180.0)  # the declared memory
 
 
 def test_product_label_is_the_default_node_selector(example_repo: Path) -> None:

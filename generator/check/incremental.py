@@ -18,9 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 from generator.cache import CACHE_DIR, CacheFile, digest, tree_digest
-from generator.check.run import CheckOptions, CheckResult, run_check
+from generator.check.run import CheckOptions, CheckResult, checked_waivers, run_check
 from generator.findings import Finding, merge_places, sort_findings
-from generator.policy.waivers import apply_waivers, load_waivers
+from generator.policy.waivers import apply_waivers
 from generator.render.context import CHART_PATH
 from generator.render.pipeline import render_pairs
 from generator.report.model import RuleInfo
@@ -109,8 +109,7 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
         rules = {rule_id: RuleInfo(**info) for rule_id, info in rules_cached.items()}
     cache.save()
     if options.waivers_file is not None:
-        waivers = load_waivers(options.waivers_file, display_path=options.waivers_file.name)
-        findings = apply_waivers(findings, waivers, options.today)
+        findings = apply_waivers(findings, checked_waivers(options.waivers_file, rules), options.today)
     checked = sorted((model, env) for env, model in pairs if model)
     timings["cached-pairs"] = float(len(pairs) - len(missing))
     return CheckResult(findings=sort_findings(merge_places(findings)), checked=checked, documents_checked=documents,

@@ -22,12 +22,12 @@ from generator.errors import ModelopsError
 from generator.render.pipeline import render_repository
 from generator.render.writer import apply_changes, atomic_write, plan_changes
 from generator.resources import bundled
-from generator.scaffold import fill, template_text, yaml_scalar
+from generator.scaffold import PLACEHOLDER_REPO_URL, fill, template_text, yaml_scalar
 from generator.spec.load import load_repository
 
 __all__ = ["configure", "run", "scaffold", "Scaffold", "DEFAULT_REPO_URL", "ENVIRONMENTS"]
 
-DEFAULT_REPO_URL = "https://git.example.com/platform/ml-gitops.git"
+DEFAULT_REPO_URL = PLACEHOLDER_REPO_URL
 CHART = "blueprints/charts/model-serving"
 EXAMPLE_MODEL = "example-model"
 

@@ -18,7 +18,7 @@ from typing import Any
 from generator.errors import ModelopsError, SpecError
 from generator.gpus import GPU_TYPES, GpuType, gpu_catalogue
 from generator.render.writer import atomic_write
-from generator.scaffold import fill, template_text, yaml_scalar
+from generator.scaffold import PLACEHOLDER_DIGEST, fill, template_text, yaml_scalar
 from generator.spec.load import ENVIRONMENTS_DIR, MODELS_DIR
 from generator.spec.schema import IMAGE, MODEL_SCHEMA
 from generator.spec.validate import did_you_mean, schema_problems
@@ -32,7 +32,6 @@ NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")  # DNS-1123 labe
 TEAM_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 OWNER_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COST_CENTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 DEFAULT_REGISTRY = "registry.example.com/"
 DEFAULT_GPU = "nvidia-l4"
 SERVER_IMAGES = {"vllm": "vllm/vllm-openai", "triton": "nvidia/tritonserver"}

@@ -12,9 +12,12 @@ import json
 import string
 from pathlib import Path
 
-__all__ = ["SCAFFOLD_ROOT", "template_text", "fill", "yaml_scalar"]
+__all__ = ["SCAFFOLD_ROOT", "PLACEHOLDER_REPO_URL", "PLACEHOLDER_DIGEST", "template_text", "fill", "yaml_scalar"]
 
 SCAFFOLD_ROOT = Path(__file__).resolve().parent
+# Written where the user has not said yet; `check` flags both (generator/check/placeholders.py).
+PLACEHOLDER_REPO_URL = "https://git.example.com/platform/ml-gitops.git"
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 
 
 class _Template(string.Template):

@@ -379,6 +379,9 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
         problems += found
         if spec is None:
             continue
+        if spec.name != path.stem:
+            problems.append(spec.located.problem(("metadata", "name"), f"model '{spec.name}' must live in "
+                                                 f"{MODELS_DIR}/{spec.name}.yaml (the name and the file name match)"))
         if spec.name in models:
             problems.append(spec.located.problem(("metadata", "name"),
                                                  f"duplicate model name '{spec.name}' (also in {models[spec.name].path})"))

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator.render.deletions import unpruned_applications
 from generator.render.pipeline import render_repository
 from generator.render.writer import apply_changes, plan_changes
 from generator.spec.load import load_repository
@@ -39,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"up to date: {len(files)} file(s)")
         return 0
+    unpruned = unpruned_applications(repo, out_root, changes)
     apply_changes(out_root, files, changes)
+    for application in unpruned:  # a step still to take: shown even with --quiet
+        print(f"modelops: note: {application}", file=sys.stderr)
     if not args.quiet:
         for change in changes:
             print(change)

@@ -26,8 +26,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generator.training.config import GPTConfig, flops_per_token, parse_model_config  # noqa: E402
-from generator.training.model import GPT  # noqa: E402
+from generator.training.config import GPTConfig, flops_per_token, parse_model_config
+from generator.training.model import GPT
 
 # Dense bf16 tensor-core peaks (no sparsity), by substring of torch.cuda.get_device_name().
 PEAK_BF16_TFLOPS = {"H200": 989.4, "H100": 989.4, "A100": 312.0, "L40S": 362.1, "L4": 121.0, "A10G": 70.0}

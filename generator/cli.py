@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from generator import __version__
 from generator.discovery import find_root
@@ -70,7 +71,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """-q, -v and -C on `parser`. Below the top they default to SUPPRESS, so a value given
     before the subcommand is not reset by the subparser's own default."""
     taken = set(parser._option_string_actions)
-    extra = {} if top else {"default": argparse.SUPPRESS}
+    extra: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
     if not {"-C", "--repo-root"} & taken:
         parser.add_argument("-C", "--repo-root", metavar="DIR", **extra,
                             help="root of the GitOps repository (default: found by walking up to "

@@ -55,7 +55,7 @@ class Finding:
             data.pop("extra")
         return data
 
-    def with_changes(self, **changes: Any) -> "Finding":
+    def with_changes(self, **changes: Any) -> Finding:
         return replace(self, **changes)
 
     def resources(self) -> list[str]:

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import yaml as pyyaml
-
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -47,7 +46,7 @@ class Located:
         self._encoded: str | None = None
 
     @classmethod
-    def from_encoded(cls, file: str, data: Any, encoded: str) -> "Located":
+    def from_encoded(cls, file: str, data: Any, encoded: str) -> Located:
         """A document whose positions stay JSON text (`encode_positions`) until first asked for.
 
         A large repository's cached specs are loaded on every run, but positions are read
@@ -258,7 +257,8 @@ def _dumper() -> YAML:
     yaml.default_flow_style = False
     yaml.width = 4096  # never fold long strings: keeps diffs line-stable
     yaml.indent(mapping=2, sequence=2, offset=0)
-    yaml.sort_base_mapping_type_on_output = False  # the blueprint's key order is for people
+    # The blueprint's key order is for people (ruamel types this attribute as None).
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.representer.add_representer(str, _represent_str)
     yaml.representer.ignore_aliases = lambda _data: True  # never anchors/aliases in output
     return yaml
@@ -282,7 +282,7 @@ def load_one_fast(text: str) -> Any:
     """One document through libyaml with YAML 1.2 scalars; raises yaml.YAMLError.
 
     For small embedded YAML read on every run (policy METADATA comments)."""
-    return pyyaml.load(text, Loader=_FastLoader)  # noqa: S506 - a safe loader
+    return pyyaml.load(text, Loader=_FastLoader)
 
 
 def load_all_fast(text: str, file: str) -> list[Any]:
@@ -292,7 +292,7 @@ def load_all_fast(text: str, file: str) -> list[Any]:
     specs, with their positions and error locations, go through `load_located`.
     """
     try:
-        return [doc for doc in pyyaml.load_all(text, Loader=_FastLoader) if doc is not None]  # noqa: S506
+        return [doc for doc in pyyaml.load_all(text, Loader=_FastLoader) if doc is not None]
     except pyyaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

@@ -28,7 +28,7 @@ def test_scaffold_ci_installs_exactly_this_version(tmp_path: Path, cli) -> None:
     gitlab = yaml.load((tmp_path / "r/.gitlab-ci.yml").read_text())
     for spec in (github["env"]["MODELOPS_PIP_SPEC"], gitlab["variables"]["MODELOPS_PIP_SPEC"]):
         assert spec == install_spec()
-        assert spec.startswith(f"{DISTRIBUTION}==") or spec.startswith(f"{DISTRIBUTION} @ git+")
+        assert spec.startswith((f"{DISTRIBUTION}==", f"{DISTRIBUTION} @ git+"))
         assert spec != "modelops"
     readme = (tmp_path / "r/README.md").read_text()
     assert "pip install modelops\n" not in readme and f"pip install {shlex.quote(install_spec())}" in readme

@@ -117,7 +117,7 @@ def test_new_specs_pass_check(repo, cli):
 @pytest.mark.parametrize("name", ["9lives", "Upper", "under_score", "-dash", "dash-", "a" * 54, "dots.here", ""])
 def test_bad_names_are_one_line_errors(repo, cli, name):
     before = snapshot(repo)
-    code, out, err = cli("-C", str(repo), "new", "model", "--runtime", "custom", "--", name)
+    code, _out, err = cli("-C", str(repo), "new", "model", "--runtime", "custom", "--", name)
     assert code == 2
     assert err.count("\n") == 1 and "model name" in err and "is not valid" in err
     assert snapshot(repo) == before

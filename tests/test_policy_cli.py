@@ -278,8 +278,8 @@ def test_policy_test_defaults_to_the_repo_policies(capsys: pytest.CaptureFixture
         """})
     rc, out, _ = run(capsys, "-C", str(tmp_path), "policy", "test")
     test_file = tmp_path / "policies" / "main_test.rego"
-    assert (rc, out) == (1, f"FAIL: {test_file}: data.main.test_line_numbers_survive: undefined\n"
-                            "3 tests, 2 passed, 1 failed\n")
+    assert (rc, out) == (1, (f"FAIL: {test_file}: data.main.test_line_numbers_survive: undefined\n"
+                            "3 tests, 2 passed, 1 failed\n"))
 
 
 def test_policy_prints_do_not_corrupt_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

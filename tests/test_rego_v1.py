@@ -9,8 +9,14 @@ import pytest
 import regopy
 import regopy.rego_shared as rs
 
-from generator.policy.rego_v1 import (function_arities, is_v1, package_name, rename_function_by_arity, rule_names,
-                                      upgrade_to_v1)
+from generator.policy.rego_v1 import (
+    function_arities,
+    is_v1,
+    package_name,
+    rename_function_by_arity,
+    rule_names,
+    upgrade_to_v1,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
 

@@ -75,7 +75,7 @@ def test_symlinked_spec_inside_the_repository_is_followed(example_repo: Path, cl
     shared.mkdir()
     (example_repo / "models/churn-scorer.yaml").rename(shared / "churn-scorer.yaml")
     (example_repo / "models/churn-scorer.yaml").symlink_to(shared / "churn-scorer.yaml")
-    code, out, err = cli("-C", str(example_repo), "render", "--check")
+    code, _out, err = cli("-C", str(example_repo), "render", "--check")
     assert (code, err) == (0, "")
 
 

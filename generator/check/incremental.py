@@ -11,10 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from generator.cache import CACHE_DIR, CacheFile, digest, tree_digest

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from generator.check.documents import CheckDocument, collect_documents
 from generator.check.locate import locate_in_spec
@@ -169,7 +169,7 @@ class _silent:
     def __init__(self, _total: int) -> None:
         pass
 
-    def __enter__(self) -> "_silent":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -25,12 +25,12 @@ def _text(plan: TrainingPlan) -> str:
     rec = f"{plan.recommendation[1]} x {plan.recommendation[0]}" if plan.recommendation else "none within quota"
     return "\n".join([
         f"{plan.model} in {plan.environment}: {plan.parameters:,} parameters ({plan.parameters_source})",
-        f"  request: {plan.gpus} x {plan.gpu_type} ({p.gpu_memory_gib:.1f} GiB usable each), {p.strategy}, "
-        f"{p.precision}, {p.optimizer}",
-        f"  bytes/param: {bpp.total} (weights {bpp.weights}, grads {bpp.gradients}, master {bpp.master_weights}, "
-        f"optimizer {bpp.optimizer}); model state {p.model_state_gib:.1f} GiB",
-        f"  per GPU: ddp {p.ddp_memory_per_gpu_gib:.1f} GiB, fsdp {p.fsdp_memory_per_gpu_gib:.1f} GiB "
-        f"(incl. {p.activation_reserve_gib:.1f} GiB activation reserve)",
+        (f"  request: {plan.gpus} x {plan.gpu_type} ({p.gpu_memory_gib:.1f} GiB usable each), {p.strategy}, "
+        f"{p.precision}, {p.optimizer}"),
+        (f"  bytes/param: {bpp.total} (weights {bpp.weights}, grads {bpp.gradients}, master {bpp.master_weights}, "
+        f"optimizer {bpp.optimizer}); model state {p.model_state_gib:.1f} GiB"),
+        (f"  per GPU: ddp {p.ddp_memory_per_gpu_gib:.1f} GiB, fsdp {p.fsdp_memory_per_gpu_gib:.1f} GiB "
+        f"(incl. {p.activation_reserve_gib:.1f} GiB activation reserve)"),
         f"  {'FITS' if p.fits else 'DOES NOT FIT'}: {p.reason}",
         f"  with {o.strategy}: {'fits' if o.fits else 'does not fit'} ({o.memory_per_gpu_gib:.1f} GiB per GPU)",
         f"  smallest allowed configuration ({p.strategy}): {rec}; environment quota {plan.quota} GPUs",
@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     spec = repo.model(args.model)
     if "training" not in spec.data:
         raise ModelopsError(f"{spec.path}: model '{spec.name}' has no training section to plan")
-    plans = [training_plan(resolve(spec, env)) for env in repo.select_environments(args.env)]
-    plans = [p for p in plans if p is not None]
+    planned = [training_plan(resolve(spec, env)) for env in repo.select_environments(args.env)]
+    plans = [p for p in planned if p is not None]
     if not plans:
         raise ModelopsError(f"{spec.path}: declare training.architecture.preset or .parameters to plan capacity")
     if args.format == "json":

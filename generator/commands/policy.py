@@ -19,8 +19,15 @@ from typing import Any
 
 from generator.errors import ModelopsError
 from generator.policy.conftest_inputs import load_documents
-from generator.policy.conftest_results import (check, exit_code, reject_if_without_contains, render_github,
-                                               render_json, render_stdout, render_tap)
+from generator.policy.conftest_results import (
+    check,
+    exit_code,
+    reject_if_without_contains,
+    render_github,
+    render_json,
+    render_stdout,
+    render_tap,
+)
 from generator.policy.engine import PolicyModule, PolicySet, load_data_paths, load_modules
 from generator.policy.gator_verify import add_verify_command
 

@@ -22,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(default: each environment's argocd.namespace)")
 
 
-def _live_reader(args: argparse.Namespace, repo):  # noqa: ANN001, ANN202
+def _live_reader(args: argparse.Namespace, repo):
     from generator.cluster import application_status
 
     def read(model: str, env: str) -> dict[str, str]:

@@ -142,7 +142,7 @@ def _push_auth(request: PromotionRequest, url: str) -> list[str]:
     token = os.environ.get(TOKEN_VARIABLES.get(kind or "", ""), "") if kind else ""
     if not token:
         return []
-    basic = base64.b64encode(f"{PUSH_USERS[kind]}:{token}".encode()).decode()
+    basic = base64.b64encode(f"{PUSH_USERS[kind or '']}:{token}".encode()).decode()
     return ["-c", f"http.extraHeader=Authorization: Basic {basic}"]
 
 
@@ -219,7 +219,7 @@ def _check_gates(request: PromotionRequest, repo: Repository, source: str, git_r
 
 def _is_ancestor(git_repo: git.Repo, ancestor: str, tip: str) -> bool:
     try:
-        return git_repo.is_ancestor(ancestor, tip)
+        return git_repo.is_ancestor(git_repo.commit(ancestor), git_repo.commit(tip))
     except (git.GitCommandError, ValueError):
         return False  # the cluster reports a revision we do not have: not proof of anything
 

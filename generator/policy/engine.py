@@ -31,10 +31,16 @@ from ruamel.yaml.error import YAMLError
 from generator.cache import CacheFile
 from generator.cache import digest as cache_digest
 from generator.policy import PolicyError
-from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
 from generator.policy.exceptions import EXCEPTION_RULE, RuleException, apply_exceptions
-from generator.policy.rego_v1 import (function_arities, package_name, rename_function_by_arity, rule_definitions,
-                                      rule_names, upgrade_to_v1)
+from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
+from generator.policy.rego_v1 import (
+    function_arities,
+    package_name,
+    rename_function_by_arity,
+    rule_definitions,
+    rule_names,
+    upgrade_to_v1,
+)
 
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",

@@ -14,17 +14,16 @@ running one test an error for that test, and the remaining tests still run.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-import dataclasses
-import re
 
 from generator.policy import PolicyError
 from generator.policy.engine import PolicySet, load_modules

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from generator.policy.rego_tokens import (CLOSERS as _CLOSERS, OPENERS as _OPENERS, Token, package_name, rule_definitions,
-                                          rule_names, tokenize)
+from generator.policy.rego_tokens import CLOSERS as _CLOSERS
+from generator.policy.rego_tokens import OPENERS as _OPENERS
+from generator.policy.rego_tokens import Token, package_name, rule_definitions, rule_names, tokenize
 from generator.policy.regopy_compat import regopy_compat
 
 # The token-level names stay importable from here, where callers have always found them.

@@ -17,8 +17,17 @@ from opa_client.errors import ConnectionsError, RegoParseError
 from opa_client.opa import OpaClient
 
 from generator.policy import PolicyError
-from generator.policy.engine import (PolicyModule, RuleResult, exception_packages, is_decision_rule, load_modules,
-                                     merge_metadata, policy_file, results_from_value, rules_by_package)
+from generator.policy.engine import (
+    PolicyModule,
+    RuleResult,
+    exception_packages,
+    is_decision_rule,
+    load_modules,
+    merge_metadata,
+    policy_file,
+    results_from_value,
+    rules_by_package,
+)
 from generator.policy.exceptions import EXCEPTION_RULE, RuleException, apply_exceptions
 
 __all__ = ["RemotePolicySet", "policy_id"]

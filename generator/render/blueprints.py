@@ -17,8 +17,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from generator.errors import ModelopsError
-from generator.spec.validate import did_you_mean
 from generator.resources import bundled
+from generator.spec.validate import did_you_mean
 
 __all__ = ["Blueprints", "to_scalar", "to_flow"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from generator.render.writer import GENERATED_ROOT, is_generated
 from generator.render.pipeline import RenderedFile
+from generator.render.writer import GENERATED_ROOT, is_generated
 from generator.spec.load import Repository
 from generator.spec.model import resolve
 from generator.yamlio import load_all_fast

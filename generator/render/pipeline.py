@@ -66,7 +66,7 @@ def _training_extras(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, 
     # torchrun gives workers 30 s after SIGTERM by default, then SIGKILLs them: too short to
     # finish a checkpoint. Keep it inside the pod's grace period.
     shutdown = str(max(30, training["terminationGracePeriodSeconds"] - 30))
-    env_vars = [{"name": "NCCL_DEBUG", "value": "WARN"},
+    env_vars: list[dict[str, Any]] = [{"name": "NCCL_DEBUG", "value": "WARN"},
                 {"name": "TORCH_NCCL_ASYNC_ERROR_HANDLING", "value": "1"},
                 {"name": "TORCH_ELASTIC_SHUTDOWN_TIMEOUT", "value": shutdown},
                 {"name": "MODELOPS_MODEL", "value": resolved.name},

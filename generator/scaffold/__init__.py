@@ -23,7 +23,7 @@ PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 class _Template(string.Template):
     delimiter = "@@"
     # Only the braced form, `@@name@@`; the other groups string.Template requires never match.
-    pattern = r"@@(?:(?P<escaped>(?!))|(?P<named>(?!))|(?P<braced>[a-z][a-z0-9_]*)@@|(?P<invalid>(?!)))"
+    pattern = r"@@(?:(?P<escaped>(?!))|(?P<named>(?!))|(?P<braced>[a-z][a-z0-9_]*)@@|(?P<invalid>(?!)))"  # type: ignore[assignment]  # a str, compiled by Template
 
 
 def template_text(relative: str) -> str:

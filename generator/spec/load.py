@@ -240,7 +240,7 @@ def _model_semantics(spec: ModelSpec, environments: dict[str, Environment],
                 hint = did_you_mean(env, sorted(environments))
                 problems.append(located.problem((section, env), f"environment '{env}' does not exist{hint}; "
                                                 f"known: {', '.join(sorted(environments))}", at_key=True))
-    gpu_paths = [("training", "gpus", "type"), ("serving", "gpus", "type")]
+    gpu_paths: list[tuple[str, ...]] = [("training", "gpus", "type"), ("serving", "gpus", "type")]
     for env in data.get("environments", {}):
         gpu_paths += [("environments", env, "training", "gpus", "type"), ("environments", env, "serving", "gpus", "type")]
     known = known_gpu_types(env.data for env in environments.values())

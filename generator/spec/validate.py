@@ -82,7 +82,7 @@ def _messages(error: jsonschema.ValidationError) -> Iterator[tuple[tuple, str, b
         yield path, f"missing required field '{missing}'", False
     elif kind == "type":
         expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        wanted = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
         yield path, f"expected {wanted}, got {_describe(error.instance)}", False
     elif kind in ("enum", "const"):
         options = error.validator_value if kind == "enum" else [error.validator_value]

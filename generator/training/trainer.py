@@ -101,10 +101,10 @@ def _loop(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torch.optim.
         if vote.should_stop(stop.raised) and done < cfg.steps:
             log.warning("rank %d: SIGTERM received, checkpointing at step %d and exiting %d",
                         env.rank, done, ckpt.EXIT_PREEMPTED)
-            stats.pause(lambda: _save(cfg, env, done, model, optimizer))
+            stats.pause(lambda: _save(cfg, env, done, model, optimizer))  # noqa: B023 - pause() calls it at once
             return done, ckpt.EXIT_PREEMPTED
         if cfg.checkpoint_every and done % cfg.checkpoint_every == 0:
-            stats.pause(lambda: _save(cfg, env, done, model, optimizer))
+            stats.pause(lambda: _save(cfg, env, done, model, optimizer))  # noqa: B023 - pause() calls it at once
     stats.pause(lambda: _save(cfg, env, cfg.steps, model, optimizer))  # no-op if just saved
     return cfg.steps, 0
 

@@ -67,20 +67,47 @@ NO_DISCOVERY = frozenset({"init", "completion", "schema"})
 GLOBAL_DEFAULTS = {"quiet": False, "verbose": False, "repo_root": None}
 
 
+# Spellings retired for one kept spelling (docs/cli.md): accepted, never shown.
+RETIRED = {"--out": "--output", "--opa": "--opa-url", "--fail-on-warn": "--fail-on warn",
+           "--environment": "--env", "--output-format": "--format", "--fmt": "--format",
+           "--opa-server": "--opa-url", "--policies": "--policy", "--output-file": "--output"}
+
+
 def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """-q, -v and -C on `parser`. Below the top they default to SUPPRESS, so a value given
-    before the subcommand is not reset by the subparser's own default."""
+    before the subcommand is not reset by the subparser's own default. A spelling the
+    command already uses (conftest's own --quiet) is left to it."""
     taken = set(parser._option_string_actions)
     extra: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
-    if not {"-C", "--repo-root"} & taken:
-        parser.add_argument("-C", "--repo-root", metavar="DIR", **extra,
+
+    def free(*names: str) -> list[str]:
+        return [name for name in names if name not in taken]
+
+    if free("-C", "--repo-root"):
+        parser.add_argument(*free("-C", "--repo-root"), dest="repo_root", metavar="DIR", **extra,
                             help="root of the GitOps repository (default: found by walking up to "
                                  ".modelops.yaml or the git top level)")
     verbosity = parser.add_mutually_exclusive_group()
-    if not {"-q", "--quiet"} & taken:
-        verbosity.add_argument("-q", "--quiet", action="store_true", **extra, help="only errors and the final result")
-    if not {"-v", "--verbose"} & taken:
-        verbosity.add_argument("-v", "--verbose", action="store_true", **extra, help="more detail")
+    if free("-q", "--quiet"):
+        verbosity.add_argument(*free("-q", "--quiet"), dest="quiet", action="store_true", **extra,
+                               help="only errors and the final result")
+    if free("-v", "--verbose"):
+        verbosity.add_argument(*free("-v", "--verbose"), dest="verbose", action="store_true", **extra,
+                               help="more detail")
+
+
+def _hide_retired(parser: argparse.ArgumentParser) -> None:
+    """A retired spelling listed next to the kept one becomes a hidden alias of it."""
+    for action in list(parser._actions):
+        old = [o for o in action.option_strings if o in RETIRED]
+        if not old or len(old) == len(action.option_strings):
+            continue
+        for option in old:
+            action.option_strings.remove(option)
+            del parser._option_string_actions[option]
+            kind: dict[str, Any] = ({"action": "store_const", "const": action.const} if action.nargs == 0
+                                    else {"type": action.type, "choices": action.choices, "metavar": action.metavar})
+            parser.add_argument(option, dest=action.dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kind)
 
 
 def subparsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
@@ -99,15 +126,27 @@ def subparsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Argu
 def _add_global_options_below(parser: argparse.ArgumentParser) -> None:
     for _name, child in subparsers(parser):
         _add_global_options(child, top=False)
+        _hide_retired(child)
         _add_global_options_below(child)
+def _version_text() -> str:
+    """modelops's version and each Rego engine's: which one produced findings matters."""
+    from generator.policy.engines import DEFAULT_ENGINE, ENGINES, engine_label
+
+    lines = [f"modelops {__version__}"]
+    for name in ENGINES:
+        if name != "opa-server":
+            default = " (default)" if name == DEFAULT_ENGINE else ""
+            lines.append(f"  engine {engine_label(name)}{default}")
+    return "\n".join(lines)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole argparse tree; with `only`, just that subcommand is configured (others
     are listed with their help), so a command does not import every other command."""
-    parser = argparse.ArgumentParser(prog="modelops", description="Model specs to a GitOps repository Argo CD can "
+    parser = argparse.ArgumentParser(prog="modelops", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="Model specs to a GitOps repository Argo CD can "
                                      "sync, and the policy gate over everything rendered.")
-    parser.add_argument("--version", action="version", version=f"modelops {__version__}")
+    parser.add_argument("--version", action="version", version=_version_text())
     _add_global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in available_commands().items():

@@ -12,16 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import build_parser, subparsers
+from generator.cli import RETIRED, build_parser, subparsers
 
 LONG = re.compile(r"^--[a-z0-9]+(-[a-z0-9]+)*$")
 # A short option means the same long option everywhere.
 SHORTS = {"-f": "--format", "-o": "--output", "-p": "--policy", "-q": "--quiet", "-v": "--verbose",
           "-C": "--repo-root", "-d": "--data", "-n": "--namespace", "-h": "--help"}
-# Spellings retired for the one kept (right): accepted only as hidden aliases.
-RETIRED = {"--out": "--output", "--opa": "--opa-url", "--fail-on-warn": "--fail-on warn",
-           "--environment": "--env", "--output-format": "--format", "--fmt": "--format",
-           "--opa-server": "--opa-url", "--policies": "--policy", "--output-file": "--output"}
 GLOBAL = ("-q", "-v", "-C")
 
 

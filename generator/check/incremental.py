@@ -34,7 +34,14 @@ def _tools_digest(repo: Repository, options: CheckOptions) -> str:
     blueprint_dirs = [repo.root / "blueprints" / "templates", repo.root / "blueprints" / "teams",
                       bundled("blueprints/templates"), first_existing(repo.root, CHART_PATH)]
     return digest(tree_digest(blueprint_dirs), tree_digest(options.policy_dirs), tree_digest(options.schema_dirs),
-                  str(options.kubernetes_version), str(options.plan_for is not None))
+                  str(options.kubernetes_version), str(options.plan_for is not None), _engine_identity(options))
+
+
+def _engine_identity(options: CheckOptions) -> str:
+    """Which engine (and version) produced cached findings: another engine re-checks."""
+    from generator.policy.engines import engine_label
+
+    return engine_label(options.engine, options.engine_options)
 
 
 class _Inputs:
@@ -69,8 +76,6 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     """Check the selected pairs, re-using cached findings; `use_cache=False` re-checks (and
     stores) nothing, but still spreads a large run over worker processes."""
     cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
-    if use_cache:
-        options = replace(options, cache_dir=repo.root / CACHE_DIR)
     tools = _tools_digest(repo, options)
     usage = repo.gpu_usage()
     envs = [e.name for e in repo.select_environments(environments)]
@@ -113,7 +118,7 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     checked = sorted((model, env) for env, model in pairs if model)
     timings["cached-pairs"] = float(len(pairs) - len(missing))
     return CheckResult(findings=sort_findings(merge_places(findings)), checked=checked, documents_checked=documents,
-                       rules=rules, timings=timings)
+                       rules=rules, timings=timings, engine=_engine_identity(options))
 
 
 def _check_pairs(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
@@ -134,18 +139,14 @@ def _worth_processes(options: CheckOptions, pairs: list[tuple[str, str]]) -> boo
     return options.workers > 1 and len(pairs) >= PARALLEL_MIN_PAIRS and options.evaluator is None
 
 
-def _worker(repo: Repository, policy_dirs: list[str], kubernetes_version: str | None, schema_dirs: list[str],
-            pairs: list[tuple[str, str]], cache_dir: str | None) -> CheckResult:
-    """One process's share: its own regopy bundle and Helm handle (neither is fork-safe).
+def _worker(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
+    """One process's share: its own policy engine and Helm handle (neither is fork-safe).
 
     The repository comes loaded from the parent (pickled): loading it again would parse
     every spec a second time in each worker when there is no spec cache."""
     from generator.planning import plan_for_policy
 
-    options = CheckOptions(policy_dirs=[Path(d) for d in policy_dirs], kubernetes_version=kubernetes_version,
-                           schema_dirs=[Path(d) for d in schema_dirs], plan_for=plan_for_policy,
-                           cache_dir=Path(cache_dir) if cache_dir else None)
-    return _check_pairs(repo, options, pairs)
+    return _check_pairs(repo, replace(options, plan_for=plan_for_policy), pairs)
 
 
 def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
@@ -155,10 +156,8 @@ def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[t
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_worker, repo, [str(d) for d in options.policy_dirs],
-                               options.kubernetes_version, [str(d) for d in options.schema_dirs], share,
-                               str(options.cache_dir) if options.cache_dir else None)
-                   for share in shares]
+        portable = replace(options, plan_for=None, progress=None, extra_checks=(), evaluator=None, waivers_file=None)
+        futures = [pool.submit(_worker, repo, portable, share) for share in shares]
         results = [future.result() for future in futures]
     findings = [f for result in results for f in result.findings]
     per_pair: dict[tuple[str, str], int] = {}
@@ -169,4 +168,4 @@ def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[t
     timings["wall"] = time.perf_counter() - started
     return CheckResult(findings=sort_findings(findings), checked=sorted({c for r in results for c in r.checked}),
                        documents_checked=sum(r.documents_checked for r in results), rules=results[0].rules,
-                       timings=timings, per_pair_documents=per_pair)
+                       timings=timings, per_pair_documents=per_pair, engine=results[0].engine)

@@ -1,4 +1,4 @@
-"""OPA `# METADATA` annotations, parsed from the comments (regopy cannot read them).
+"""OPA `# METADATA` annotations, parsed from the comments (policies cannot read their own portably).
 
 A block is a run of comment lines starting with `# METADATA`; the rest is YAML. Its scope
 is `package` when it precedes the package clause, otherwise `rule` (for the rule that

@@ -38,6 +38,7 @@ class ReportInput:
     tool_version: str = __version__
     color: bool = False
     brief: bool = False  # --quiet: only what fails the check, one line each, and the result
+    engine: str = ""  # the Rego engine and version that produced the findings, e.g. "regorus 0.13.0"
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,18 @@ package modelops.serving.probes
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	input.kind == "Deployment"
-	some i, c in input.document.spec.template.spec.containers
+	some i, c in reviewed.spec.template.spec.containers
 	is_object(c)
 	some probe in ["readinessProbe", "livenessProbe"]
-	not is_object(c[probe])
+	not is_object(object.get(c, probe, null))
 	result := {
 		"msg": concat("", ["container '", object.get(c, "name", ""), "' has no ", probe]),
 		"path": concat("", ["spec.template.spec.containers[", format_int(i, 10), "]"]),

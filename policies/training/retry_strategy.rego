@@ -19,6 +19,12 @@ package modelops.training.retry_strategy
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 max_limit := 10
 
 deny contains result if {
@@ -72,13 +78,13 @@ no_retries_requested if input.model.training.retries == 0
 effective(t) := t.retryStrategy if is_object(t.retryStrategy)
 
 effective(t) := wf_spec.retryStrategy if {
-	not is_object(t.retryStrategy)
+	not is_object(object.get(t, "retryStrategy", null))
 	is_object(wf_spec.retryStrategy)
 }
 
 rs_path(i, t) := concat("", [template_path(i), ".retryStrategy"]) if is_object(t.retryStrategy)
 
-rs_path(_, t) := concat("", [wf_prefix, ".retryStrategy"]) if not is_object(t.retryStrategy)
+rs_path(_, t) := concat("", [wf_prefix, ".retryStrategy"]) if not is_object(object.get(t, "retryStrategy", null))
 
 template_path(i) := concat("", [wf_prefix, ".templates[", format_int(i, 10), "]"])
 
@@ -108,11 +114,11 @@ workload(t) if is_object(t.containerSet)
 # WorkflowTemplates always; CronWorkflows only when they inline their templates (one
 # that references a WorkflowTemplate inherits these settings from it).
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if {
+wf_spec := reviewed.spec.workflowSpec if {
 	input.kind == "CronWorkflow"
-	count(object.get(input.document.spec.workflowSpec, "templates", [])) > 0
+	count(object.get(reviewed.spec.workflowSpec, "templates", [])) > 0
 }
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"

@@ -20,6 +20,12 @@ package modelops.training.shm
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	some pod in pods
 	gpu_pod(pod)
@@ -65,14 +71,14 @@ shm_mounted(spec, c) if {
 # spec; for Argo container/script templates, the template's fields merged over the
 # workflow-level defaults).
 
-pods contains {"path": "spec.template.spec", "where": "", "spec": input.document.spec.template.spec} if {
+pods contains {"path": "spec.template.spec", "where": "", "spec": reviewed.spec.template.spec} if {
 	input.kind == "Deployment"
-	is_object(input.document.spec.template.spec)
+	is_object(reviewed.spec.template.spec)
 }
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+wf_spec := reviewed.spec.workflowSpec if input.kind == "CronWorkflow"
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"
 
@@ -96,7 +102,7 @@ pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), 
 template_main(t) := object.union({"name": "main"}, t.container) if is_object(t.container)
 
 template_main(t) := object.union({"name": "main"}, t.script) if {
-	not is_object(t.container)
+	not is_object(object.get(t, "container", null))
 	is_object(t.script)
 }
 
@@ -104,7 +110,7 @@ template_main(t) := object.union({"name": "main"}, t.script) if {
 # source embedded): one pod per replicated job.
 pods contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec"]), "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "')"]), "spec": rj.template.spec.template.spec} if {
 	input.kind == "JobSet"
-	some j, rj in input.document.spec.replicatedJobs
+	some j, rj in reviewed.spec.replicatedJobs
 	is_object(rj.template.spec.template.spec)
 }
 

@@ -80,20 +80,21 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     taken = set(parser._option_string_actions)
     extra: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
 
-    def free(*names: str) -> list[str]:
-        return [name for name in names if name not in taken]
+    def free(short: str, long: str, help_text: str) -> tuple[list[str], dict[str, Any]]:
+        """The names still free; only a short one left is a hidden alias of the command's own."""
+        names = [name for name in (short, long) if name not in taken]
+        return names, {**extra, "help": help_text if long in names else argparse.SUPPRESS}
 
-    if free("-C", "--repo-root"):
-        parser.add_argument(*free("-C", "--repo-root"), dest="repo_root", metavar="DIR", **extra,
-                            help="root of the GitOps repository (default: found by walking up to "
-                                 ".modelops.yaml or the git top level)")
+    names, options = free("-C", "--repo-root", "root of the GitOps repository (default: found by walking up "
+                          "to .modelops.yaml or the git top level)")
+    if names:
+        parser.add_argument(*names, dest="repo_root", metavar="DIR", **options)
     verbosity = parser.add_mutually_exclusive_group()
-    if free("-q", "--quiet"):
-        verbosity.add_argument(*free("-q", "--quiet"), dest="quiet", action="store_true", **extra,
-                               help="only errors and the final result")
-    if free("-v", "--verbose"):
-        verbosity.add_argument(*free("-v", "--verbose"), dest="verbose", action="store_true", **extra,
-                               help="more detail")
+    for short, long, help_text in (("-q", "--quiet", "only errors and the final result"),
+                                   ("-v", "--verbose", "more detail")):
+        names, options = free(short, long, help_text)
+        if names:
+            verbosity.add_argument(*names, dest=long[2:], action="store_true", **options)
 
 
 def _hide_retired(parser: argparse.ArgumentParser) -> None:
@@ -102,8 +103,8 @@ def _hide_retired(parser: argparse.ArgumentParser) -> None:
         old = [o for o in action.option_strings if o in RETIRED]
         if not old or len(old) == len(action.option_strings):
             continue
+        action.option_strings = [o for o in action.option_strings if o not in old]
         for option in old:
-            action.option_strings.remove(option)
             del parser._option_string_actions[option]
             kind: dict[str, Any] = ({"action": "store_const", "const": action.const} if action.nargs == 0
                                     else {"type": action.type, "choices": action.choices, "metavar": action.metavar})

@@ -17,7 +17,7 @@ from generator.cli import RETIRED, build_parser, subparsers
 LONG = re.compile(r"^--[a-z0-9]+(-[a-z0-9]+)*$")
 # A short option means the same long option everywhere.
 SHORTS = {"-f": "--format", "-o": "--output", "-p": "--policy", "-q": "--quiet", "-v": "--verbose",
-          "-C": "--repo-root", "-d": "--data", "-n": "--namespace", "-h": "--help"}
+          "-C": "--repo-root", "-d": "--data", "-n": "--namespace", "-c": "--config-file", "-h": "--help"}
 GLOBAL = ("-q", "-v", "-C")
 
 
@@ -105,7 +105,8 @@ def test_policy_eval_fail_on_spellings_agree(cli) -> None:
     parser = build_parser("policy")
     old = parser.parse_args(["policy", "eval", "--fail-on-warn", "--opa", "http://h:1", "-o", "json", "x.yaml"])
     new = parser.parse_args(["policy", "eval", "--fail-on", "warn", "--opa-url", "http://h:1", "-f", "json", "x.yaml"])
-    assert (old.fail_on, old.opa, old.format) == (new.fail_on, new.opa, new.format) == ("warn", "http://h:1", "json")
+    assert (old.fail_on_warn, old.opa_url, old.output) == (new.fail_on_warn, new.opa_url, new.output) \
+        == (True, "http://h:1", "json")
 
 
 def test_train_submit_error_names_a_flag_that_exists(example_repo: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:

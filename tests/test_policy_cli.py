@@ -1,18 +1,17 @@
 """`modelops policy test|eval`, run in-process: exit codes and conftest-compatible output."""
 from __future__ import annotations
 
-import re
-
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from generator.cli import main
-from generator.policy.engines import installed_engines
 from generator.policy.conftest_inputs import combined_input as _combine
+from generator.policy.engines import installed_engines
 from tests.conftest import write_files as write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"

@@ -14,10 +14,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from generator.cache import CACHE_DIR, CacheFile, digest, tree_digest
+from generator.cache import CacheFile, digest, tree_digest
 from generator.check.run import CheckOptions, CheckResult, checked_waivers, run_check
 from generator.findings import Finding, merge_places, sort_findings
 from generator.policy.waivers import apply_waivers

@@ -14,15 +14,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from generator.errors import ModelopsError
-from generator.policy.conftest_inputs import load_documents
 from generator.config import load_config
-from generator.policy.conftest_results import (check, exit_code, reject_if_without_contains, render_github,
-                                               render_json, render_stdout, render_tap)
-from generator.policy.engine import PolicySet, load_data_paths, load_modules
+from generator.errors import ModelopsError
 from generator.policy.conftest_builtins import conftest_builtins
 from generator.policy.conftest_formats import render_junit, render_table
+from generator.policy.conftest_inputs import load_documents
 from generator.policy.conftest_options import add_conftest_options, prepare_conftest_options
+from generator.policy.conftest_results import (
+    check,
+    exit_code,
+    reject_if_without_contains,
+    render_github,
+    render_json,
+    render_stdout,
+    render_tap,
+)
+from generator.policy.engine import PolicySet, load_data_paths, load_modules
 from generator.policy.engines.options import EngineChoice, add_engine_option, engine_choice
 from generator.policy.gator_verify import add_verify_command
 
@@ -74,7 +81,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                     help="package to evaluate (repeatable or comma-separated; default: main)")
     ev.add_argument("--all-namespaces", action="store_true", help="evaluate every package")
     ev.add_argument("--fail-on-warn", action="store_true", help=argparse.SUPPRESS)  # conftest's spelling
-    ev.add_argument("--fail-on", choices=["warn", "deny"], action=_FailOn, default=argparse.SUPPRESS,
+    ev.add_argument("--fail-on", dest="fail_on_warn", choices=["warn", "deny"], action=_FailOn, default=argparse.SUPPRESS,
                     help="warn: exit 1 on warnings and 2 on failures, as conftest --fail-on-warn (default: deny)")
     ev.add_argument("--no-fail", action="store_true", help="exit 0 even if a policy fails (errors still exit 2)")
     ev.add_argument("--combine", action="store_true", help="evaluate all documents together as one input")

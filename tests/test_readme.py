@@ -44,4 +44,4 @@ def test_performance_speaks_to_users() -> None:
     performance = _section("Performance")
     assert "bench/check_bench.py" in performance and "To reproduce" in performance
     assert re.search(r"\d-core", performance) and "Measured" in performance
-    assert "regopy" not in performance  # engine internals live in docs/architecture.md
+    assert "What was done" not in performance  # an engineering log is not what a user needs here

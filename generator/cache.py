@@ -20,7 +20,7 @@ from generator import __version__
 __all__ = ["CacheFile", "digest", "tree_digest", "CACHE_DIR"]
 
 CACHE_DIR = ".modelops-cache"
-FORMAT = 2  # 2: spec positions stored as one JSON string
+FORMAT = 3  # 2: spec positions stored as one JSON string; 3: findings merged per cause, placeholder checks
 
 
 def digest(*parts: bytes | str) -> str:

@@ -129,6 +129,8 @@ def _add_global_options_below(parser: argparse.ArgumentParser) -> None:
         _add_global_options(child, top=False)
         _hide_retired(child)
         _add_global_options_below(child)
+
+
 def _version_text() -> str:
     """modelops's version and each Rego engine's: which one produced findings matters."""
     from generator.policy.engines import DEFAULT_ENGINE, ENGINES, engine_label

@@ -9,6 +9,7 @@ means something else on one engine fails here, naming the document and the diffe
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -80,6 +81,7 @@ def _without_model_fields(base: dict[str, Any]) -> list[dict[str, Any]]:
     return variants
 
 
+@functools.lru_cache(maxsize=1)
 def _corpus() -> list[dict[str, Any]]:
     repo = load_repository(ROOT)
     usage = repo.gpu_usage()
@@ -116,3 +118,17 @@ def test_builtin_library_gives_identical_findings_on_every_engine() -> None:
             assert found == expected, (f"document {index} ({document.get('kind')} {document.get('file', '')}): "
                                        f"{reference} {expected} != {name} {found}")
     assert len(corpus) > 1000 and with_findings > 200  # the corpus exercises the rules
+
+
+def test_skipping_packages_by_their_declared_kinds_changes_no_finding() -> None:
+    """`custom.kinds` in a package's METADATA lets the engine skip it for other kinds; a
+    kind left out of that list would hide findings, which this comparison catches."""
+    corpus = _corpus()
+    skipping = PolicySet.load([ROOT / "policies"])
+    everything = PolicySet.load([ROOT / "policies"])
+    everything.skip_by_kind = False
+    declared = [ns for ns in skipping.namespaces if skipping._metadata[ns].package_annotation
+                and skipping._metadata[ns].package_annotation.kinds]
+    assert len(declared) >= 20
+    for index, document in enumerate(corpus):
+        assert _findings(skipping, document) == _findings(everything, document), f"document {index}"

@@ -304,7 +304,9 @@ class PolicySet:
         self.exception_packages = exception_packages(self.modules, self.rules)
         self._metadata = merge_metadata(self.modules)
         self._files: dict[tuple[str, str], str] = {}
+        self._entries_by_kind: dict[str | None, list[tuple[str, str]]] = {}
         self.engine_name = engine
+        self.skip_by_kind = True  # METADATA custom.kinds; off only to prove it changes nothing
         self._engine_options = dict(engine_options or {})
         self._owner = threading.get_ident()
         self._local = threading.local()
@@ -320,10 +322,19 @@ class PolicySet:
     def namespaces(self) -> list[str]:
         return sorted(self.rules)
 
-    def _entries(self) -> list[tuple[str, str]]:
-        """(package, rule) of everything one aggregate query answers."""
-        return [(namespace, rule) for namespace in self.namespaces
+    def _entries(self, kind: Any = None) -> list[tuple[str, str]]:
+        """(package, rule) of every rule to evaluate for an input of `kind`: a package whose
+        METADATA lists `custom.kinds` is skipped for other kinds (None: every package)."""
+        key = kind if isinstance(kind, str) else None
+        if key not in self._entries_by_kind:
+            self._entries_by_kind[key] = [
+                (namespace, rule) for namespace in self.namespaces if self._applies(namespace, key)
                 for rule in (*self.rules[namespace], *self._exception_rule(namespace))]
+        return self._entries_by_kind[key]
+
+    def _applies(self, namespace: str, kind: str | None) -> bool:
+        note = self._metadata[namespace].package_annotation if namespace in self._metadata else None
+        return kind is None or note is None or note.kinds is None or kind in note.kinds
 
     def _exception_rule(self, namespace: str) -> tuple[str, ...]:
         return (EXCEPTION_RULE,) if namespace in self.exception_packages else ()
@@ -362,7 +373,7 @@ class PolicySet:
         return self._values(document)
 
     def _values(self, given: Any) -> dict[str, Any]:
-        entries = self._entries()
+        entries = self._entries(given.get("kind") if isinstance(given, dict) and self.skip_by_kind else None)
         if not entries:
             return {}
         outcomes = self.engine().evaluate_rules([f"{ns}.{rule}" for ns, rule in entries], given)

@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-ACD-002
+#   kinds: [Application]
 #   severity: high
 #   remediation: >-
 #     Set spec.destination.namespace to environment.namespace (the blueprint does this);

@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-ACD-003
+#   kinds: [Application]
 #   severity: medium
 #   remediation: >-
 #     Add metadata.finalizers: [resources-finalizer.argocd.argoproj.io] to the Application.

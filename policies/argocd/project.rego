@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-ACD-001
+#   kinds: [Application]
 #   severity: high
 #   remediation: >-
 #     Set spec.project to the environment's project (environment.project in

@@ -12,6 +12,7 @@
 # scope: package
 # custom:
 #   id: MO-ACD-004
+#   kinds: [Application]
 #   severity: high
 #   remediation: >-
 #     Render spec.syncPolicy from the environment's syncPolicy (the blueprint does this);

@@ -12,6 +12,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-004
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: medium
 #   remediation: >-
 #     Add a nodeSelector (e.g. nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3) or a

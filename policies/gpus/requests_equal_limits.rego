@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-003
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: high
 #   remediation: >-
 #     Set resources.requests and resources.limits of every nvidia.com/ resource to the same

@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-IMG-001
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: high
 #   remediation: >-
 #     Pin the image with @sha256:<digest> (e.g. registry.example.com/vllm/vllm-openai@sha256:...)

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-IMG-002
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: high
 #   remediation: >-
 #     Use an immutable version tag (e.g. vllm/vllm-openai:v0.6.3) or, better, a digest

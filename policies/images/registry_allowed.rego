@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-IMG-003
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: high
 #   remediation: >-
 #     Mirror the image into one of the environment's registries and reference it from

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-LBL-001
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow]
 #   severity: medium
 #   remediation: >-
 #     Set team and costCenter in the model spec; the blueprints and the chart render the

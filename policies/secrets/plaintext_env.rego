@@ -14,6 +14,7 @@
 # scope: package
 # custom:
 #   id: MO-SEC-001
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: critical
 #   remediation: >-
 #     Remove the value from the model spec and Git history (rotate the credential), store it

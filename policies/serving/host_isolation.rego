@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-006
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: critical
 #   remediation: >-
 #     Remove hostPath volumes (use a PVC, an emptyDir or an ephemeral volume), hostNetwork,

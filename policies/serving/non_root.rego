@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-005
+#   kinds: [Deployment]
 #   severity: high
 #   remediation: >-
 #     Set securityContext.runAsNonRoot: true (pod level) and

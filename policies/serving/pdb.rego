@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-004
+#   kinds: [Deployment]
 #   severity: medium
 #   remediation: >-
 #     Enable the chart's PodDisruptionBudget (pdb.enabled with minAvailable or

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-002
+#   kinds: [Deployment]
 #   severity: medium
 #   remediation: >-
 #     Add readinessProbe and livenessProbe on the serving port (the chart does this per

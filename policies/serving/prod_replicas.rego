@@ -8,6 +8,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-003
+#   kinds: [Values]
 #   severity: high
 #   remediation: >-
 #     Set serving.replicas.min to 2 or more for production (an environment override in the

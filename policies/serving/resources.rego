@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-001
+#   kinds: [Deployment]
 #   severity: medium
 #   remediation: >-
 #     Set serving resources (cpu, memory) in the model spec; the chart renders them as

@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-001
+#   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: high
 #   remediation: >-
 #     Set spec.activeDeadlineSeconds (the blueprint derives it from

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-003
+#   kinds: [WorkflowTemplate]
 #   severity: medium
 #   remediation: >-
 #     Set training.checkpoints in the model spec to a durable location (e.g.

@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-004
+#   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: low
 #   remediation: >-
 #     Set spec.podGC: {strategy: OnPodCompletion} (or OnWorkflowSuccess to keep failed pods

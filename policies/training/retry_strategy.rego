@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-002
+#   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: medium
 #   remediation: >-
 #     Set retryStrategy {limit: <=10, retryPolicy: Always, backoff: {duration: "1m",

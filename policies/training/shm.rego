@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-006
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: medium
 #   remediation: >-
 #     Add a volume {name: dshm, emptyDir: {medium: Memory, sizeLimit: 16Gi}} and a

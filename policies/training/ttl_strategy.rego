@@ -8,6 +8,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-005
+#   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: low
 #   remediation: >-
 #     Set spec.ttlStrategy, e.g. {secondsAfterSuccess: 86400, secondsAfterFailure: 604800};

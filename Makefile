@@ -21,12 +21,15 @@ demo: $(STAMP)
 	$(BIN)/modelops check
 	$(BIN)/modelops status
 	$(BIN)/modelops plan support-chat --env prod
-	$(BIN)/modelops report --out build/report.html
+	$(BIN)/modelops report --output build/report.html
 	@echo "HTML report: build/report.html"
 	$(BIN)/python scripts/demo_promotion.py
 
+# Lint and types first: quiet when clean, so the test output is the only output.
 test: $(STAMP)
 	sh scripts/install-test-deps.sh
+	$(BIN)/ruff check --quiet generator tests bench scripts
+	$(BIN)/mypy --no-error-summary
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 render: $(STAMP)

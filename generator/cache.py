@@ -20,7 +20,7 @@ from generator import __version__
 __all__ = ["CacheFile", "digest", "tree_digest", "CACHE_DIR"]
 
 CACHE_DIR = ".modelops-cache"
-FORMAT = 2  # 2: spec positions stored as one JSON string
+FORMAT = 3  # 2: spec positions stored as one JSON string; 3: findings merged per cause, placeholder checks
 
 
 def digest(*parts: bytes | str) -> str:
@@ -60,12 +60,12 @@ class CacheFile:
         self._enabled = True
 
     @classmethod
-    def in_directory(cls, directory: Path, name: str) -> "CacheFile":
+    def in_directory(cls, directory: Path, name: str) -> CacheFile:
         """A cache file in `directory` itself (callers that know the cache folder, not the repository)."""
         return cls(Path(), name, directory=directory)
 
     @classmethod
-    def disabled(cls) -> "CacheFile":
+    def disabled(cls) -> CacheFile:
         """A cache that never hits and never writes (`--no-cache`)."""
         cache = cls.__new__(cls)
         cache.directory, cache.name, cache.shards = Path(), "", 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.gpus import GPU_TYPES
+from generator.gpus import GPU_TYPES, GpuType
 from generator.spec.model import ResolvedModel
 from generator.training.activations import activation_bytes
 from generator.training.config import (
@@ -76,8 +76,12 @@ def parameter_count(training: dict[str, Any]) -> tuple[int, str] | None:
     return parameters_from_config(preset), preset
 
 
-def _memory(gpu_type: str) -> float:
-    return GPU_MEMORY_GIB.get(gpu_type, float(GPU_TYPES[gpu_type].memory_gib))
+def _memory(gpu_type: str, catalogue: dict[str, GpuType]) -> float:
+    """Usable memory: the planner's measured figure for a built-in type, else the catalogue's."""
+    declared = catalogue[gpu_type]
+    if GPU_TYPES.get(gpu_type) == declared and gpu_type in GPU_MEMORY_GIB:
+        return GPU_MEMORY_GIB[gpu_type]
+    return float(declared.memory_gib)
 
 
 def _precision(precision: str, gpu_type: str) -> str:
@@ -121,12 +125,14 @@ def training_plan(resolved: ResolvedModel) -> TrainingPlan | None:
     optimizer = training.get("trainer", {}).get("optimizer", "adamw")
     precision = _precision(training.get("precision", "bf16"), gpu_type)
     strategy = training["strategy"]
+    catalogue = resolved.environment.gpu_catalogue()
+    memory = _memory(gpu_type, catalogue)
     act = activations_gib(training, gpu_type)
-    plan = plan_capacity(params, strategy, _memory(gpu_type), gpus, precision, optimizer, activation_gib=act)
-    other = plan_capacity(params, "ddp" if strategy == "fsdp" else "fsdp", _memory(gpu_type), gpus, precision, optimizer,
+    plan = plan_capacity(params, strategy, memory, gpus, precision, optimizer, activation_gib=act)
+    other = plan_capacity(params, "ddp" if strategy == "fsdp" else "fsdp", memory, gpus, precision, optimizer,
                           activation_gib=act)
     env = resolved.environment.data["gpus"]
-    allowed = {name: _memory(name) for name in env["allowed"] if name in GPU_TYPES}
+    allowed = {name: _memory(name, catalogue) for name in env["allowed"] if name in catalogue}
     limit = max(1, min(env["quota"] or MAX_RECOMMENDED_GPUS, MAX_RECOMMENDED_GPUS))
     recommendation = recommend(
         params, strategy, allowed, limit, precision, optimizer, per_node=per_node,

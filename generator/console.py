@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 __all__ = ["Stream", "use_color", "paint", "in_ci", "Progress"]
 
@@ -99,7 +99,7 @@ class Progress:
             return "bar"
         return "lines" if verbose else "off"
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         if self.mode == "bar":
             self._draw(force=True)
         return self

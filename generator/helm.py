@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import helm_python
+
 from generator.errors import ModelopsError
 from generator.yamlio import load_all_fast
 

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import yaml as pyyaml
-
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -47,7 +46,7 @@ class Located:
         self._encoded: str | None = None
 
     @classmethod
-    def from_encoded(cls, file: str, data: Any, encoded: str) -> "Located":
+    def from_encoded(cls, file: str, data: Any, encoded: str) -> Located:
         """A document whose positions stay JSON text (`encode_positions`) until first asked for.
 
         A large repository's cached specs are loaded on every run, but positions are read
@@ -174,14 +173,35 @@ def _plain_scalar(value: Any) -> Any:
     return str(value)
 
 
+# Parser messages a person cannot act on -> (what to tell them, report at the context mark:
+# where the construct began rather than where the parser gave up, often the next line).
+_PLAIN_WORDS: tuple[tuple[str, str, bool], ...] = (
+    ("could not find expected ':'", "missing ':' after a key (write `key: value`)", True),
+    ("mapping values are not allowed here",
+     "unexpected ':': this line is indented deeper than the key above it (or quote a value that holds ': ')", False),
+    ("but found '<block mapping start>'", "indentation does not line up with the keys above this line", False),
+    ("but found '<block sequence start>'", "indentation does not line up with the list items above", False),
+    ("found character '\\t' that cannot start any token", "a tab where YAML needs spaces; indent with spaces", False),
+)
+
+
+def _plain(error: MarkedYAMLError, detail: str) -> tuple[str, Any]:
+    """A message in the spec author's terms and the mark to report it at."""
+    for raw, plain, at_context in _PLAIN_WORDS:
+        if raw in detail:
+            mark = error.context_mark if at_context and error.context_mark is not None else error.problem_mark
+            return plain, mark
+    return detail, error.problem_mark or error.context_mark
+
+
 def _syntax_problem(file: str, error: YAMLError) -> Problem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     if isinstance(error, MarkedYAMLError):
-        detail = " ".join(part for part in (error.context, error.problem) if part) or str(error)
+        detail = " ".join(" ".join(part for part in (error.context, error.problem) if part).split()) or str(error)
+        detail, mark = _plain(error, detail)
     else:
-        detail = str(error).splitlines()[0]
-    detail = " ".join(detail.split())
+        detail = " ".join(str(error).splitlines()[0].split())
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     return Problem(file, line, col, "", f"YAML syntax error: {detail}")
 
 
@@ -237,7 +257,8 @@ def _dumper() -> YAML:
     yaml.default_flow_style = False
     yaml.width = 4096  # never fold long strings: keeps diffs line-stable
     yaml.indent(mapping=2, sequence=2, offset=0)
-    yaml.sort_base_mapping_type_on_output = False  # the blueprint's key order is for people
+    # The blueprint's key order is for people (ruamel types this attribute as None).
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.representer.add_representer(str, _represent_str)
     yaml.representer.ignore_aliases = lambda _data: True  # never anchors/aliases in output
     return yaml
@@ -261,7 +282,7 @@ def load_one_fast(text: str) -> Any:
     """One document through libyaml with YAML 1.2 scalars; raises yaml.YAMLError.
 
     For small embedded YAML read on every run (policy METADATA comments)."""
-    return pyyaml.load(text, Loader=_FastLoader)  # noqa: S506 - a safe loader
+    return pyyaml.load(text, Loader=_FastLoader)
 
 
 def load_all_fast(text: str, file: str) -> list[Any]:
@@ -271,7 +292,7 @@ def load_all_fast(text: str, file: str) -> list[Any]:
     specs, with their positions and error locations, go through `load_located`.
     """
     try:
-        return [doc for doc in pyyaml.load_all(text, Loader=_FastLoader) if doc is not None]  # noqa: S506
+        return [doc for doc in pyyaml.load_all(text, Loader=_FastLoader) if doc is not None]
     except pyyaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

@@ -30,7 +30,7 @@ RELEASE_NAME = "x"
 RELEASE_NAMESPACE = "ns"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_chart(path: Path = CHART_DIR) -> helm_python.Chart:
     return helm_python.Chart.load(path)
 

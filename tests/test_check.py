@@ -43,7 +43,7 @@ def test_example_repository_passes(cli):
 
 
 def _findings_json(cli, repo, *extra):
-    code, out, err = cli("-C", str(repo), "check", "--format", "json", *extra)
+    code, out, _err = cli("-C", str(repo), "check", "--format", "json", *extra)
     return code, json.loads(out)
 
 

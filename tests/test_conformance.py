@@ -68,7 +68,7 @@ def test_workflows_and_applications_pass_upstream_crds(upstream_registry):
 
 
 def test_upstream_crd_validation_rejects_a_typo(upstream_registry):
-    path, doc = next(_rendered({"WorkflowTemplate"}))
+    _path, doc = next(_rendered({"WorkflowTemplate"}))
     doc["spec"]["templates"][0]["retryStrategy"]["limitt"] = 3
     violations = upstream_registry.validate(doc)
     assert any("limitt" in v.message for v in violations)

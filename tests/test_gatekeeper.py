@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -51,11 +50,11 @@ def test_v0_templates_give_exactly_the_expected_violations(library) -> None:
         ("prod-namespaces-have-cost-center", "Deployment/chat-bad", "warn",
          "workloads in prod namespaces need a cost-center label"),
         ("ml-images-from-our-registry", "Deployment/chat-bad", "deny",
-         'container <trainer> has an invalid image repo <docker.io/someone/trainer:latest>, '
-         'allowed repos are ["registry.example.com/"]'),
+         ('container <trainer> has an invalid image repo <docker.io/someone/trainer:latest>, '
+         'allowed repos are ["registry.example.com/"]')),
         ("ml-images-from-our-registry", "Pod/debug", "deny",
-         'container <shell> has an invalid image repo <docker.io/library/busybox:1.36>, '
-         'allowed repos are ["registry.example.com/"]'),
+         ('container <shell> has an invalid image repo <docker.io/library/busybox:1.36>, '
+         'allowed repos are ["registry.example.com/"]')),
         ("at-most-two-gpus", "Deployment/chat-bad", "dryrun", "container trainer asks for 4 x nvidia.com/gpu, more than 2"),
         ("at-most-two-gpus", "Deployment/chat-bad", "dryrun", "container trainer sets a nvidia.com/gpu limit without a request"),
         ("service-account-exists", "Deployment/chat-bad", "deny",
@@ -96,7 +95,7 @@ def test_inventory_holds_the_evaluated_objects(library) -> None:
     objects = workloads()
     good = by_name(objects, "chat-good")
     account = by_name(objects, "chat-sa")
-    names = lambda found: {(v.constraint_name, v.name) for v in found}  # noqa: E731
+    names = lambda found: {(v.constraint_name, v.name) for v in found}
     assert ("service-account-exists", "chat-good") not in names(library.evaluate([good, account]))
     # alone, the ServiceAccount is not in data.inventory: the referential constraint fires
     assert ("service-account-exists", "chat-good") in names(library.evaluate([good]))
@@ -107,7 +106,7 @@ def test_inventory_holds_the_evaluated_objects(library) -> None:
 def test_default_namespace_is_given_to_objects_without_one(library) -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
            "spec": {"containers": [{"name": "c", "image": "docker.io/x:1"}]}}
-    repos = lambda found: [(v.name, v.namespace) for v in found if v.constraint_kind == "K8sAllowedRepos"]  # noqa: E731
+    repos = lambda found: [(v.name, v.namespace) for v in found if v.constraint_kind == "K8sAllowedRepos"]
     # without a namespace, `namespaces: [ml-*]` cannot disqualify the object (Gatekeeper's rule)
     assert repos(library.evaluate([pod])) == [("p", "")]
     assert repos(library.evaluate([pod], default_namespace="kube-system")) == []
@@ -286,22 +285,22 @@ OPA_REFUSES = {"any": "deprecated built-in function calls in expression: any",
 
 @pytest.mark.parametrize(("body", "expected"), [
     # any() over a comprehension that unifies fresh variables with a call reading `c`
-    ('c := input.review.object.spec.containers[_]\n'
+    (('c := input.review.object.spec.containers[_]\n'
      'ok := [good | prefix = input.parameters.prefixes[_]; good = startswith(c.image, prefix)]\n'
-     'not any(ok)\nmsg := c.name', ["web"]),
+     'not any(ok)\nmsg := c.name'), ["web"]),
     # iteration inside a call inside set comprehensions
-    ('c := input.review.object.spec.containers[_]\nallowed := {x | x := lower(input.parameters.caps[_])}\n'
-     'added := {x | x := lower(c.securityContext.capabilities.add[_])}\ncount(added - allowed) > 0\nmsg := c.name',
+    (('c := input.review.object.spec.containers[_]\nallowed := {x | x := lower(input.parameters.caps[_])}\n'
+     'added := {x | x := lower(c.securityContext.capabilities.add[_])}\ncount(added - allowed) > 0\nmsg := c.name'),
      ["web"]),
     # a negated call over a wildcard: no prefix matches
-    ('c := input.review.object.spec.containers[_]\nnot startswith(c.image, input.parameters.prefixes[_])\n'
-     'msg := c.name', ["web"]),
+    (('c := input.review.object.spec.containers[_]\nnot startswith(c.image, input.parameters.prefixes[_])\n'
+     'msg := c.name'), ["web"]),
     # all() over a comprehension
-    ('c := input.review.object.spec.containers[_]\n'
-     'all([ok | some p in input.parameters.prefixes; ok := startswith(c.image, p)])\nmsg := c.name', ["api"]),
+    (('c := input.review.object.spec.containers[_]\n'
+     'all([ok | some p in input.parameters.prefixes; ok := startswith(c.image, p)])\nmsg := c.name'), ["api"]),
     # a named index inside call arguments, and a call with string arguments on the same line
-    ('name := lower(input.review.object.spec.containers[i].name)\n'
-     'msg := sprintf("%v:%v", [i, object.get(input.review.object.spec.containers[i], "name", "")])',
+    (('name := lower(input.review.object.spec.containers[i].name)\n'
+     'msg := sprintf("%v:%v", [i, object.get(input.review.object.spec.containers[i], "name", "")])'),
      ["0:web", "1:api"]),
 ])
 @pytest.mark.parametrize("engine", installed_engines())

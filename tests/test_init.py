@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shlex
 import subprocess
@@ -13,6 +14,7 @@ from ruamel.yaml import YAML
 
 from generator.cli import available_commands, build_parser
 from generator.config import load_config
+from generator.distribution import install_spec
 from generator.policy.waivers import load_waivers
 from generator.spec.load import load_repository
 from tests.conftest import ROOT, snapshot
@@ -66,8 +68,22 @@ def test_renders_clean_right_after_init(scaffold, cli):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_CHECK, reason="`modelops check` (generator/commands/check.py) is not written yet")
-def test_checks_clean_right_after_init(scaffold, cli):
+def fill_placeholders(root: Path) -> None:
+    """What a user does before the first release: a real digest and this repository's URL."""
+    for path in [*root.glob("models/*.yaml"), *root.glob("environments/*/environment.yaml")]:
+        text = path.read_text().replace("@sha256:" + "0" * 64, "@sha256:" + "ab" * 32)
+        path.write_text(text.replace("https://git.example.com/platform/ml-gitops.git", "https://git.acme.test/ml.git"))
+
+
+def test_only_placeholders_fail_right_after_init(scaffold, cli):
     # One policy thread: the threaded engine can crash in regopy (save_bundle racing a query).
+    code, out, err = cli("-C", str(scaffold), "check", "--workers", "1", "-f", "json")
+    findings = json.loads(out)["findings"]
+    assert code == 1 and {f["rule"] for f in findings} == {"MO-PLACEHOLDER-001", "MO-PLACEHOLDER-002"}
+    assert {f["level"] for f in findings if f["environment"] == "dev"} == {"warn"}
+    assert {f["level"] for f in findings if f["environment"] == "prod"} == {"deny"}
+    fill_placeholders(scaffold)
+    assert cli("-q", "-C", str(scaffold), "render")[0] == 0
     code, out, err = cli("-C", str(scaffold), "check", "--workers", "1")
     assert code == 0, out + err
 
@@ -168,7 +184,7 @@ def _assert_parses(argv: list[str]) -> bool:
 
 def test_github_workflow(scaffold, capsys):
     workflow = _yaml(scaffold / ".github/workflows/modelops.yml")
-    assert workflow["env"]["MODELOPS_PIP_SPEC"] == "modelops"
+    assert workflow["env"]["MODELOPS_PIP_SPEC"] == install_spec()
     assert set(workflow["on"]) == {"pull_request", "push"} and workflow["on"]["push"]["branches"] == ["main"]
     check, promote = workflow["jobs"]["check"], workflow["jobs"]["promote"]
     assert check["permissions"] == {"contents": "read", "pull-requests": "write", "security-events": "write"}
@@ -209,7 +225,7 @@ def _gitlab_scripts(ci: dict) -> dict[str, str]:
 
 def test_gitlab_ci(scaffold, tmp_path):
     ci = _yaml(scaffold / ".gitlab-ci.yml")
-    assert ci["variables"]["MODELOPS_PIP_SPEC"] == "modelops"
+    assert ci["variables"]["MODELOPS_PIP_SPEC"] == install_spec()
     assert ci["modelops-check"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
     assert ci["modelops-promote"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
     assert "modelops.sarif" in ci["modelops-check"]["artifacts"]["paths"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def test_new_specs_pass_check(repo, cli):
                  ["c-scorer", "--runtime", "custom", "--training"]):
         code, _, err = cli("-C", str(repo), "new", "model", *argv)
         assert code == 0, err
+    code, out, _ = cli("-C", str(repo), "check", "--model", "a-llm", "-f", "json")
+    assert code == 1 and {f["rule"] for f in json.loads(out)["findings"]} == {"MO-PLACEHOLDER-001"}
+    for spec in repo.glob("models/[abc]-*.yaml"):  # the TODO a user fills in: the real image digest
+        spec.write_text(spec.read_text().replace("@sha256:" + "0" * 64, "@sha256:" + "ab" * 32))
     code, out, err = cli("-C", str(repo), "check", "--model", "a-llm", "--model", "b-vision", "--model", "c-scorer",
                          "--workers", "1")  # one policy thread: regopy can crash when threads race
     assert code == 0, out + err
@@ -112,7 +117,7 @@ def test_new_specs_pass_check(repo, cli):
 @pytest.mark.parametrize("name", ["9lives", "Upper", "under_score", "-dash", "dash-", "a" * 54, "dots.here", ""])
 def test_bad_names_are_one_line_errors(repo, cli, name):
     before = snapshot(repo)
-    code, out, err = cli("-C", str(repo), "new", "model", "--runtime", "custom", "--", name)
+    code, _out, err = cli("-C", str(repo), "new", "model", "--runtime", "custom", "--", name)
     assert code == 2
     assert err.count("\n") == 1 and "model name" in err and "is not valid" in err
     assert snapshot(repo) == before

@@ -1,18 +1,17 @@
 """`modelops policy test|eval`, run in-process: exit codes and conftest-compatible output."""
 from __future__ import annotations
 
-import re
-
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from generator.cli import main
-from generator.policy.engines import installed_engines
 from generator.policy.conftest_inputs import combined_input as _combine
+from generator.policy.engines import installed_engines
 from tests.conftest import write_files as write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
@@ -282,8 +281,8 @@ def test_policy_test_defaults_to_the_repo_policies(capsys: pytest.CaptureFixture
         """})
     rc, out, _ = run(capsys, "-C", str(tmp_path), "policy", "test")
     test_file = tmp_path / "policies" / "main_test.rego"
-    assert (rc, out) == (1, f"FAIL: {test_file}: data.main.test_line_numbers_survive: undefined\n"
-                            "3 tests, 2 passed, 1 failed\n")
+    assert (rc, out) == (1, (f"FAIL: {test_file}: data.main.test_line_numbers_survive: undefined\n"
+                            "3 tests, 2 passed, 1 failed\n"))
 
 
 def test_policy_prints_do_not_corrupt_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from generator.policy import PolicyError
 from generator.policy.engine import PolicySet, RuleResult, load_modules, results_from_value
-from generator.policy.metadata import parse_metadata
 from generator.policy.engines import installed_engines
+from generator.policy.metadata import parse_metadata
 from generator.policy.rego_test import run_tests
 from tests.conftest import write_files as write
 

@@ -260,7 +260,7 @@ def test_live_gate_requires_synced_healthy_soaked_source(setup, forge, cli, tmp_
 
     from tests.emulators.kube_api import KubeApiEmulator, make_application, write_kubeconfig
 
-    work, remote = setup
+    work, _remote = setup
     revision = git(work, "rev-parse", "HEAD")
     with KubeApiEmulator(token="kube-token") as kube:
         kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube.url, "kube-token")
@@ -278,7 +278,7 @@ def test_live_gate_requires_synced_healthy_soaked_source(setup, forge, cli, tmp_
 
 @pytest.mark.parametrize("flavor, variable, api", [("gitlab", "GITLAB_TOKEN", "/api/v4"), ("gitea", "GITEA_TOKEN", "/api/v1")])
 def test_gitlab_and_gitea_merge_requests(setup, cli, monkeypatch, flavor, variable, api):
-    work, remote = setup
+    work, _remote = setup
     monkeypatch.setenv(variable, TOKEN)
     with ForgeEmulator(token=TOKEN, repos=(REPO,)) as server:
         args = ("promote", "support-chat", "--to", "staging", "--forge", flavor, "--forge-url", server.url + api,

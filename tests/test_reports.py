@@ -186,7 +186,8 @@ def test_junit_parses_and_counts() -> None:
                            "staging/support-chat", "modelops"}
     cases = root.findall("testsuite/testcase")
     assert all(case.get("classname") and case.get("name") for case in cases)
-    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("5", "2", "1", "1")
+    # the warning passes under --fail-on deny (it stays visible in system-out); only the denial fails
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("5", "1", "1", "1")
     failure = suites["prod/support-chat"].find("testcase/failure")
     assert failure is not None and failure.get("message") == DENY.message
     assert "remediation: pin the image" in (failure.text or "")
@@ -198,9 +199,17 @@ def test_junit_parses_and_counts() -> None:
         assert int(suite.get("tests", "-1")) == len(suite.findall("testcase"))
 
 
+def test_junit_warnings_fail_only_when_failing_on_warn() -> None:
+    """Regression: JUnit counted warnings as failures whatever --fail-on said."""
+    lenient = ET.fromstring(render_report("junit", report([WARN], fail_on="deny")))
+    strict = ET.fromstring(render_report("junit", report([WARN], fail_on="warn")))
+    assert lenient.get("failures") == "0" and WARN.message in "".join(lenient.itertext())
+    assert strict.get("failures") == "1"
+
+
 def test_junit_survives_characters_xml_cannot_carry() -> None:
     nasty = WARN.with_changes(message="bad \x1b[31mcolour\x00 & <tags> \"quotes\"")
-    root = ET.fromstring(render_report("junit", report([nasty])))
+    root = ET.fromstring(render_report("junit", report([nasty], fail_on="warn")))
     [failure] = root.findall("testsuite/testcase/failure")
     assert "& <tags>" in failure.get("message", "")
 

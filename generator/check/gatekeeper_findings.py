@@ -41,14 +41,14 @@ def gatekeeper_check(directories: Sequence[Path], *, engine: str = DEFAULT_ENGIN
             index = {_key(d.kind, d.name, (d.document.get("metadata") or {}).get("namespace") or namespace or ""): d
                      for d in docs}
             for violation in constraints.evaluate([d.document for d in docs], default_namespace=namespace):
-                doc = index.get(_key(violation.kind, violation.name, violation.namespace or ""))
-                findings.append(_finding(violation, doc, environment))
+                found = index.get(_key(violation.kind, violation.name, violation.namespace or ""))
+                findings.append(_finding(violation, found, environment))
         return findings
 
     return check
 
 
-def _finding(violation, doc: CheckDocument | None, environment: str) -> Finding:  # noqa: ANN001
+def _finding(violation, doc: CheckDocument | None, environment: str) -> Finding:
     finding = violation.to_finding()
     if doc is None:
         return finding.with_changes(environment=environment)

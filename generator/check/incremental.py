@@ -11,16 +11,15 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from generator.cache import CACHE_DIR, CacheFile, digest, tree_digest
-from generator.check.run import CheckOptions, CheckResult, run_check
-from generator.findings import Finding, sort_findings
-from generator.policy.waivers import apply_waivers, load_waivers
+from generator.cache import CacheFile, digest, tree_digest
+from generator.check.run import CheckOptions, CheckResult, checked_waivers, run_check
+from generator.findings import Finding, merge_places, sort_findings
+from generator.policy.waivers import apply_waivers
 from generator.render.context import CHART_PATH
 from generator.render.pipeline import render_pairs
 from generator.report.model import RuleInfo
@@ -114,11 +113,10 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
         rules = {rule_id: RuleInfo(**info) for rule_id, info in rules_cached.items()}
     cache.save()
     if options.waivers_file is not None:
-        waivers = load_waivers(options.waivers_file, display_path=options.waivers_file.name)
-        findings = apply_waivers(findings, waivers, options.today)
+        findings = apply_waivers(findings, checked_waivers(options.waivers_file, rules), options.today)
     checked = sorted((model, env) for env, model in pairs if model)
     timings["cached-pairs"] = float(len(pairs) - len(missing))
-    return CheckResult(findings=sort_findings(findings), checked=checked, documents_checked=documents,
+    return CheckResult(findings=sort_findings(merge_places(findings)), checked=checked, documents_checked=documents,
                        rules=rules, timings=timings, engine=_engine_identity(options))
 
 

@@ -11,22 +11,24 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from generator.check.documents import CheckDocument, collect_documents
 from generator.check.locate import locate_in_spec
-from generator.errors import Problem
-from generator.findings import Finding, sort_findings
+from generator.check.placeholders import RULES as PLACEHOLDER_RULES
+from generator.check.placeholders import placeholder_findings
+from generator.errors import Problem, SpecError
+from generator.findings import Finding, merge_places, sort_findings
 from generator.policy.engine import PolicySet, RuleResult
 from generator.policy.engines import DEFAULT_ENGINE
-from generator.policy.waivers import apply_waivers, load_waivers
+from generator.policy.waivers import Waiver, apply_waivers, load_waivers, unknown_rules
 from generator.render.pipeline import RenderedFile
 from generator.report.model import RuleInfo
 from generator.spec.load import Repository
 from generator.spec.model import ResolvedModel
 from generator.validate.schemas import SchemaRegistry
 
-__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE"]
+__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE", "checked_waivers"]
 
 SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
                        severity="high", remediation="Fix the spec field named in the message; an object that does "
@@ -170,7 +172,7 @@ class _silent:
     def __init__(self, _total: int) -> None:
         pass
 
-    def __enter__(self) -> "_silent":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -181,7 +183,7 @@ class _silent:
 
 
 def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
-    rules = {SCHEMA_RULE.id: SCHEMA_RULE}
+    rules = {SCHEMA_RULE.id: SCHEMA_RULE, **PLACEHOLDER_RULES}
     for module in getattr(evaluator, "modules", ()):
         note = module.metadata.package_annotation
         if module.is_test or note is None:
@@ -211,28 +213,32 @@ def run_check(repo: Repository, files: list[RenderedFile], options: CheckOptions
 
     mark = time.perf_counter()
     findings += _policy_findings(documents, repo, evaluator, options)
+    findings += placeholder_findings(documents, repo)
     for extra in options.extra_checks:
         findings += extra(documents)
     timings["policy"] = time.perf_counter() - mark
 
+    rules = rule_catalogue(evaluator)
     if options.waivers_file is not None:
-        waivers = load_waivers(options.waivers_file, display_path=options.waivers_file.name)
-        findings = apply_waivers(findings, waivers, options.today)
+        known = {**rules, **{f.rule: RuleInfo(f.rule) for f in findings if f.rule not in rules}}
+        findings = apply_waivers(findings, checked_waivers(options.waivers_file, known), options.today)
     checked = sorted({(f.model, f.environment) for f in files if f.model})
     per_pair: dict[tuple[str, str], int] = defaultdict(int)
     for doc in documents:
         per_pair[(doc.environment, doc.model)] += 1
     return CheckResult(findings=sort_findings(_dedupe(findings)), checked=checked, documents_checked=len(documents),
-                       rules=rule_catalogue(evaluator), timings=timings, per_pair_documents=dict(per_pair),
+                       rules=rules, timings=timings, per_pair_documents=dict(per_pair),
                        engine=getattr(evaluator, "engine_label", ""))
 
 
+def checked_waivers(path: Path, rules: dict[str, RuleInfo]) -> list[Waiver]:
+    """The waivers file, refusing waivers for rules that no loaded policy defines."""
+    waivers = load_waivers(path, display_path=path.name)
+    problems = unknown_rules(waivers, rules)
+    if problems:
+        raise SpecError(problems)
+    return waivers
+
+
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen, out = set(), []
-    for finding in findings:
-        key = (finding.rule, finding.model, finding.environment, finding.resource_kind, finding.resource_name,
-               finding.message, finding.rendered_file)
-        if key not in seen:
-            seen.add(key)
-            out.append(finding)
-    return out
+    return merge_places(findings)

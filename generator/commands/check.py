@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", action="append", metavar="ENV", help="only this environment (repeatable)")
     parser.add_argument("--model", action="append", metavar="MODEL", help="only this model (repeatable)")
     parser.add_argument("--rendered", action="store_true", help="check the committed files instead of rendering")
-    parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="text")
+    parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE (atomically)")
     parser.add_argument("--fail-on", choices=["warn", "deny"], help="weakest level that fails (default: deny)")
     parser.add_argument("--policy", "-p", action="append", metavar="DIR", type=Path,
@@ -111,6 +111,13 @@ def _use_color(stream: Any) -> bool:
     return use_color(stream)
 
 
+def _summary_line(report: ReportInput, output: str) -> str:
+    """What a CI log shows when the report went to a file: the counts and the verdict."""
+    summary = summarize(report)
+    verdict = "passed" if summary.passed else "failed"
+    return f"modelops check {verdict}: {summary.line()} (fail on {summary.fail_on}); report in {output}"
+
+
 def run(args: argparse.Namespace) -> int:
     repo = load_repository(args.repo_root, cache=not args.no_cache)
     for name in args.env or []:
@@ -121,10 +128,13 @@ def run(args: argparse.Namespace) -> int:
     fail_on = args.fail_on or load_config(repo.root).fail_on
     report = ReportInput(findings=result.findings, checked=result.checked, documents_checked=result.documents_checked,
                          fail_on=fail_on, rules=result.rules, engine=result.engine,
-                         color=args.format == "text" and not args.output and _use_color(sys.stdout))
+                         color=args.format == "text" and not args.output and _use_color(sys.stdout),
+                         brief=args.quiet)
     text = render_report(args.format, report)
     if args.output:
         write_output(Path(args.output), text)
+        if args.output != "-":
+            print(_summary_line(report, args.output), file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     if args.timings:

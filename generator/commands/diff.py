@@ -17,7 +17,8 @@ __all__ = ["configure", "run"]
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", required=True, metavar="REF", help="git revision to compare with (e.g. origin/main)")
     parser.add_argument("--head", metavar="REF", help="git revision to compare (default: the working tree)")
-    parser.add_argument("--format", "-f", choices=["text", "json", "markdown"], default="text")
+    parser.add_argument("--format", "-f", choices=["text", "json", "markdown"], default="text",
+                        help="output format (default: text)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes or drift")
 

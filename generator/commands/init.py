@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.commands.new import ModelRequest, read_environments, spec_text
 from generator.commands.schema import schema_text
+from generator.distribution import install_spec
 from generator.errors import ModelopsError
 from generator.render.pipeline import render_repository
 from generator.render.writer import apply_changes, atomic_write, plan_changes
 from generator.resources import bundled
-from generator.scaffold import fill, template_text, yaml_scalar
+from generator.scaffold import PLACEHOLDER_REPO_URL, fill, template_text, yaml_scalar
 from generator.spec.load import load_repository
 
 __all__ = ["configure", "run", "scaffold", "Scaffold", "DEFAULT_REPO_URL", "ENVIRONMENTS"]
 
-DEFAULT_REPO_URL = "https://git.example.com/platform/ml-gitops.git"
+DEFAULT_REPO_URL = PLACEHOLDER_REPO_URL
 CHART = "blueprints/charts/model-serving"
 EXAMPLE_MODEL = "example-model"
 
@@ -59,10 +61,10 @@ STATIC_FILES = {
     "policies/README.md": "policies-README.md",
     "policies/example/team_rule.rego": "policies/team_rule.rego",
     "policies/example/team_rule_test.rego": "policies/team_rule_test.rego",
-    ".github/workflows/modelops.yml": "github-workflow.yml",
-    ".gitlab-ci.yml": "gitlab-ci.yml",
     ".pre-commit-config.yaml": "pre-commit-config.yaml",
 }
+# destination -> template that installs modelops in CI (@@pip_spec@@ filled in)
+CI_FILES = {".github/workflows/modelops.yml": "github-workflow.yml", ".gitlab-ci.yml": "gitlab-ci.yml"}
 
 
 @dataclass
@@ -114,7 +116,11 @@ def _planned_files(root: Path, repo_url: str) -> dict[str, bytes]:
         files[f"environments/{env.name}/environment.yaml"] = _environment_text(env, repo_url).encode()
     for destination, template in STATIC_FILES.items():
         files[destination] = template_text(f"repo/{template}").encode()
-    files["README.md"] = fill("repo/README.md", {"title": _title(root), "repo_url": _code_span(repo_url)}).encode()
+    pip_spec = install_spec()
+    for destination, template in CI_FILES.items():
+        files[destination] = fill(f"repo/{template}", {"pip_spec": yaml_scalar(pip_spec)}).encode()
+    files["README.md"] = fill("repo/README.md", {"title": _title(root), "repo_url": _code_span(repo_url),
+                                                 "pip_spec_shell": shlex.quote(pip_spec)}).encode()
     files["schemas/model.schema.json"] = schema_text("model").encode()
     files["schemas/environment.schema.json"] = schema_text("environment").encode()
     chart = bundled(CHART)
@@ -128,7 +134,10 @@ def _write_new(root: Path, relative: str, data: bytes, result: Scaffold) -> None
     if target.exists() or target.is_symlink():
         result.skipped.append(relative)
         return
-    atomic_write(target, data)
+    try:
+        atomic_write(target, data)
+    except OSError as error:
+        raise ModelopsError(f"cannot write {target}: {error.strerror or error}") from None
     result.written.append(relative)
 
 

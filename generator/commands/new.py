@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ModelopsError, SpecError
-from generator.gpus import GPU_TYPES
+from generator.gpus import GPU_TYPES, GpuType, gpu_catalogue
 from generator.render.writer import atomic_write
-from generator.scaffold import fill, template_text, yaml_scalar
+from generator.scaffold import PLACEHOLDER_DIGEST, fill, template_text, yaml_scalar
 from generator.spec.load import ENVIRONMENTS_DIR, MODELS_DIR
 from generator.spec.schema import IMAGE, MODEL_SCHEMA
 from generator.spec.validate import did_you_mean, schema_problems
@@ -32,7 +32,6 @@ NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")  # DNS-1123 labe
 TEAM_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 OWNER_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COST_CENTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 DEFAULT_REGISTRY = "registry.example.com/"
 DEFAULT_GPU = "nvidia-l4"
 SERVER_IMAGES = {"vllm": "vllm/vllm-openai", "triton": "nvidia/tritonserver"}
@@ -71,13 +70,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--force", action="store_true", help="overwrite an existing models/NAME.yaml")
 
 
-def parse_gpus(text: str) -> tuple[str, int]:
+def parse_gpus(text: str, known: dict[str, GpuType] | None = None) -> tuple[str, int]:
+    """TYPE:N, TYPE from `known` (the built-in catalogue plus what environments declare)."""
+    known = GPU_TYPES if known is None else known
     gpu_type, colon, count = text.partition(":")
     if not colon or not gpu_type or not count:
         raise ModelopsError(f"--gpus {text!r}: expected TYPE:N, e.g. {DEFAULT_GPU}:1")
-    if gpu_type not in GPU_TYPES:
-        raise ModelopsError(f"--gpus: unknown GPU type '{gpu_type}'{did_you_mean(gpu_type, sorted(GPU_TYPES))}; "
-                            f"known: {', '.join(sorted(GPU_TYPES))}")
+    if gpu_type not in known:
+        raise ModelopsError(f"--gpus: unknown GPU type '{gpu_type}'{did_you_mean(gpu_type, sorted(known))}; "
+                            f"known: {', '.join(sorted(known))}")
     if not count.isdigit() or int(count) < 1:
         raise ModelopsError(f"--gpus: the GPU count must be a positive integer, got '{count}'")
     return gpu_type, int(count)
@@ -130,9 +131,23 @@ def _registry(environments: dict[str, dict[str, Any]], notes: list[str]) -> str:
     return DEFAULT_REGISTRY
 
 
+def _catalogue(env: dict[str, Any]) -> dict[str, GpuType]:
+    try:
+        return gpu_catalogue(env)
+    except (KeyError, TypeError, ValueError, AttributeError):  # not schema-checked yet: render reports it
+        return dict(GPU_TYPES)
+
+
+def _known(environments: dict[str, dict[str, Any]]) -> dict[str, GpuType]:
+    known = dict(GPU_TYPES)
+    for env in environments.values():
+        known.update(_catalogue(env))
+    return known
+
+
 def _allowed(env: dict[str, Any]) -> list[str]:
-    gpus = env.get("gpus")
-    return [t for t in _string_list(gpus.get("allowed")) if t in GPU_TYPES] if isinstance(gpus, dict) else []
+    gpus, catalogue = env.get("gpus"), _catalogue(env)
+    return [t for t in _string_list(gpus.get("allowed")) if t in catalogue] if isinstance(gpus, dict) else []
 
 
 def _default_gpu(environments: dict[str, dict[str, Any]]) -> str:
@@ -141,25 +156,29 @@ def _default_gpu(environments: dict[str, dict[str, Any]]) -> str:
     common = set.intersection(*allowed) if allowed else {DEFAULT_GPU}
     if not common:
         return DEFAULT_GPU
-    return min(common, key=lambda name: (GPU_TYPES[name].memory_gib, name))
+    known = _known(environments)
+    return min(common, key=lambda name: (known[name].memory_gib, name))
 
 
-def _closest(allowed: list[str], wanted: str) -> str | None:
+def _closest(allowed: list[str], wanted: str, known: dict[str, GpuType]) -> str | None:
     """`wanted` when allowed, else the smallest allowed type with at least as much memory, else the largest."""
     if wanted in allowed:
         return wanted
     if not allowed:
         return None
-    need = GPU_TYPES[wanted].memory_gib
-    key = lambda name: (GPU_TYPES[name].memory_gib, name)  # noqa: E731
-    bigger = sorted((name for name in allowed if GPU_TYPES[name].memory_gib >= need), key=key)
+    need = known[wanted].memory_gib if wanted in known else 0.0
+
+    def key(name: str) -> tuple[float, str]:
+        return (known[name].memory_gib, name)
+
+    bigger = sorted((name for name in allowed if known[name].memory_gib >= need), key=key)
     return bigger[0] if bigger else max(allowed, key=key)
 
 
 def _gpu_overrides(environments: dict[str, dict[str, Any]], wanted: str, notes: list[str]) -> dict[str, str]:
     overrides = {}
     for name, env in environments.items():
-        chosen = _closest(_allowed(env), wanted)
+        chosen = _closest(_allowed(env), wanted, _known(environments))
         if chosen is None:
             notes.append(f"environment '{name}' allows no GPU types; `check` will flag this model there")
         elif chosen != wanted:
@@ -251,12 +270,15 @@ def write_model(root: Path, request: ModelRequest, *, force: bool = False) -> tu
         raise ModelopsError(f"{MODELS_DIR}/{request.name}.yaml already exists; use --force to overwrite it")
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise ModelopsError(f"{MODELS_DIR}/{request.name}.yaml is not a regular file; refusing to replace it")
-    atomic_write(path, spec.text.encode("utf-8"))
+    try:
+        atomic_write(path, spec.text.encode("utf-8"))
+    except OSError as error:
+        raise ModelopsError(f"cannot write {MODELS_DIR}/{request.name}.yaml: {error.strerror or error}") from None
     return path, spec
 
 
 def _run_model(args: argparse.Namespace) -> int:
-    request = ModelRequest(name=args.name, runtime=args.runtime, gpus=parse_gpus(args.gpus) if args.gpus else None,
+    request = ModelRequest(name=args.name, runtime=args.runtime, gpus=parse_gpus(args.gpus, _known(read_environments(Path(args.repo_root)))) if args.gpus else None,
                            team=args.team, owner=args.owner, cost_center=args.cost_center, training=args.training)
     root = Path(args.repo_root)
     _, spec = write_model(root, request, force=args.force)

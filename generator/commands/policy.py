@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from generator.errors import ModelopsError
-from generator.policy.conftest_inputs import load_documents
 from generator.config import load_config
-from generator.policy.conftest_results import (check, exit_code, reject_if_without_contains, render_github,
-                                               render_json, render_stdout, render_tap)
-from generator.policy.engine import PolicySet, load_data_paths, load_modules
+from generator.errors import ModelopsError
 from generator.policy.conftest_builtins import conftest_builtins
 from generator.policy.conftest_formats import render_junit, render_table
+from generator.policy.conftest_inputs import load_documents
 from generator.policy.conftest_options import add_conftest_options, prepare_conftest_options
+from generator.policy.conftest_results import (
+    check,
+    exit_code,
+    reject_if_without_contains,
+    render_github,
+    render_json,
+    render_stdout,
+    render_tap,
+)
+from generator.policy.engine import PolicySet, load_data_paths, load_modules
 from generator.policy.engines.options import EngineChoice, add_engine_option, engine_choice
 from generator.policy.gator_verify import add_verify_command
 
@@ -30,6 +37,22 @@ __all__ = ["configure", "run"]
 
 OUTPUTS = ("stdout", "json", "tap", "table", "junit", "github")
 TEST_OUTPUTS = ("stdout", "json", "tap", "junit", "github")
+
+
+class _FailOn(argparse.Action):
+    """`--fail-on warn|deny`, the spelling `check` uses, stored as conftest's --fail-on-warn."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        namespace.fail_on_warn = values == "warn"
+
+
+def _add_format(parser: argparse.ArgumentParser, choices: Sequence[str], help_text: str) -> None:
+    """`--format/-f`, with conftest's `-o/--output` kept as a hidden alias (added first, so
+    the visible option's default is the one conftest.toml is compared with)."""
+    parser.add_argument("-o", "--output", dest="output", choices=choices, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--format", "-f", dest="output", choices=choices, default="stdout", help=help_text)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="data files or directories, merged at the root of data")
     test.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
                       help="only tests in these packages (repeatable; wildcards such as main.*)")
-    test.add_argument("-o", "--output", choices=TEST_OUTPUTS, default="stdout", help="report format")
+    _add_format(test, TEST_OUTPUTS, "report format")
     add_conftest_options(test)
     add_engine_option(test)
     test.set_defaults(_policy_run=run_test)
@@ -57,11 +80,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("-n", "--namespace", action="append", metavar="NS",
                     help="package to evaluate (repeatable or comma-separated; default: main)")
     ev.add_argument("--all-namespaces", action="store_true", help="evaluate every package")
-    ev.add_argument("--fail-on-warn", action="store_true", help="exit 1 on warnings (and 2 on failures)")
+    ev.add_argument("--fail-on-warn", action="store_true", help=argparse.SUPPRESS)  # conftest's spelling
+    ev.add_argument("--fail-on", dest="fail_on_warn", choices=["warn", "deny"], action=_FailOn, default=argparse.SUPPRESS,
+                    help="warn: exit 1 on warnings and 2 on failures, as conftest --fail-on-warn (default: deny)")
     ev.add_argument("--no-fail", action="store_true", help="exit 0 even if a policy fails (errors still exit 2)")
     ev.add_argument("--combine", action="store_true", help="evaluate all documents together as one input")
-    ev.add_argument("-o", "--output", choices=OUTPUTS, default="stdout",
-                    help=f"{', '.join(OUTPUTS)}, as conftest writes them")
+    _add_format(ev, OUTPUTS, f"{', '.join(OUTPUTS)}, as conftest writes them")
     ev.add_argument("--suppress-exceptions", action="store_true", help="leave EXCP lines out (still counted)")
     ev.add_argument("--no-color", action="store_true", help="accepted for conftest; output is never colored")
     ev.add_argument("--ignore", metavar="REGEX", help="skip files found in directories whose path matches")

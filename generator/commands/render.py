@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator.render.deletions import unpruned_applications
 from generator.render.pipeline import render_repository
 from generator.render.writer import apply_changes, plan_changes
 from generator.spec.load import load_repository
@@ -17,7 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", metavar="MODEL", help="only this model (repeatable)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; list stale, missing and extra files and exit 1 if any")
-    parser.add_argument("--out", metavar="DIR", help="write the tree under DIR instead of the repository")
+    parser.add_argument("--output-dir", metavar="DIR", help="write the tree under DIR instead of the repository")
+    parser.add_argument("--out", dest="output_dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     for name in args.model or []:
         repo.model(name)
     files = render_repository(repo, args.env, args.model)
-    out_root = Path(args.out) if args.out else repo.root
+    out_root = Path(args.output_dir) if args.output_dir else repo.root
     changes = plan_changes(out_root, files, environments=args.env, models=args.model)
     if args.check:
         for change in changes:
@@ -38,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"up to date: {len(files)} file(s)")
         return 0
+    unpruned = unpruned_applications(repo, out_root, changes)
     apply_changes(out_root, files, changes)
+    for application in unpruned:  # a step still to take: shown even with --quiet
+        print(f"modelops: note: {application}", file=sys.stderr)
     if not args.quiet:
         for change in changes:
             print(change)

@@ -1,4 +1,4 @@
-"""`modelops report [--out FILE]`: a self-contained HTML page about the repository.
+"""`modelops report [--output FILE]`: a self-contained HTML page about the repository.
 
 The report is informational: it exits 0 even when the policy findings it shows would
 fail `modelops check`; CI gates on `check`, people read the report.
@@ -18,8 +18,9 @@ __all__ = ["configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", "-o", default="report.html", metavar="FILE",
+    parser.add_argument("--output", "-o", default="report.html", metavar="FILE",
                         help="where to write the HTML page (default: report.html; '-' for stdout)")
+    parser.add_argument("--out", dest="output", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old spelling
     parser.add_argument("--title", help="page title (default: 'modelops report: <repository folder>')")
     parser.add_argument("--generated-at", metavar="TEXT",
                         help="a timestamp to print on the page; without it the output is byte-for-byte reproducible")
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
         pulls = open_changes(forge_for_status(args.repo_root, args.remote, args.forge, args.forge_url, args.repo_slug))
     html = render_page(build_report(repo, generated_at=args.generated_at, title=args.title, pull_requests=pulls))
-    write_output(Path(args.out), html)
-    if args.out != "-" and not args.quiet:
-        print(f"wrote {args.out}", file=sys.stderr)
+    write_output(Path(args.output), html)
+    if args.output != "-" and not args.quiet:
+        print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK

@@ -10,7 +10,8 @@ __all__ = ["configure", "run", "schema_text"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", nargs="?", choices=["model", "environment"], default="model")
+    parser.add_argument("kind", nargs="?", choices=["model", "environment"], default="model",
+                        help="which schema (default: model)")
 
 
 def schema_text(kind: str) -> str:

@@ -16,7 +16,7 @@ __all__ = ["configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", "-f", choices=["text", "json"], default="text")
+    parser.add_argument("--format", "-f", choices=["text", "json"], default="text", help="output format (default: text)")
     parser.add_argument("--live", action="store_true",
                         help="add Argo CD sync/health from the cluster (kubeconfig, or in-cluster config)")
     parser.add_argument("--kubeconfig", help="kubeconfig file for --live")

@@ -41,12 +41,13 @@ MULTI_NODE_FLAGS = ("--nnodes=", "--node-rank=", "--rdzv-backend=", "--rdzv-endp
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model")
-    parser.add_argument("--env", required=True, metavar="ENV")
+    parser.add_argument("model", metavar="MODEL", help="the model to train (metadata.name)")
+    parser.add_argument("--env", required=True, metavar="ENV", help="the environment whose rendered workflow runs")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--local", action="store_true", help="run the rendered command here with torchrun")
     mode.add_argument("--submit", action="store_true", help="submit the WorkflowTemplate to an Argo Server "
                       "(ARGO_SERVER, ARGO_TOKEN)")
+    parser.add_argument("--argo-server", metavar="HOST:PORT", help="--submit: the Argo Server (default: $ARGO_SERVER)")
     parser.add_argument("--set", action="append", default=[], metavar="FLAG=VALUE",
                         help="--local: override a trainer flag or torchrun's nproc-per-node (repeatable)")
     parser.add_argument("--print", dest="print_only", action="store_true", help="--local: print the command only")
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     if args.submit:
         from generator.argo_submit import submit_workflow_template
 
-        name = submit_workflow_template(template)
+        name = submit_workflow_template(template, server=args.argo_server)
         print(f"submitted {name} from WorkflowTemplate {template['metadata']['name']}")
         return 0
     root = Path(args.repo_root).resolve()

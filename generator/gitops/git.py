@@ -52,7 +52,8 @@ def current_branch(repo: git.Repo) -> str:
 
 def require_clean(repo: git.Repo) -> None:
     if repo.is_dirty(untracked_files=False):
-        changed = sorted({d.a_path for d in repo.index.diff(None)} | {d.a_path for d in repo.index.diff("HEAD")})
+        diffs = [*repo.index.diff(None), *repo.index.diff("HEAD")]
+        changed = sorted({d.a_path or d.b_path or "" for d in diffs})
         shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
         raise ModelopsError(f"the working tree has uncommitted changes ({shown}); commit or stash them first")
 
@@ -84,9 +85,9 @@ def snapshot_revision(repo: git.Repo, revision: str, repo_root: Path, dest: Path
     prefix = "" if inside == "." else inside + "/"
     dest.mkdir(parents=True, exist_ok=True)
     for item in commit.tree.traverse():
-        if item.type != "blob" or not item.path.startswith(prefix):
+        if not isinstance(item, git.Blob) or not str(item.path).startswith(prefix):
             continue
-        relative = item.path[len(prefix):]
+        relative = str(item.path)[len(prefix):]
         if not relative.startswith(SNAPSHOT_PATHS):
             continue
         target = dest / relative

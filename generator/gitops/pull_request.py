@@ -70,7 +70,7 @@ def push_auth(forge: str | None, url: str) -> list[str]:
     token = os.environ.get(TOKEN_VARIABLES.get(kind or "", ""), "") if kind else ""
     if not token or kind is None:
         return []
-    basic = base64.b64encode(f"{PUSH_USERS[kind]}:{token}".encode()).decode()
+    basic = base64.b64encode(f"{PUSH_USERS[kind or '']}:{token}".encode()).decode()
     return ["-c", f"http.extraHeader=Authorization: Basic {basic}"]
 
 

@@ -47,10 +47,7 @@ class StatusMatrix:
 
 def environment_order(repo: Repository) -> tuple[str, ...]:
     """Environments in promotion order (dev, staging, prod), then any others by name."""
-    ordered: list[str] = []
-    for name in sorted(repo.environments, key=lambda n: (len(repo.chain(n)), n)):
-        ordered.append(name)
-    return tuple(ordered)
+    return tuple(sorted(repo.environments, key=lambda n: (len(repo.chain(n)), n)))
 
 
 def release_matrix(repo: Repository, live: Callable[[str, str], dict[str, str]] | None = None) -> StatusMatrix:

@@ -437,11 +437,11 @@ class Review:
     request: Mapping[str, Any] | None = None
 
     @classmethod
-    def of_object(cls, obj: dict[str, Any]) -> "Review":
+    def of_object(cls, obj: dict[str, Any]) -> Review:
         return cls((obj,), str((obj.get("metadata") or {}).get("namespace") or ""))
 
     @classmethod
-    def of_request(cls, request: Mapping[str, Any]) -> "Review":
+    def of_request(cls, request: Mapping[str, Any]) -> Review:
         """A request from `admission_request`; objects without a namespace match in the request's."""
         namespace = str(request.get("namespace") or "")
         objects = [o for o in (request.get("object"), request.get("oldObject")) if isinstance(o, dict)]

@@ -61,7 +61,7 @@ def _blocks(lines: list[str]) -> list[tuple[int, list[str], int]]:
         i += 1
         while i < len(lines) and lines[i].lstrip().startswith("#"):
             text = lines[i].lstrip()[1:]
-            body.append(text[1:] if text.startswith(" ") else text)
+            body.append(text.removeprefix(" "))
             i += 1
         blocks.append((start, body, i))
     return blocks

@@ -20,7 +20,7 @@ from generator.errors import Problem, SpecError
 from generator.findings import Finding
 from generator.yamlio import Located, load_located
 
-__all__ = ["EXPIRED_RULE", "WAIVERS_FILE", "Waiver", "apply_waivers", "load_waivers"]
+__all__ = ["EXPIRED_RULE", "WAIVERS_FILE", "Waiver", "apply_waivers", "load_waivers", "unknown_rules"]
 
 WAIVERS_FILE = "waivers.yaml"
 EXPIRED_RULE = "MO-WAIVER-EXPIRED"
@@ -209,3 +209,16 @@ def apply_waivers(findings: Iterable[Finding], waivers: Iterable[Waiver],
             matched = sum(1 for f in result if not f.waived and waiver.covers(f))
             result.append(_expired_finding(waiver, matched))
     return result
+
+
+def unknown_rules(waivers: Iterable[Waiver], known: Iterable[str]) -> list[Problem]:
+    """Waivers naming a rule no loaded policy defines: a typo waives nothing, silently."""
+    rule_ids = sorted(set(known) | {EXPIRED_RULE})
+    problems = []
+    for waiver in waivers:
+        if waiver.rule not in rule_ids:
+            close = difflib.get_close_matches(waiver.rule, rule_ids, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(Problem(waiver.file, waiver.line, waiver.column, "rule",
+                                    f"no loaded policy defines rule '{waiver.rule}'{hint}; this waiver waives nothing"))
+    return problems

@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from generator.errors import ModelopsError
 from generator.resources import bundled
+from generator.spec.validate import did_you_mean
 
 __all__ = ["Blueprints", "to_flow", "to_scalar"]
 
@@ -65,17 +66,55 @@ class Blueprints:
         env.filters.update(q=to_scalar, json=to_flow, combine=combine)
         return env
 
+    def source(self, team: str, name: str) -> str:
+        """Where blueprint `name` comes from for `team`, repository-relative when it is the repository's."""
+        for folder in (self.repo_root / TEAMS_DIR / team, self.repo_root / TEMPLATES_DIR, _packaged_templates()):
+            if (folder / name).is_file():
+                path = folder / name
+                return path.relative_to(self.repo_root).as_posix() if path.is_relative_to(self.repo_root) else str(path)
+        return name
+
     def render(self, team: str, name: str, context: dict[str, Any]) -> str:
         try:
             return self.environment(team).get_template(name).render(context)
         except jinja2.TemplateNotFound:
             raise ModelopsError(f"blueprint '{name}' not found in {TEAMS_DIR}/{team}/ or {TEMPLATES_DIR}/") from None
         except jinja2.TemplateSyntaxError as error:
-            raise ModelopsError(f"{error.filename or name}:{error.lineno}: blueprint syntax error: {error.message}") from None
+            where = f"{self.source(team, name)}:{error.lineno}"
+            raise ModelopsError(f"{where}: blueprint syntax error: {error.message}") from None
         except jinja2.UndefinedError as error:
-            raise ModelopsError(f"blueprint '{name}' (team '{team}'): {error.message}") from None
+            raise ModelopsError(f"{self._where(team, name, error)}: {error.message} (team '{team}')") from None
         except jinja2.exceptions.SecurityError as error:
-            raise ModelopsError(f"blueprint '{name}' (team '{team}'): unsafe operation refused: {error}") from None
+            raise ModelopsError(f"{self._where(team, name, error)}: unsafe operation refused: {error}") from None
+
+    def _where(self, team: str, name: str, error: BaseException) -> str:
+        """file:line of the template line that failed, from the frames Jinja maps back to it."""
+        source = self.source(team, name)
+        line = 0
+        tb = error.__traceback__
+        while tb is not None:
+            if Path(tb.tb_frame.f_code.co_filename).name == name:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return f"{source}:{line}" if line else source
+
+    def check_overrides(self, teams: set[str]) -> None:
+        """A team blueprint whose name matches no shared blueprint is silently never used."""
+        known = {p.name for d in (self.repo_root / TEMPLATES_DIR, _packaged_templates()) if d.is_dir()
+                 for p in d.iterdir() if p.is_file()}
+        problems = []
+        root = self.repo_root / TEAMS_DIR
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+            for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+                if path.name not in known:
+                    hint = did_you_mean(path.name, sorted(known))
+                    problems.append(f"{TEAMS_DIR}/{folder.name}/{path.name}: overrides no blueprint{hint}; "
+                                    f"blueprints are: {', '.join(sorted(known))}")
+            if folder.name not in teams and any(folder.iterdir()):
+                problems.append(f"{TEAMS_DIR}/{folder.name}/: no model has team '{folder.name}'"
+                                f"{did_you_mean(folder.name, sorted(teams))}")
+        if problems:
+            raise ModelopsError("\n".join(problems))
 
 
 def _packaged_templates() -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.gpus import GPU_TYPES
 from generator.render.training_context import (
     CHECKPOINT_MOUNT,
     DATA_CACHE_MOUNT,
@@ -71,7 +70,7 @@ def environment_context(env: Environment) -> dict[str, Any]:
 
 
 def _placement(env: Environment, gpu_type: str) -> dict[str, Any]:
-    gpu = GPU_TYPES[gpu_type]
+    gpu = env.gpu_catalogue()[gpu_type]
     return {"type": gpu_type, "product": gpu.product, "memoryGiB": gpu.memory_gib,
             "nodeSelector": env.node_selector(gpu_type, gpu.product), "resource": GPU_RESOURCE}
 

@@ -43,11 +43,12 @@ class RenderedFile:
         return dump_documents(list(self.documents), header_for(*self.sources))
 
 
-def _parse(rendered: str, template: str, resolved_name: str) -> list[Any]:
+def _parse(rendered: str, template: str, resolved_name: str, source: str = "") -> list[Any]:
+    """The blueprint's output as documents; invalid YAML names the blueprint file that made it."""
     try:
-        return load_all_fast(rendered, f"<blueprint {template} for {resolved_name}>")
+        return load_all_fast(rendered, f"<output of {source or template} for {resolved_name}>")
     except ModelopsError as error:
-        raise ModelopsError(f"blueprint '{template}' produced invalid YAML for {resolved_name}: {error}") from None
+        raise ModelopsError(f"{source or template}: produced invalid YAML for {resolved_name}: {error}") from None
 
 
 def _training_volumes(training: dict[str, Any], claim: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -119,7 +120,8 @@ def render_model(resolved: ResolvedModel, blueprints: Blueprints) -> list[Render
     files: list[RenderedFile] = []
 
     def add(path: str, template: str) -> None:
-        documents = _parse(blueprints.render(team, template, ctx), template, f"{name} in {env_name}")
+        documents = _parse(blueprints.render(team, template, ctx), template, f"{name} in {env_name}",
+                           blueprints.source(team, template))
         files.append(RenderedFile(f"{base}/{path}", tuple(documents), sources, name, env_name, resolved))
 
     if ctx["serving"] is not None:
@@ -128,7 +130,8 @@ def render_model(resolved: ResolvedModel, blueprints: Blueprints) -> list[Render
     if ctx["training"] is not None:
         ctx.update(_training_extras(ctx, resolved))
         if ctx["training"]["multiNode"]:
-            jobset = _parse(blueprints.render(team, "training-jobset.yaml.j2", ctx), "training-jobset.yaml.j2", name)
+            jobset = _parse(blueprints.render(team, "training-jobset.yaml.j2", ctx), "training-jobset.yaml.j2", name,
+                            blueprints.source(team, "training-jobset.yaml.j2"))
             ctx["jobset_manifest"] = dump_documents(jobset)
         add("training/workflowtemplate.yaml", "training-workflowtemplate.yaml.j2")
         if ctx["training"].get("schedule"):
@@ -151,6 +154,7 @@ def root_app(environment: Environment, blueprints: Blueprints) -> RenderedFile:
 def render_pairs(repo: Repository, pairs: Iterable[tuple[str, str]]) -> list[RenderedFile]:
     """Files for exactly these (environment, model) pairs; model "" is the environment's root app."""
     blueprints = Blueprints(repo.root)
+    blueprints.check_overrides({spec.team for spec in repo.models.values()})
     files: list[RenderedFile] = []
     for env, model in pairs:
         environment = repo.environments[env]

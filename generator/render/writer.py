@@ -2,14 +2,16 @@
 
 A file is ours when its first line is the modelops header. We overwrite and prune only
 those; a file of the same name without the header is a conflict, never clobbered. The
-plan is computed completely before the first write, so a refused run writes nothing.
+plan is computed completely before the first write, so a refused run writes nothing, and
+the writes themselves are staged and renamed together (`apply_changes`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import ModelopsError
@@ -67,6 +69,14 @@ def _existing_generated(out_root: Path, scopes: list[str], full_scope: bool) -> 
 def plan_changes(out_root: Path, files: list[RenderedFile], *, environments: Iterable[str] | None = None,
                  models: Iterable[str] | None = None) -> list[Change]:
     """What writing `files` under `out_root` would change, stale generated files included."""
+    try:
+        return _plan_changes(out_root, files, environments, models)
+    except OSError as error:
+        raise ModelopsError(f"cannot read {error.filename or out_root}: {error.strerror or error}") from None
+
+
+def _plan_changes(out_root: Path, files: list[RenderedFile], environments: Iterable[str] | None,
+                  models: Iterable[str] | None) -> list[Change]:
     changes: list[Change] = []
     conflicts: list[str] = []
     wanted = {f.path: f for f in files}
@@ -111,14 +121,88 @@ def _remove_empty_parents(path: Path, stop: Path) -> None:
         parent = parent.parent
 
 
+def _fs_error(path: Path, error: OSError) -> ModelopsError:
+    return ModelopsError(f"cannot write {path}: {error.strerror or error}; nothing was changed")
+
+
+@dataclass
+class _Staged:
+    """Files written next to their targets, not yet renamed into place; undone on failure."""
+
+    temps: dict[Path, Path] = field(default_factory=dict)  # target -> temporary file
+    new_dirs: list[Path] = field(default_factory=list)
+    originals: dict[Path, bytes] = field(default_factory=dict)  # target -> bytes before the run
+
+    def make_dirs(self, folder: Path) -> None:
+        missing = [p for p in (folder, *folder.parents) if not p.exists()]
+        for path in reversed(missing):
+            path.mkdir()
+            self.new_dirs.append(path)
+
+    def stage(self, target: Path, data: bytes) -> None:
+        self.make_dirs(target.parent)
+        if target.is_file():
+            self.originals[target] = target.read_bytes()
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.temps[target] = Path(temp)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)
+
+    def undo(self, committed: list[Path]) -> None:
+        """Best effort: put back what was there, then remove what this run created."""
+        for target in committed:
+            with contextlib.suppress(OSError):
+                if target in self.originals:
+                    atomic_write(target, self.originals[target])
+                else:
+                    target.unlink()
+        for temp in self.temps.values():
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        for folder in reversed(self.new_dirs):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
 def apply_changes(out_root: Path, files: list[RenderedFile], changes: list[Change]) -> None:
+    """All or nothing across environments: every file is staged beside its target first;
+    only when all are staged are they renamed into place and stale files deleted. Any
+    filesystem error leaves the tree as it was and is one ModelopsError."""
     by_path = {f.path: f for f in files}
+    staged = _Staged()
+    target = out_root
+    try:
+        for change in changes:
+            if change.action != "delete":
+                target = out_root / change.path
+                staged.stage(target, by_path[change.path].text.encode("utf-8"))
+    except OSError as error:
+        staged.undo([])
+        raise _fs_error(target, error) from None
+    committed: list[Path] = []
+    try:
+        for target, temp in staged.temps.items():
+            os.replace(temp, target)
+            committed.append(target)
+    except OSError as error:
+        staged.undo(committed)
+        raise _fs_error(target, error) from None
+    _delete_stale(out_root, changes)
+
+
+def _delete_stale(out_root: Path, changes: list[Change]) -> None:
     env_root = out_root / GENERATED_ROOT
     for change in changes:
+        if change.action != "delete":
+            continue
         target = out_root / change.path
-        if change.action == "delete":
+        try:
             target.unlink(missing_ok=True)
             # Only folders below an environment (its model folders) are ours to remove.
             _remove_empty_parents(target, env_root / Path(change.path).parts[1])
-        else:
-            atomic_write(target, by_path[change.path].text.encode("utf-8"))
+        except OSError as error:
+            raise ModelopsError(f"rendered every file, but could not delete the stale {target}: "
+                                f"{error.strerror or error}; delete it by hand") from None

@@ -19,7 +19,7 @@ def escape_property(value: str) -> str:
 
 
 def _message(finding: Finding) -> str:
-    resource = "/".join(p for p in (finding.resource_kind, finding.resource_name) if p)
+    resource = finding.resource_label()
     scope = "/".join(p for p in (finding.environment, finding.model) if p)
     text = finding.message + "".join(f" ({part})" for part in (resource, scope) if part)
     if finding.remediation:

@@ -1,6 +1,8 @@
 """JUnit XML: one testsuite per environment/model pair, one testcase per finding.
 
-The shape (testsuites > testsuite > testcase[classname, name] > failure[message]) is
+Only findings at or above the check's failing level (`--fail-on`) are failures; weaker
+ones are passing testcases that carry their text. The shape (testsuites > testsuite >
+testcase[classname, name] > failure[message]) is
 what pytest, junitparser, GitLab and Jenkins read. Pairs without findings get one
 passing testcase so a CI dashboard still shows them as checked.
 """
@@ -10,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
-from generator.findings import Finding, sort_findings
+from generator.findings import Finding, severity_rank, sort_findings
 from generator.report.model import ReportInput, location, pairs
 
 __all__ = ["render"]
@@ -32,8 +34,10 @@ def _classname(environment: str, model: str) -> str:
     return ".".join(["modelops", *(part for part in (environment, model) if part)])
 
 
-def _testcase(finding: Finding) -> ET.Element:
-    resource = "/".join(p for p in (finding.resource_kind, finding.resource_name) if p)
+def _testcase(finding: Finding, fail_on: str) -> ET.Element:
+    """A finding below the failing level (a warning under --fail-on deny) passes, with its text kept."""
+    failing = severity_rank(finding.level) >= severity_rank(fail_on)
+    resource = finding.resource_label()
     name = " ".join(p for p in (finding.rule, resource, location(finding)) if p)
     case = ET.Element("testcase", classname=_classname(finding.environment, finding.model),
                       name=name, file=finding.file or finding.rendered_file, time="0")
@@ -45,7 +49,7 @@ def _testcase(finding: Finding) -> ET.Element:
     if finding.waived:
         reason = f"waived ({finding.waiver_reason}, {finding.waiver_owner}, expires {finding.waiver_expires})"
         ET.SubElement(case, "skipped", message=reason).text = details
-    elif finding.level in ("deny", "warn"):
+    elif failing:
         ET.SubElement(case, "failure", message=finding.message, type=finding.level).text = details
     else:
         ET.SubElement(case, "system-out").text = details
@@ -63,7 +67,7 @@ def _suite(name: str, cases: list[ET.Element]) -> ET.Element:
 
 
 def _suites(report: ReportInput) -> list[ET.Element]:
-    grouped = {key: [_testcase(f) for f in group] for key, group in
+    grouped = {key: [_testcase(f, report.fail_on) for f in group] for key, group in
                groupby(sort_findings(report.findings), key=lambda f: (f.environment, f.model))}
     for model, environment in pairs(report):
         grouped.setdefault((environment, model), [

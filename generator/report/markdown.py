@@ -41,7 +41,7 @@ def _level(finding: Finding) -> str:
 
 def _row(finding: Finding) -> str:
     message = finding.message
-    resource = "/".join(p for p in (finding.resource_kind, finding.resource_name) if p)
+    resource = finding.resource_label()
     if resource:
         message += f" ({resource})"
     if finding.waived:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from generator import __version__
 from generator.findings import Finding, severity_rank, sort_findings
 
-__all__ = ["ReportInput", "RuleInfo", "Summary", "location", "pairs", "rule_catalogue", "summarize"]
+__all__ = ["ReportInput", "RuleInfo", "Summary", "fails", "location", "pairs", "rule_catalogue", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class ReportInput:
     rules: dict[str, RuleInfo] = field(default_factory=dict)
     tool_version: str = __version__
     color: bool = False
+    brief: bool = False  # --quiet: only what fails the check, one line each, and the result
     engine: str = ""  # the Rego engine and version that produced the findings, e.g. "regorus 0.13.0"
 
 
@@ -67,11 +68,16 @@ def pairs(report: ReportInput) -> list[tuple[str, str]]:
     return sorted(set(report.checked) | named, key=lambda pair: (pair[1], pair[0]))
 
 
+def fails(report: ReportInput, finding: Finding) -> bool:
+    """Whether `finding` alone fails the check (unwaived, at or above --fail-on)."""
+    threshold = severity_rank(report.fail_on if report.fail_on in ("warn", "deny") else "deny")
+    return not finding.waived and severity_rank(finding.level) >= threshold
+
+
 def summarize(report: ReportInput) -> Summary:
     waived = sum(1 for f in report.findings if f.waived)
     levels = Counter(f.level for f in report.findings if not f.waived)
-    threshold = severity_rank(report.fail_on if report.fail_on in ("warn", "deny") else "deny")
-    failing = any(not f.waived and severity_rank(f.level) >= threshold for f in report.findings)
+    failing = any(fails(report, f) for f in report.findings)
     return Summary(
         total=len(report.findings), deny=levels["deny"], warn=levels["warn"], info=levels["info"],
         waived=waived, errors=len(report.errors), pairs=len(pairs(report)),

@@ -73,7 +73,8 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
         "properties": {key: value for key, value in (
             ("model", finding.model), ("environment", finding.environment),
             ("resourceKind", finding.resource_kind), ("resourceName", finding.resource_name),
-            ("source", finding.source), ("severity", finding.severity)) if value},
+            ("source", finding.source), ("severity", finding.severity),
+            ("resources", finding.resources() if len(finding.resources()) > 1 else None)) if value},
     }
     locations = _locations(finding)
     if locations:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from generator.findings import Finding, sort_findings
-from generator.report.model import ReportInput, location, summarize
+from generator.report.model import ReportInput, fails, location, summarize
 
 __all__ = ["render"]
 
@@ -18,14 +18,16 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"{_STYLES[style]}{text}{_RESET}" if color else text
 
 
-def _finding_lines(finding: Finding, color: bool) -> list[str]:
+def _finding_lines(finding: Finding, color: bool, brief: bool = False) -> list[str]:
     style = "waived" if finding.waived else finding.level if finding.level in _STYLES else "deny"
     tag = _paint(f"[{finding.level.upper()}]", style, color)
-    resource = "/".join(part for part in (finding.resource_kind, finding.resource_name) if part)
+    resource = finding.resource_label()
     head = f"{location(finding) or '(no file)'}: {tag} {finding.rule} {finding.message}"
     head = f"  {head} ({resource})" if resource else f"  {head}"
     # Continuation lines stay indented so the group structure survives multi-line messages.
     lines = [head.replace("\n", "\n" + _INDENT)]
+    if brief:
+        return lines
     if finding.remediation:
         lines.append(f"{_INDENT}remediation: " + finding.remediation.replace("\n", "\n" + _INDENT))
     if finding.waived:
@@ -43,11 +45,12 @@ def _group_title(environment: str, model: str) -> str:
 
 def render(report: ReportInput) -> str:
     lines: list[str] = []
-    by_group = groupby(sort_findings(report.findings), key=lambda f: (f.environment, f.model))
+    shown = [f for f in report.findings if fails(report, f)] if report.brief else report.findings
+    by_group = groupby(sort_findings(shown), key=lambda f: (f.environment, f.model))
     for (environment, model), group in by_group:
         lines.append(_paint(_group_title(environment, model), "heading", report.color))
         for finding in group:
-            lines.extend(_finding_lines(finding, report.color))
+            lines.extend(_finding_lines(finding, report.color, report.brief))
         lines.append("")
     for error in report.errors:
         lines.append(_paint("error:", "deny", report.color) + f" {error}")

@@ -106,7 +106,8 @@ def _tooltip(use: GpuUse) -> str:
 
 def _bar(env: GpuEnvironment, index: int, scale: float, colors: dict[str, str]) -> Bar:
     center = AXIS_WIDTH + COLUMN_WIDTH * index + COLUMN_WIDTH / 2
-    bottom, segments = PLOT_TOP + PLOT_HEIGHT, []
+    bottom: float = PLOT_TOP + PLOT_HEIGHT
+    segments = []
     for use in env.uses:
         if not use.total:
             continue

@@ -12,15 +12,18 @@ import json
 import string
 from pathlib import Path
 
-__all__ = ["SCAFFOLD_ROOT", "template_text", "fill", "yaml_scalar"]
+__all__ = ["SCAFFOLD_ROOT", "PLACEHOLDER_REPO_URL", "PLACEHOLDER_DIGEST", "template_text", "fill", "yaml_scalar"]
 
 SCAFFOLD_ROOT = Path(__file__).resolve().parent
+# Written where the user has not said yet; `check` flags both (generator/check/placeholders.py).
+PLACEHOLDER_REPO_URL = "https://git.example.com/platform/ml-gitops.git"
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 
 
 class _Template(string.Template):
     delimiter = "@@"
     # Only the braced form, `@@name@@`; the other groups string.Template requires never match.
-    pattern = r"@@(?:(?P<escaped>(?!))|(?P<named>(?!))|(?P<braced>[a-z][a-z0-9_]*)@@|(?P<invalid>(?!)))"
+    pattern = r"@@(?:(?P<escaped>(?!))|(?P<named>(?!))|(?P<braced>[a-z][a-z0-9_]*)@@|(?P<invalid>(?!)))"  # type: ignore[assignment]  # a str, compiled by Template
 
 
 def template_text(relative: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from generator.cache import CacheFile, digest
 from generator.errors import ModelopsError, Problem, SpecError
-from generator.gpus import GPU_TYPES
+from generator.gpus import gpu_catalogue, known_gpu_types
 from generator.spec.model import Environment, ModelSpec, ResolvedModel, resolve
 from generator.spec.schema import ENVIRONMENT_SCHEMA, MODEL_SCHEMA
 from generator.spec.validate import did_you_mean, schema_problems
@@ -88,6 +88,26 @@ class Repository:
         return chain
 
 
+def file_problem(path: Path, display: str, root: Path) -> Problem | None:
+    """Why `path` cannot be read as an input file, if it cannot: a dangling symbolic link,
+    a link leading out of the repository (whatever it points at is not reviewed with the
+    repository), a folder where a file belongs, or an unreadable file."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        return Problem(display, 0, 0, "", f"dangling symbolic link (points to {os.readlink(path)})")
+    except (OSError, RuntimeError) as error:  # a symlink loop, an unreadable folder on the way
+        return Problem(display, 0, 0, "", f"cannot read: {getattr(error, 'strerror', None) or error}")
+    if not target.is_relative_to(root.resolve()):
+        return Problem(display, 0, 0, "", f"symbolic link to {target}, outside the repository; "
+                       "copy the file into the repository instead")
+    if not target.is_file():
+        return Problem(display, 0, 0, "", "not a regular file")
+    if not os.access(target, os.R_OK):
+        return Problem(display, 0, 0, "", "cannot read: permission denied")
+    return None
+
+
 def _read(path: Path, display: str) -> list[Located]:
     try:
         if path.stat().st_size > MAX_SPEC_BYTES:
@@ -95,6 +115,8 @@ def _read(path: Path, display: str) -> list[Located]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise SpecError([Problem(display, 1, 1, "", f"not UTF-8 text ({error.reason})")]) from None
+    except OSError as error:
+        raise SpecError([Problem(display, 0, 0, "", f"cannot read: {error.strerror or error}")]) from None
     return load_located(text, display)
 
 
@@ -116,10 +138,10 @@ def _load_environment(root: Path, directory: Path, cache: CacheFile | None = Non
     if name != directory.name:
         problems.append(located.problem(("metadata", "name"),
                                         f"environment '{name}' must live in {ENVIRONMENTS_DIR}/{name}/"))
+    catalogue = gpu_catalogue(located.data)
     for index, gpu in enumerate(located.data["gpus"]["allowed"]):
-        if gpu not in GPU_TYPES:
-            problems.append(located.problem(("gpus", "allowed", index),
-                                            f"unknown GPU type '{gpu}'{did_you_mean(gpu, sorted(GPU_TYPES))}"))
+        if gpu not in catalogue:
+            problems.append(located.problem(("gpus", "allowed", index), _unknown_gpu(gpu, catalogue)))
     return Environment(name, display, located.data, located), problems
 
 
@@ -218,14 +240,14 @@ def _model_semantics(spec: ModelSpec, environments: dict[str, Environment],
                 hint = did_you_mean(env, sorted(environments))
                 problems.append(located.problem((section, env), f"environment '{env}' does not exist{hint}; "
                                                 f"known: {', '.join(sorted(environments))}", at_key=True))
-    gpu_paths = [("training", "gpus", "type"), ("serving", "gpus", "type")]
+    gpu_paths: list[tuple[str, ...]] = [("training", "gpus", "type"), ("serving", "gpus", "type")]
     for env in data.get("environments", {}):
         gpu_paths += [("environments", env, "training", "gpus", "type"), ("environments", env, "serving", "gpus", "type")]
+    known = known_gpu_types(env.data for env in environments.values())
     for path in gpu_paths:
         value = _get(data, path)
-        if value is not None and value not in GPU_TYPES:
-            problems.append(located.problem(path, f"unknown GPU type '{value}'{did_you_mean(value, sorted(GPU_TYPES))}; "
-                                                  f"known: {', '.join(sorted(GPU_TYPES))}"))
+        if isinstance(value, str) and value not in known:
+            problems.append(located.problem(path, _unknown_gpu(value, known)))
     if "training" not in data and "serving" not in data:
         problems.append(located.problem((), "a model needs a training section, a serving section, or both"))
     for env in environments.values():
@@ -243,11 +265,35 @@ def resolve_safely(spec: ModelSpec, env: Environment) -> ResolvedModel | None:
         return None
 
 
+def _unknown_gpu(name: str, catalogue: dict[str, Any]) -> str:
+    return (f"unknown GPU type '{name}'{did_you_mean(name, sorted(catalogue))}; known: {', '.join(sorted(catalogue))} "
+            "(declare more under gpuTypes in an environment file)")
+
+
+def _gpu_semantics(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]:
+    """A type some environment declares but this one does not: it cannot be placed here."""
+    env, problems = resolved.environment, []
+    catalogue = env.gpu_catalogue()
+    for section in ("training", "serving"):
+        part = getattr(resolved, section)
+        gpu = (part or {}).get("gpus") or {}
+        if gpu.get("type") and gpu["type"] not in catalogue:
+            override = ("environments", env.name, section, "gpus", "type")
+            where = override if _get(spec.data, override) is not None else (section, "gpus", "type")
+            problems.append(spec.located.problem(where, f"GPU type '{gpu['type']}' is not known in environment "
+                                                 f"'{env.name}'; declare it under gpuTypes in {env.path} or "
+                                                 f"override the type for {env.name}"))
+    return problems
+
+
 def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list[Problem]:
     if resolved is None:
         return []
     from generator.spec.training_checks import training_problems
 
+    problems = _gpu_semantics(spec, resolved)
+    if problems:
+        return problems
     problems = training_problems(spec, resolved)
     if resolved.serving is None:
         return problems
@@ -290,6 +336,15 @@ def _environment_semantics(environments: dict[str, Environment]) -> list[Problem
     return problems
 
 
+def _environment_dirs(env_root: Path) -> list[Path]:
+    """Folders under environments/ that hold (or claim to hold) an environment.yaml."""
+    try:
+        folders = sorted(p for p in env_root.iterdir() if p.is_dir()) if env_root.is_dir() else []
+    except OSError as error:
+        raise ModelopsError(f"cannot read {env_root}: {error.strerror or error}") from None
+    return [f for f in folders if (f / "environment.yaml").exists() or (f / "environment.yaml").is_symlink()]
+
+
 def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     """Every environment and spec under `root`; `cache` reuses parsed specs from `.modelops-cache`."""
     root = Path(root)
@@ -297,8 +352,12 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     problems: list[Problem] = []
     environments: dict[str, Environment] = {}
     env_root = root / ENVIRONMENTS_DIR
-    for directory in sorted(p for p in env_root.iterdir() if p.is_dir()) if env_root.is_dir() else []:
-        if (directory / "environment.yaml").is_file():
+    for directory in _environment_dirs(env_root):
+        display = f"{ENVIRONMENTS_DIR}/{directory.name}/environment.yaml"
+        unreadable = file_problem(directory / "environment.yaml", display, root)
+        if unreadable is not None:
+            problems.append(unreadable)
+        else:
             env, found = _load_environment(root, directory, spec_cache)
             problems += found
             if env is not None:
@@ -310,7 +369,13 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     models: dict[str, ModelSpec] = {}
     resolved: dict[tuple[str, str], ResolvedModel] = {}
     model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
-    files = [(path, f"{MODELS_DIR}/{path.name}") for path in model_files]
+    files = []
+    for path in model_files:
+        unreadable = file_problem(path, f"{MODELS_DIR}/{path.name}", root)
+        if unreadable is None:
+            files.append((path, f"{MODELS_DIR}/{path.name}"))
+        else:
+            problems.append(unreadable)
     keys = {display: _cache_key(path, display, "Model") for path, display in files} if spec_cache else {}
     parsed = _parse_ahead(files, spec_cache, keys)
     for path, display in files:
@@ -318,6 +383,9 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
         problems += found
         if spec is None:
             continue
+        if spec.name != path.stem:
+            problems.append(spec.located.problem(("metadata", "name"), f"model '{spec.name}' must live in "
+                                                 f"{MODELS_DIR}/{spec.name}.yaml (the name and the file name match)"))
         if spec.name in models:
             problems.append(spec.located.problem(("metadata", "name"),
                                                  f"duplicate model name '{spec.name}' (also in {models[spec.name].path})"))

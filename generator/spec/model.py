@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator.gpus import GpuType, gpu_catalogue
 from generator.yamlio import Located
 
 __all__ = ["Environment", "ModelSpec", "ResolvedModel", "resolve", "deep_merge", "parse_duration"]
@@ -62,6 +63,10 @@ class Environment:
     @property
     def kubernetes_version(self) -> str:
         return self.data.get("kubernetesVersion", "1.33")
+
+    def gpu_catalogue(self) -> dict[str, GpuType]:
+        """The GPU types this environment knows: built-in ones plus its `gpuTypes`."""
+        return gpu_catalogue(self.data)
 
     def node_selector(self, gpu_type: str, product: str) -> dict[str, str]:
         selectors = self.data["gpus"].get("nodeSelectors", {})

@@ -180,6 +180,21 @@ MODEL_SCHEMA: dict[str, Any] = {
     }, ("apiVersion", "kind", "metadata")),
 }
 
+# GPU types this environment knows beyond (or instead of) the built-in catalogue (generator/gpus.py).
+GPU_TYPES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "GPU types this environment knows, added to (or replacing) the built-in catalogue",
+    "propertyNames": {"pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
+    "additionalProperties": _object({
+        "product": _string(description="node label value of nvidia.com/gpu.product"),
+        "memoryGiB": {"type": "number", "exclusiveMinimum": 0},
+        "precisions": {"type": "array", "minItems": 1, "uniqueItems": True,
+                       "items": {"enum": ["fp32", "tf32", "fp16", "bf16", "fp8"]}},
+        "tflops": {"type": "object", "description": "dense peak TFLOPs per GPU by precision, for planning",
+                   "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
+    }, ("product", "memoryGiB")),
+}
+
 ENVIRONMENT_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "$id": "https://modelops.dev/schemas/environment-v1.json",
@@ -210,6 +225,7 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
                 "type": "object", "additionalProperties": {"type": "string"}}},
         }, ("allowed", "quota")),
         "registries": {"type": "array", "items": _string(), "minItems": 1},
+        "gpuTypes": GPU_TYPES_SCHEMA,
         "policy": _object({"enforcement": {"enum": ["warn", "deny"]}}, ("enforcement",)),
         "kubernetesVersion": _string(r"^1\.[0-9]+$"),
         "training": _object({

@@ -6,6 +6,7 @@ and, for unknown keys, the closest known one.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -27,8 +28,25 @@ _PATTERN_HINTS = {
 }
 
 
+def _similarity(word: str, choice: str) -> float:
+    """difflib's ratio, plus credit for a shared start and more for a name that begins with
+    all of `word`: `nvidia-h100` is closer to `nvidia-h100-80gb` than to `nvidia-a10g`,
+    which shares as many characters."""
+    word, choice = word.lower(), choice.lower()
+    prefix = len(os.path.commonprefix([word, choice]))
+    completes = 0.5 if choice.startswith(word) else 0.0
+    return difflib.SequenceMatcher(None, word, choice).ratio() + 0.5 * prefix / max(len(word), 1) + completes
+
+
+def rank_similar(word: str, choices: list[str], cutoff: float = 0.6) -> list[str]:
+    """`choices` close to `word`, most similar first (ties by name)."""
+    scored = [(_similarity(word, c), c) for c in choices]
+    return [c for score, c in sorted(scored, key=lambda sc: (-sc[0], sc[1]))
+            if score >= cutoff + 0.25 or difflib.SequenceMatcher(None, word, c).ratio() >= cutoff]
+
+
 def did_you_mean(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    match = rank_similar(word, choices)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
@@ -64,7 +82,7 @@ def _messages(error: jsonschema.ValidationError) -> Iterator[tuple[tuple, str, b
         yield path, f"missing required field '{missing}'", False
     elif kind == "type":
         expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        wanted = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
         yield path, f"expected {wanted}, got {_describe(error.instance)}", False
     elif kind in ("enum", "const"):
         options = error.validator_value if kind == "enum" else [error.validator_value]

@@ -185,7 +185,7 @@ def _crd_index(directory: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
     index: dict[tuple[str, str, str], dict[str, Any]] = {}
     for crd_file in sorted(directory.glob("*.y*ml")):
         try:
-            documents = list(yaml.load_all(crd_file.read_text(), Loader=loader))  # noqa: S506 - safe loader
+            documents = list(yaml.load_all(crd_file.read_text(), Loader=loader))
         except (OSError, yaml.YAMLError) as error:
             raise ModelopsError(f"cannot load CRD file {crd_file}: {error}") from None
         for doc in documents:

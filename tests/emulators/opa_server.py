@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import regorus
@@ -182,11 +182,11 @@ class OpaEmulator:
     def port(self) -> int:
         return int(self.server.server_address[1])
 
-    def __enter__(self) -> OpaEmulator:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)

@@ -3,7 +3,9 @@
 # description: >-
 #   An example team rule. Alerts and promotion requests go to metadata.owner, so it must be
 #   an address the company controls. Evaluated once per model and environment (on the
-#   serving Helm values). Copy this folder to start your own rules (see policies/README.md).
+#   serving Helm values). Severity low, so it is a `warn` rule: it shows in every report but
+#   never fails `check` on its own (a `deny` rule fails staging and prod). Copy this folder
+#   to start your own rules (see policies/README.md).
 # scope: package
 # custom:
 #   id: TEAM-001
@@ -17,7 +19,7 @@ import rego.v1
 # The company's mail domains.
 domains := {"example.com"}
 
-deny contains result if {
+warn contains result if {
 	input.kind == "Values"
 	owner := object.get(input, ["model", "owner"], "")
 	not company_address(owner)

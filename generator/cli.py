@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("generator.commands.new", "write a new, commented model spec"),
     "report": ("generator.commands.report", "self-contained HTML report"),
     "completion": ("generator.commands.completion", "print shell completion for bash or zsh"),
+    "validate": ("generator.commands.validate", "validate any Kubernetes manifests (kubeconform's job, CEL rules too)"),
 }
 
 

@@ -23,13 +23,21 @@ from generator.render.pipeline import RenderedFile
 from generator.report.model import RuleInfo
 from generator.spec.load import Repository
 from generator.spec.model import ResolvedModel
-from generator.validate.schemas import SchemaRegistry
+from generator.validate.schemas import SchemaRegistry, SchemaViolation
 
-__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE"]
+__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE", "CEL_RULE", "CEL_UNEVALUABLE"]
 
 SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
                        severity="high", remediation="Fix the spec field named in the message; an object that does "
                        "not match its schema fails to sync in Argo CD.", level="deny")
+CEL_RULE = RuleInfo(id="MO-CEL-001", title="Rendered objects satisfy their CRD's CEL validation rules",
+                    severity="high", remediation="The API server rejects an object that breaks an "
+                    "x-kubernetes-validations rule; fix the spec field named in the message.", level="deny")
+CEL_UNEVALUABLE = RuleInfo(id="MO-CEL-002", title="A CEL validation rule could not be evaluated offline",
+                           severity="medium", remediation="The rule uses a function modelops's CEL library lacks; "
+                           "check the object against a real API server (kubectl apply --dry-run=server).",
+                           level="warn")
+_SCHEMA_RULES = {"schema": SCHEMA_RULE, "cel": CEL_RULE, "cel-unevaluable": CEL_UNEVALUABLE}
 
 
 @dataclass
@@ -109,14 +117,19 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
         if version not in registries:
             registries[version] = SchemaRegistry(version, options.schema_dirs)
         for violation in registries[version].validate(doc.document):
-            where = _location(doc, repo, "schema " + violation.message)
-            findings.append(Finding(rule=SCHEMA_RULE.id, level="deny", severity=SCHEMA_RULE.severity,
-                                    title=SCHEMA_RULE.title, message=f"{doc.kind} {doc.name}: {violation.path}: "
-                                    f"{violation.message}", model=doc.model, environment=doc.environment,
-                                    file=where.file, line=where.line, column=where.column, resource_kind=doc.kind,
-                                    resource_name=doc.name, rendered_file=doc.file,
-                                    remediation=SCHEMA_RULE.remediation, source="schema"))
+            findings.append(_schema_finding(doc, repo, violation))
     return findings
+
+
+def _schema_finding(doc: CheckDocument, repo: Repository, violation: SchemaViolation) -> Finding:
+    rule = _SCHEMA_RULES[violation.source]
+    where = _location(doc, repo, "schema " + violation.message)
+    extra = {"cel": violation.rule} if violation.rule else {}
+    return Finding(rule=rule.id, level=rule.level, severity=rule.severity, title=rule.title,
+                   message=f"{doc.kind} {doc.name}: {violation.path}: {violation.message}", model=doc.model,
+                   environment=doc.environment, file=where.file, line=where.line, column=where.column,
+                   resource_kind=doc.kind, resource_name=doc.name, rendered_file=doc.file,
+                   remediation=rule.remediation, source="schema", extra=extra)
 
 
 def _environment_view(view: dict[str, Any], usage: dict[str, Any] | None, model: str) -> dict[str, Any]:
@@ -178,7 +191,7 @@ class _silent:
 
 
 def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
-    rules = {SCHEMA_RULE.id: SCHEMA_RULE}
+    rules = {r.id: r for r in (SCHEMA_RULE, CEL_RULE, CEL_UNEVALUABLE)}
     for module in getattr(evaluator, "modules", ()):
         note = module.metadata.package_annotation
         if module.is_test or note is None:

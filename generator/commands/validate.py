@@ -10,12 +10,17 @@ import sys
 from pathlib import Path
 
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
-from generator.validate.manifests import ResourceResult, ValidateOptions, manifest_files, validate_text
+from generator.validate.manifests import (
+    ResourceResult,
+    ValidateOptions,
+    manifest_files,
+    validate_text,
+)
 from generator.validate.output import OUTPUTS, OutputOptions, render_results
 from generator.validate.schemas import SchemaRegistry
 from generator.writeout import write_output
 
-__all__ = ["configure", "run", "DEFAULT_KUBERNETES_VERSION"]
+__all__ = ["DEFAULT_KUBERNETES_VERSION", "configure", "run"]
 
 DEFAULT_KUBERNETES_VERSION = "1.33"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import cel
 
-__all__ = ["CelRule", "CelPlan", "CelViolation", "build_plan", "evaluate_plan"]
+__all__ = ["CelPlan", "CelRule", "CelViolation", "build_plan", "evaluate_plan"]
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _UNDEFINED = "Undefined variable or function"
@@ -42,7 +42,7 @@ class CelRule:
     compile_error: str = ""
 
     @classmethod
-    def from_schema(cls, entry: dict[str, Any]) -> "CelRule | None":
+    def from_schema(cls, entry: dict[str, Any]) -> CelRule | None:
         rule = str(entry.get("rule", ""))
         if not rule or _OLD_SELF.search(rule):
             return None
@@ -58,9 +58,9 @@ class CelPlan:
     """The rules at one schema node and the child nodes that lead to more rules."""
 
     rules: list[CelRule] = field(default_factory=list)
-    properties: dict[str, "CelPlan"] = field(default_factory=dict)
-    items: "CelPlan | None" = None
-    additional: "CelPlan | None" = None  # map values (additionalProperties)
+    properties: dict[str, CelPlan] = field(default_factory=dict)
+    items: CelPlan | None = None
+    additional: CelPlan | None = None  # map values (additionalProperties)
 
     @property
     def empty(self) -> bool:

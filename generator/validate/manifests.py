@@ -18,7 +18,7 @@ from generator.errors import ModelopsError
 from generator.validate.schemas import SchemaRegistry, SchemaViolation
 from generator.yamlio import load_all_fast
 
-__all__ = ["Problem", "ResourceResult", "ValidateOptions", "validate_text", "manifest_files", "STATUSES"]
+__all__ = ["STATUSES", "Problem", "ResourceResult", "ValidateOptions", "manifest_files", "validate_text"]
 
 STATUSES = ("valid", "invalid", "error", "skipped", "empty")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -82,7 +82,8 @@ def validate_text(text: str, file: str, registry: SchemaRegistry, options: Valid
 
 
 def _signature(document: dict[str, Any], file: str, status: str) -> ResourceResult:
-    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+    found = document.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     return ResourceResult(file, status, kind=str(document.get("kind", "")), name=str(metadata.get("name", "")),
                           namespace=str(metadata.get("namespace", "")), version=str(document.get("apiVersion", "")))
 

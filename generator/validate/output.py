@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from generator.validate.manifests import Problem, ResourceResult
 
-__all__ = ["OUTPUTS", "render_results", "OutputOptions"]
+__all__ = ["OUTPUTS", "OutputOptions", "render_results"]
 
 
 @dataclass(frozen=True)

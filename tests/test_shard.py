@@ -4,6 +4,7 @@ generated one; an incomplete set of shards is refused."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -49,7 +50,7 @@ def _sharded_equals_unsharded(cli, repo, count, tmp_path):
         code, _, err = cli(*base, "--shard", f"{index}/{count}", "--output", str(out))
         assert code in (0, 1), err
         shards.append(str(out))
-    covered = [pair["model"] for path in shards for pair in json.loads(open(path).read())["checked"]]
+    covered = [pair["model"] for path in shards for pair in json.loads(Path(path).read_text())["checked"]]
     assert len(covered) == len(set(covered)) * 3  # every model in exactly one shard, with its 3 environments
     for fmt in FORMATS:
         code, out, err = cli("report", "merge", *reversed(shards), "--format", fmt)

@@ -56,9 +56,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timings", action="store_true", help="print per-stage timings to stderr")
     parser.add_argument("--no-cache", action="store_true",
                         help="re-check every pair (default: reuse findings of unchanged pairs from .modelops-cache/)")
-    parser.add_argument("--shard", metavar="K/N", type=parse_shard,
+    parser.add_argument("--shard", metavar="K/N", type=_shard_argument,
                         help="check only slice K of N (by model, balanced by documents) and write its findings "
                         "as JSON for `modelops report merge`")
+
+
+def _shard_argument(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ModelopsError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix(f"--shard {text!r}: ")) from None
 
 
 def policy_dirs(repo: Repository, explicit: list[Path] | None, use_builtin: bool) -> list[Path]:

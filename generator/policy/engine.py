@@ -220,12 +220,14 @@ AGGREGATE_PACKAGE = "modelops_internal_aggregate"
 def aggregate_module(package: str, entries: Sequence[tuple[str, str]]) -> str:
     """A generated module whose `results` object holds the value of every listed rule that
     is defined: one query answers them all (one query to prepare on OPA, one input
-    conversion on regorus). One partial-object entry per rule, so an undefined rule
-    leaves its key out instead of making the whole object undefined."""
-    lines = [f"package {package}", ""]
+    conversion on regorus). Each entry is an object comprehension, empty when its rule is
+    undefined, so an undefined rule leaves its key out instead of making the whole object
+    undefined; `results` is a complete rule, which every engine evaluates as a rule."""
+    lines = [f"package {package}", "", "results := object.union_n(["]
     for namespace, rule in entries:
         reference = f"data.{namespace}.{rule}" if _plain_ref(namespace) else f'data["{namespace}"].{rule}'
-        lines.append(f'results["{namespace}/{rule}"] := value if value := {reference}')
+        lines.append(f'\t{{"{namespace}/{rule}": value | value := {reference}}},')
+    lines.append("])")
     return "\n".join(lines) + "\n"
 
 

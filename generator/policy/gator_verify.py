@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.errors import ModelopsError
 from generator.policy.engines import DEFAULT_ENGINE
-from generator.policy.engines.options import add_engine_option
+from generator.policy.engines.options import add_engine_option, engine_choice
 from generator.policy.gatekeeper import (Constraint, ConstraintSchemaError, ConstraintTemplate, GatekeeperSet,
                                          _bind, _classify, _where, _yaml_files, admission_request,
                                          is_admission_review, matches, read_documents)
@@ -213,7 +213,7 @@ def render_verify(report: VerifyReport) -> str:
 def run_verify(args: argparse.Namespace) -> int:
     """`modelops policy verify`: 0 all pass, 1 any assertion failed, 2 anything failed to load."""
     try:
-        report = verify_suites(args.suites, run=args.run, engine=args.engine)
+        report = verify_suites(args.suites, run=args.run, engine=engine_choice(args).name)
     except re.error as error:
         raise ModelopsError(f"--run {args.run!r}: {error}") from error
     print(render_verify(report))

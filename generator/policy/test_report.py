@@ -16,14 +16,11 @@ def _name(case: TestCase) -> str:
     return f"data.{case.package}.{case.name}"
 
 
-def _stdout(report: TestReport, quiet: bool) -> str:
+def _stdout(report: TestReport, _quiet: bool) -> str:
+    """opa test's shape: a line per test that did not pass, then the summary."""
     lines = [f"{_LABELS[c.status]}: {c.file}: {_name(c)}" + (f": {c.message}" if c.message else "")
-             for c in report.cases if c.status != "pass" or not quiet]
-    lines = [line for line in lines if quiet or not line.startswith("PASS")]
-    lines.append(report.summary())
-    if report.engine and not quiet:
-        lines.append(f"engine: {report.engine}")
-    return "\n".join(lines)
+             for c in report.cases if c.status != "pass"]
+    return "\n".join([*lines, report.summary()])
 
 
 def _json(report: TestReport, _quiet: bool) -> str:

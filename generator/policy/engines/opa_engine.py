@@ -16,6 +16,7 @@ from opa_bindings import OpaEngine, OpaError, OpaUndefinedError
 from generator.policy import PolicyError
 from generator.policy.engines.base import NO_INPUT, Outcome, plain_value
 from generator.policy.engines.opa_engine_hints import V0_HINTS
+from generator.policy.engines.v0_builtins import V0_BUILTINS
 from generator.policy.rego_v1 import upgrade_to_v1
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class OpaInProcessEngine:
         self._engine = OpaEngine()
         self._prints: list[str] = []
         self._engine.print_handler = lambda message, location: self._prints.append(f"{location}: {message}")
+        for name, (arity, function) in V0_BUILTINS.items():
+            self._engine.register_function(name, function, arity=arity)
 
     def version(self) -> str:
         try:

@@ -9,6 +9,7 @@ processes, as `check` does).
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,13 +17,17 @@ from typing import TYPE_CHECKING, Any
 import regorus
 
 from generator.policy import PolicyError
-from generator.policy.engines.base import NO_INPUT, Outcome, one_line, plain_value
+from generator.policy.engines.base import NO_INPUT, Outcome, one_line
+from generator.policy.engines.v0_builtins import V0_BUILTINS
 from generator.policy.rego_v1 import is_v1
 
 if TYPE_CHECKING:
     from generator.policy.engine import PolicyModule
 
 __all__ = ["RegorusEngine", "regorus_message"]
+
+UNDEFINED = '"<undefined>"'  # what eval_rule_as_json answers for an undefined rule
+NO_SUCH_RULE = "not a valid rule path"
 
 _WHERE = re.compile(r"-->\s*(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)")
 _ERROR = re.compile(r"^error:\s*(?P<message>.+)$", re.MULTILINE)
@@ -43,6 +48,8 @@ class RegorusEngine:
     def __init__(self) -> None:
         self._engine = regorus.Engine()
         self._engine.set_gather_prints(True)
+        for name, (arity, function) in V0_BUILTINS.items():
+            self._engine.add_extension(name, arity, function)
         self._with_input: Any = None  # a clone that inputs are set on; `_engine` never has one
 
     def version(self) -> str:
@@ -76,10 +83,13 @@ class RegorusEngine:
     def evaluate(self, path: str, document: Any = NO_INPUT) -> Outcome:
         engine = self._engine if document is NO_INPUT else self._set_input(document)
         try:
-            value = engine.eval_rule(f"data.{path}")
+            # as JSON: the binding cannot build a Python set of objects (a deny set of {"msg": ...})
+            text = engine.eval_rule_as_json(f"data.{path}")
         except RuntimeError as error:
+            if str(error).startswith(NO_SUCH_RULE):  # as OPA: a path with no rule is undefined
+                return Outcome(False)
             raise PolicyError(regorus_message(error)) from error
-        return Outcome(False) if value is None else Outcome(True, plain_value(value))
+        return Outcome(False) if text == UNDEFINED else Outcome(True, json.loads(text))
 
     def _set_input(self, document: Any) -> Any:
         """The clone that holds `document` as input (regorus cannot unset an input, and

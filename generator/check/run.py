@@ -26,7 +26,7 @@ from generator.spec.load import Repository
 from generator.spec.model import ResolvedModel
 from generator.validate.schemas import SchemaRegistry, SchemaViolation
 
-__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE", "CEL_RULE", "CEL_UNEVALUABLE"]
+__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE", "CEL_RULE", "CEL_UNEVALUABLE", "policy_inputs"]
 
 SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
                        severity="high", remediation="Fix the spec field named in the message; an object that does "
@@ -147,22 +147,29 @@ def _environment_view(view: dict[str, Any], usage: dict[str, Any] | None, model:
     return view | {"gpuUsage": {"total": usage["total"], "byModel": mine}}
 
 
-def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator: Any,
-                     options: CheckOptions) -> list[Finding]:
+def policy_inputs(documents: list[CheckDocument], repo: Repository,
+                  plan_for: Callable[[ResolvedModel], dict[str, Any] | None] | None) -> list[dict[str, Any]]:
+    """The input of every document; the environment view and plan built once per pair."""
     usage = repo.gpu_usage()
     kinds: dict[tuple[str, str], list[str]] = defaultdict(list)
     for doc in documents:
         kinds[(doc.environment, doc.model)].append(doc.kind)
     base_views = {name: env.policy_view() for name, env in repo.environments.items()}
-    views: dict[tuple[str, str], dict[str, Any]] = {}
-    plans: dict[tuple[str, str], dict[str, Any] | None] = {}
+    shared: dict[tuple[str, str], tuple[dict[str, Any], list[str], dict[str, Any] | None]] = {}
     inputs = []
     for doc in documents:
         key = (doc.environment, doc.model)
-        if key not in plans:
-            plans[key] = options.plan_for(doc.resolved) if (options.plan_for and doc.resolved) else None
-            views[key] = _environment_view(base_views.get(doc.environment, {}), usage.get(doc.environment), doc.model)
-        inputs.append(policy_input(doc, views[key], sorted(set(kinds[key])), plans[key]))
+        if key not in shared:
+            plan = plan_for(doc.resolved) if (plan_for and doc.resolved) else None
+            view = _environment_view(base_views.get(doc.environment, {}), usage.get(doc.environment), doc.model)
+            shared[key] = (view, sorted(set(kinds[key])), plan)
+        inputs.append(policy_input(doc, *shared[key]))
+    return inputs
+
+
+def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator: Any,
+                     options: CheckOptions) -> list[Finding]:
+    inputs = policy_inputs(documents, repo, options.plan_for)
     # One engine, one thread: regorus holds the GIL (check scales over processes instead).
     results: list[list[RuleResult]] = []
     with (options.progress or _silent)(len(inputs)) as bar:

@@ -135,3 +135,15 @@ def test_check_reports_cel_rule_with_spec_file_and_line(example_repo, cli):
         "WorkflowTemplate shelf-vision-training: spec.templates: template must have at most one template type"]
     assert findings[0]["file"] == "models/shelf-vision.yaml" and findings[0]["line"] > 1
     assert findings[0]["rendered_file"] == WORKFLOW_TEMPLATE
+
+
+def test_vendored_cel_index_is_current():
+    """The index `check` builds CEL plans from lists every rule of the vendored CRDs."""
+    from generator.validate.cel import rule_paths
+    from generator.validate.schemas import CEL_INDEX
+
+    index = json.loads(CEL_INDEX.read_text())
+    for path in sorted(VENDORED_CRDS.glob("*.json.gz")):
+        schema = json.loads(gzip.decompress(path.read_bytes()))
+        assert index.get(path.name, []) == rule_paths(schema), path.name
+    assert "jobset.x-k8s.io_jobset_v1alpha2.json.gz" in index

@@ -20,7 +20,7 @@ import gzip
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,12 +33,15 @@ import referencing
 import yaml
 
 from generator.errors import ModelopsError
-from generator.validate.cel import CelPlan, build_plan, evaluate_plan
+from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 
 __all__ = ["SchemaViolation", "SchemaRegistry", "CompiledSchema", "VENDORED_CRDS"]
 
 VENDORED_CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
+# Where the vendored CRDs carry CEL rules (scripts/vendor_crds.py writes it with the schemas).
+CEL_INDEX = VENDORED_CRDS / "cel-rules.json"
 MAX_ERRORS_PER_DOCUMENT = 20
+COMPILE_AFTER = 40  # documents of one kind before its schema is compiled by jsonschema-rs
 
 
 @dataclass(frozen=True)
@@ -50,17 +53,37 @@ class SchemaViolation:
     rule: str = ""  # the CEL rule, for cel violations
 
 
-@dataclass
 class CompiledSchema:
-    """One kind's schema: a compiled yes/no validator, the readable one, and its CEL plan."""
+    """One kind's schema: a compiled yes/no validator, the readable one, and its CEL plan.
 
-    fast: Any  # a jsonschema_rs validator
-    readable: jsonschema.protocols.Validator
-    cel: CelPlan | None = None
+    jsonschema-rs compiles a large CRD (Argo's are over a megabyte) in about 0.15 s, which
+    a `check` of one changed spec cannot afford; so a kind is compiled only once it has
+    been seen COMPILE_AFTER times, and validated by python-jsonschema until then."""
+
+    def __init__(self, compile_fast: Callable[[], Any], readable: jsonschema.protocols.Validator,
+                 cel: CelPlan | None = None):
+        self._compile_fast = compile_fast
+        self._fast: Any = None
+        self._seen = 0
+        self.readable = readable
+        self.cel = cel
+
+    @property
+    def fast(self) -> Any:
+        """The jsonschema-rs validator, compiled now if it was not yet."""
+        if self._fast is None:
+            self._fast = self._compile_fast()
+        return self._fast
+
+    def is_valid(self, document: dict[str, Any]) -> bool:
+        self._seen += 1
+        if self._fast is None and self._seen < COMPILE_AFTER:
+            return not any(True for _ in self.readable.iter_errors(document))
+        return bool(self.fast.is_valid(document))
 
     def violations(self, document: dict[str, Any]) -> list[SchemaViolation]:
         found: list[SchemaViolation] = []
-        if not self.fast.is_valid(document):
+        if not self.is_valid(document):
             errors = sorted(self.readable.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
             found += [SchemaViolation(_path_text(e.absolute_path), _short_message(e), tuple(e.absolute_path))
                       for e in errors[:MAX_ERRORS_PER_DOCUMENT]]
@@ -152,11 +175,20 @@ class SchemaRegistry:
         group, version = _group_version(api_version)
         crd = self._crd_schema(group, version, kind)
         if crd is not None:
-            fast = jsonschema_rs.Draft7Validator(crd, validate_formats=False)
-            return CompiledSchema(fast, jsonschema.Draft7Validator(crd), build_plan(crd))
+            return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(crd, validate_formats=False),
+                                  jsonschema.Draft7Validator(crd), self._cel_plan(group, version, kind, crd))
         return self._kubernetes_validator(api_version, kind)
 
     # ----- CRDs -----
+    def _cel_plan(self, group: str, version: str, kind: str, crd: dict[str, Any]) -> CelPlan | None:
+        path = self._crd_files.get((group, kind.lower(), version))
+        from_schema_dir = any(_from_schema_dir(d, group, version, kind) is not None for d in self.schema_dirs)
+        if path is not None and not from_schema_dir:
+            index = _cel_index()
+            if path.name in index:
+                return plan_from_paths(crd, index[path.name])
+        return build_plan(crd)
+
     def _index_crd_files(self) -> dict[tuple[str, str, str], Path]:
         index: dict[tuple[str, str, str], Path] = {}
         for path in sorted(VENDORED_CRDS.glob("*.json.gz")):
@@ -196,9 +228,11 @@ class SchemaRegistry:
             self._k8s_registry = referencing.Resource.from_contents(definitions) @ referencing.Registry()
             self._k8s_fast_registry = jsonschema_rs.Registry([(definitions["$id"], definitions)])
         registry = referencing.Resource.from_contents(schema) @ self._k8s_registry
-        fast = jsonschema_rs.validator_for(schema, registry=self._k8s_fast_registry, validate_formats=False)
+        fast_registry = self._k8s_fast_registry
         # Kubernetes' own types carry CEL rules only in newer OpenAPI documents; use them where present.
-        return CompiledSchema(fast, jsonschema.Draft202012Validator(schema, registry=registry), build_plan(schema))
+        return CompiledSchema(lambda: jsonschema_rs.validator_for(schema, registry=fast_registry,
+                                                                  validate_formats=False),
+                              jsonschema.Draft202012Validator(schema, registry=registry), build_plan(schema))
 
 
 def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> dict[str, Any] | None:
@@ -213,6 +247,14 @@ def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> di
             except (OSError, json.JSONDecodeError) as error:
                 raise ModelopsError(f"cannot load schema {candidate}: {error}") from None
     return _crd_index(directory).get((group, kind, version))
+
+
+@lru_cache(maxsize=1)
+def _cel_index() -> dict[str, list[list[list[str]]]]:
+    try:
+        return dict(json.loads(CEL_INDEX.read_text()))
+    except (OSError, json.JSONDecodeError):
+        return {}  # no index: build_plan walks the schema instead
 
 
 @lru_cache(maxsize=32)

@@ -26,7 +26,7 @@ from generator.spec.load import Repository
 from generator.spec.model import ResolvedModel
 from generator.validate.schemas import SchemaRegistry, SchemaViolation
 
-__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE", "CEL_RULE", "CEL_UNEVALUABLE", "policy_inputs"]
+__all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "policy_input", "policy_inputs", "run_check"]
 
 SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
                        severity="high", remediation="Fix the spec field named in the message; an object that does "
@@ -189,7 +189,7 @@ class _silent:
     def __init__(self, _total: int) -> None:
         pass
 
-    def __enter__(self) -> "_silent":
+    def __enter__(self) -> _silent:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -35,7 +35,7 @@ import yaml
 from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 
-__all__ = ["SchemaViolation", "SchemaRegistry", "CompiledSchema", "VENDORED_CRDS"]
+__all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation"]
 
 VENDORED_CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
 # Where the vendored CRDs carry CEL rules (scripts/vendor_crds.py writes it with the schemas).
@@ -264,7 +264,7 @@ def _crd_index(directory: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
     index: dict[tuple[str, str, str], dict[str, Any]] = {}
     for crd_file in sorted(directory.glob("*.y*ml")):
         try:
-            documents = list(yaml.load_all(crd_file.read_text(), Loader=loader))  # noqa: S506 - safe loader
+            documents = list(yaml.load_all(crd_file.read_text(), Loader=loader))
         except (OSError, yaml.YAMLError) as error:
             raise ModelopsError(f"cannot load CRD file {crd_file}: {error}") from None
         for doc in documents:

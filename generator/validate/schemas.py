@@ -239,7 +239,8 @@ def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> di
     short_group = group.split(".")[0]
     candidates = [directory / group / f"{kind.lower()}_{version}.json",
                   directory / f"{kind.lower()}_{version}.json",
-                  directory / f"{kind.lower()}-{short_group}-{version}.json"]
+                  directory / (f"{kind.lower()}-{short_group}-{version}.json" if short_group
+                               else f"{kind.lower()}-{version}.json")]
     for candidate in candidates:
         if candidate.is_file():
             try:

@@ -86,9 +86,13 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+CPU_SECONDS = [0.0]  # user+sys of the last measured command and its children: steadier than wall on a busy machine
+
+
 def run_measured(command: list[str]) -> tuple[float, int, subprocess.CompletedProcess[str]]:
-    """(wall seconds, peak RSS bytes of the tree, the finished process)."""
+    """(wall seconds, peak RSS bytes of the tree, the finished process); CPU time in CPU_SECONDS."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = os.times()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peak = [0]
@@ -104,6 +108,8 @@ def run_measured(command: list[str]) -> tuple[float, int, subprocess.CompletedPr
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
+    after = os.times()
+    CPU_SECONDS[0] = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     return elapsed, peak[0], subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
@@ -124,6 +130,7 @@ def timed_check(repo: Path, *extra: str) -> tuple[float, dict[str, float], int, 
         if match:
             stages[match[1]] = float(match[2])
     documents = json.loads(report.read_text())["summary"].get("documents_checked", 0)
+    stages["cpu"] = CPU_SECONDS[0]
     return elapsed, stages, documents, peak
 
 
@@ -140,6 +147,9 @@ def report(label: str, elapsed: float, stages: dict[str, float], documents: int,
     rate = documents / elapsed if elapsed else 0.0
     memory = f"  peak RSS {peak / 2**20:6.0f} MiB" if peak else ""
     print(f"{label:30} {elapsed:7.2f}s  {documents:7d} documents  {rate:8.0f} docs/s{memory}  [{parts}]", flush=True)
+    load = os.getloadavg()[0]
+    if load > (os.cpu_count() or 1):
+        print(f"  (load average {load:.1f} on {os.cpu_count()} CPUs: wall times are inflated; see cpu)", flush=True)
 
 
 def verdict(label: str, value: float, target: float, unit: str = "s", lower_is_better: bool = True) -> str:

@@ -18,16 +18,25 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import cel
-
 __all__ = ["CelPlan", "CelRule", "CelViolation", "build_plan", "evaluate_plan", "plan_from_paths", "rule_paths"]
 
 Step = tuple[str, ...]  # ("properties", name) | ("items",) | ("additionalProperties",) | ("allOf", "0")
 _COMBINERS = ("allOf", "anyOf", "oneOf")
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
-# The same rule text recurs across a CRD (Argo repeats its template rules in several places).
-_compile = lru_cache(maxsize=1024)(cel.compile)
+
+
+@lru_cache(maxsize=1024)
+def _compile(rule: str) -> Any:
+    """A compiled rule; the same text recurs across a CRD (Argo repeats its template rules).
+
+    `cel` is imported here, not at the top: its package also loads a REPL (prompt_toolkit),
+    a quarter of a second that a `check` answered from the cache must not pay."""
+    import cel
+
+    return cel.compile(rule)
+
+
 _UNDEFINED = "Undefined variable or function"
 
 

@@ -186,8 +186,9 @@ class Workload:
         self.version = "1.33"
 
 
-def naive_pipeline(work: Workload) -> tuple[float, int]:
-    """(seconds, documents): per file a fresh chart, kubernetes-validate per document, a fresh Rego engine."""
+def naive_pipeline(work: Workload, files: int) -> tuple[float, int]:
+    """(seconds, documents) over the first `files` files: per file a fresh chart,
+    kubernetes-validate per document, a fresh Rego engine (as `conftest test` per file)."""
     import helm_python
     import kubernetes_validate
     import yaml
@@ -200,7 +201,7 @@ def naive_pipeline(work: Workload) -> tuple[float, int]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     started = time.perf_counter()
     documents = unvalidated = 0
-    for file, inputs in zip(work.files, work.inputs_per_file, strict=True):
+    for file, inputs in list(zip(work.files, work.inputs_per_file, strict=True))[:files]:
         objects = [d for d in file.documents if isinstance(d, dict)]
         if file.path.endswith("/serving/values.yaml"):
             manifests = helm_python.Chart.load(chart_dir).render(objects[0], name=file.model, namespace="default")
@@ -392,12 +393,13 @@ def cold_and_warm(folder: Path, sections: set[str], size: int) -> tuple[float, i
     return cold, documents
 
 
-def in_process(folder: Path, sections: set[str], cold: float, documents: int, workers: int, pairs: int) -> None:
+def in_process(folder: Path, sections: set[str], cold: float, documents: int, workers: int, pairs: int,
+               naive_files: int) -> None:
     work = Workload(folder, pairs)
     print(f"in-process sample: {len(work.files)} rendered files, {len(work.documents)} documents", flush=True)
     ours = documents / cold if cold else 0.0
     if "naive" in sections:
-        seconds, naive_docs = naive_pipeline(work)
+        seconds, naive_docs = naive_pipeline(work, naive_files)
         rate = naive_docs / seconds
         print(f"naive pipeline (per file)      {seconds:7.2f}s  {naive_docs:7d} documents  {rate:8.0f} docs/s",
               flush=True)
@@ -422,6 +424,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="generate the repository here and keep it")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run (of {', '.join(SECTIONS)})")
     parser.add_argument("--sample-pairs", type=int, default=150, help="pairs in the in-process sample")
+    parser.add_argument("--naive-files", type=int, default=60, help="rendered files the naive pipeline runs on")
     parser.add_argument("--svg", type=Path, default=ROOT / "bench" / "check_growth.svg")
     parser.add_argument("--shards", type=int, default=8)
     args = parser.parse_args()
@@ -432,7 +435,7 @@ def main() -> int:
         make_repository(folder, args.models)
         cold, documents = cold_and_warm(folder, sections, args.models) if sections & {"cold", "warm"} else (0.0, 0)
         if sections & {"naive", "floor", "engines"}:
-            in_process(folder, sections, cold, documents, workers, args.sample_pairs)
+            in_process(folder, sections, cold, documents, workers, args.sample_pairs, args.naive_files)
         if "validate" in sections:
             validate_speed(folder, folder)
         if "growth" in sections:

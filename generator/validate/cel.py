@@ -12,10 +12,14 @@ it does not parse) never passes silently: it is reported as a violation that say
 """
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 __all__ = ["CelPlan", "CelRule", "CelViolation", "build_plan", "evaluate_plan", "plan_from_paths", "rule_paths"]
@@ -28,13 +32,32 @@ _OLD_SELF = re.compile(r"\boldSelf\b")
 
 @lru_cache(maxsize=1024)
 def _compile(rule: str) -> Any:
-    """A compiled rule; the same text recurs across a CRD (Argo repeats its template rules).
+    """A compiled rule; the same text recurs across a CRD (Argo repeats its template rules)."""
+    return _cel_library().compile(rule)
 
-    `cel` is imported here, not at the top: its package also loads a REPL (prompt_toolkit),
-    a quarter of a second that a `check` answered from the cache must not pay."""
-    import cel
 
-    return cel.compile(rule)
+@lru_cache(maxsize=1)
+def _cel_library() -> Any:
+    """common-expression-language's native module, without its package's REPL.
+
+    `import cel` also loads its command-line REPL (prompt_toolkit and friends): a quarter
+    of a second, most of a one-spec `check`. The extension module alone is all we call."""
+    if "cel.cel" in sys.modules:
+        return sys.modules["cel.cel"]
+    spec = importlib.util.find_spec("cel")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / f"cel{suffix}"
+            if path.is_file():
+                native = importlib.util.spec_from_file_location("cel.cel", path)
+                if native is not None and native.loader is not None:
+                    module = importlib.util.module_from_spec(native)
+                    native.loader.exec_module(module)
+                    sys.modules["cel.cel"] = module
+                    return module
+    import cel  # another layout, or already loaded: the package itself
+
+    return cel
 
 
 _UNDEFINED = "Undefined variable or function"

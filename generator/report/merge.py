@@ -56,9 +56,10 @@ def _check_complete(named: list[tuple[str, dict[str, Any]]]) -> None:
     missing = [str(i) for i in range(1, int(count) + 1) if i not in seen]
     if missing:
         raise ModelopsError(f"missing shard(s) {', '.join(missing)} of {count}: the merged result would be incomplete")
-    versions = {doc.get("tool", {}).get("version") for _, doc in named}
-    if len(versions) != 1:
-        raise ModelopsError(f"shards written by different modelops versions: {', '.join(map(str, versions))}")
+    for key, what in (("version", "modelops versions"), ("engine", "policy engines")):
+        values = {str(doc.get("tool", {}).get(key, "")) for _, doc in named}
+        if len(values) != 1:
+            raise ModelopsError(f"shards written by different {what}: {', '.join(sorted(values))}")
 
 
 def merge_shards(texts: Sequence[tuple[str, str]], *, fail_on: str | None = None) -> ReportInput:
@@ -77,5 +78,6 @@ def merge_shards(texts: Sequence[tuple[str, str]], *, fail_on: str | None = None
         documents += int(doc.get("summary", {}).get("documents_checked", 0))
     # Shards run with different --fail-on: the strictest wins, as a single run with it would.
     levels = {doc.get("summary", {}).get("fail_on", "deny") for _, doc in named}
+    engine = str(named[0][1].get("tool", {}).get("engine") or "")
     return ReportInput(findings=sort_findings(findings), errors=errors, checked=sorted(checked),
-                       documents_checked=documents, fail_on=fail_on or ("warn" if "warn" in levels else "deny"), rules=dict(sorted(rules.items())))
+                       documents_checked=documents, engine=engine, fail_on=fail_on or ("warn" if "warn" in levels else "deny"), rules=dict(sorted(rules.items())))

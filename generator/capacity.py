@@ -1,12 +1,15 @@
 """Capacity plans for specs: the spec's training request through the planner.
 
-Parameter counts are exact for the built-in architectures (counted on torch's meta
-device, or the closed form when torch is unavailable) or as declared in the spec
-(`training.architecture.parameters`). A model with neither gets no plan.
+Parameter counts are exact for the built-in architectures (the closed form, equal to
+torch's meta-device count as tests/test_planner.py checks; once per preset, since building
+the model per pair was half of a cold `check` and importing torch a second per worker) or
+as declared in the spec (`training.architecture.parameters`). A model with neither gets
+no plan.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from generator.gpus import GPU_TYPES, GpuType
@@ -73,7 +76,12 @@ def parameter_count(training: dict[str, Any]) -> tuple[int, str] | None:
     if "command" in training and "preset" not in architecture:
         return None  # a custom trainer that declares nothing: nothing to plan
     preset = architecture.get("preset", "gpt-small")
-    return parameters_from_config(preset), preset
+    return _preset_parameters(preset), preset
+
+
+@lru_cache(maxsize=256)
+def _preset_parameters(preset: str) -> int:
+    return gpt_parameter_count(parse_model_config(preset))
 
 
 def _memory(gpu_type: str, catalogue: dict[str, GpuType]) -> float:

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "completion": ("generator.commands.completion", "print shell completion for bash or zsh"),
     "release": ("generator.commands.release", "record a new release (flags, training run or MLflow registry) via a pull request"),
     "rollback": ("generator.commands.rollback", "roll an environment back to an earlier release from git history"),
+    "validate": ("generator.commands.validate", "validate any Kubernetes manifests (kubeconform's job, CEL rules too)"),
 }
 
 

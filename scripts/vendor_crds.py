@@ -13,6 +13,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from generator.validate.cel import rule_paths
+
 WANTED = {("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow"), ("argoproj.io", "Workflow"),
           ("argoproj.io", "Application"), ("argoproj.io", "ApplicationSet"), ("argoproj.io", "AppProject"),
           ("jobset.x-k8s.io", "JobSet")}
@@ -21,6 +24,7 @@ WANTED = {("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow"), 
 def main(source: str) -> None:
     out = Path(__file__).resolve().parent.parent / "generator" / "data" / "crds"
     out.mkdir(parents=True, exist_ok=True)
+    cel_index: dict[str, list] = {}
     for path in sorted(Path(source).rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
@@ -35,6 +39,10 @@ def main(source: str) -> None:
                     data = json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()
                     name.write_bytes(gzip.compress(data, mtime=0))
                     print(f"{name.name}: {len(data)} bytes")
+                    paths = rule_paths(schema)
+                    if paths:
+                        cel_index[name.name] = paths
+    (out / "cel-rules.json").write_text(json.dumps(cel_index, sort_keys=True, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -200,9 +200,10 @@ def test_github_workflow(scaffold, capsys):
     assert 'python -m pip install "$MODELOPS_PIP_SPEC"' in runs
     commands = _modelops_commands(runs)
     assert ["render", "--check"] in commands
-    assert ["check", "--format", "sarif", "--output", "modelops.sarif"] in commands
-    assert ["check", "--format", "markdown", "--output", "report.md"] in commands
+    assert ["report", "merge", "shards/*.json", "--format", "sarif", "--out", "modelops.sarif"] in commands
+    assert ["report", "merge", "shards/*.json", "--format", "markdown", "--out", "report.md"] in commands
     assert ["diff", "--base", "origin/$BASE_REF", "--format", "markdown", "--output", "diff.md"] in commands
+    _assert_sharded_github(workflow)
     # The gate's outcome is carried to the last step, which fails the job.
     assert "exit-code=$?" in runs and "CHECK_EXIT" in steps[-1]["env"]
     promote_runs = "\n".join(step.get("run", "") for step in promote["steps"])
@@ -211,6 +212,23 @@ def test_github_workflow(scaffold, capsys):
     assert any("GITHUB_TOKEN" in step.get("env", {}) for step in promote["steps"])
     checked = [argv for argv in _modelops_commands(runs + "\n" + promote_runs) if _assert_parses(argv)]
     assert len(checked) >= 3
+
+
+def _assert_sharded_github(workflow: dict) -> None:
+    """A job matrix of `check --shard K/N` above a size, merged by the `check` job, cached."""
+    plan, shard, check = workflow["jobs"]["plan"], workflow["jobs"]["check-shard"], workflow["jobs"]["check"]
+    assert int(workflow["env"]["MODELOPS_SHARD_ABOVE"]) > 0 and int(workflow["env"]["MODELOPS_SHARDS"]) > 1
+    assert "MODELOPS_SHARD_ABOVE" in plan["steps"][-1]["run"] and "shards" in plan["outputs"]
+    assert shard["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    assert check["needs"] == ["plan", "check-shard"] and "always()" in check["if"]
+    runs = "\n".join(step.get("run", "") for step in shard["steps"])
+    assert ["check", "--shard", "$SHARD/$SHARDS", "--output", "shard-$SHARD.json"] in _modelops_commands(runs)
+    assert all(_assert_parses([a.replace("$SHARDS", "8").replace("$SHARD", "2") for a in argv])
+               for argv in _modelops_commands(runs))
+    cache = next(step for step in shard["steps"] if step.get("uses") == "actions/cache@v4")
+    assert cache["with"]["path"] == ".modelops-cache"
+    download = next(step for step in check["steps"] if step.get("uses") == "actions/download-artifact@v4")
+    assert download["with"]["pattern"] == "modelops-shard-*" and download["with"]["path"] == "shards"
 
 
 def _gitlab_scripts(ci: dict) -> dict[str, str]:
@@ -242,6 +260,11 @@ def test_gitlab_ci(scaffold, tmp_path):
     assert ["diff", "--base", "origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "--format", "markdown",
             "--output", "diff.md"] in commands
     assert [argv for argv in commands if _assert_parses(argv)]
+    shard = ci["modelops-check-shard"]
+    assert isinstance(shard["parallel"], int) and shard["parallel"] > 1 and ci["variables"]["MODELOPS_SHARD_ABOVE"]
+    assert shard["cache"]["paths"] == [".modelops-cache/"] and ci["modelops-check"]["needs"] == ["modelops-check-shard"]
+    assert "--shard" in scripts["modelops-check-shard"] and "shards/" in shard["artifacts"]["paths"]
+    assert ["report", "merge", "shards/*.json", "--format", "sarif", "--out", "modelops.sarif"] in commands
 
 
 def test_pre_commit_config(scaffold):

@@ -14,10 +14,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from generator.cache import CacheFile, digest, tree_digest
 from generator.check.run import CheckOptions, CheckResult, checked_waivers, run_check
+from generator.check.shard import Shard, models_of_shard
 from generator.findings import Finding, merge_places, sort_findings
 from generator.policy.waivers import apply_waivers
 from generator.render.context import CHART_PATH
@@ -33,7 +35,12 @@ def _tools_digest(repo: Repository, options: CheckOptions) -> str:
     blueprint_dirs = [repo.root / "blueprints" / "templates", repo.root / "blueprints" / "teams",
                       bundled("blueprints/templates"), first_existing(repo.root, CHART_PATH)]
     return digest(tree_digest(blueprint_dirs), tree_digest(options.policy_dirs), tree_digest(options.schema_dirs),
-                  str(options.kubernetes_version), str(options.plan_for is not None), _engine_identity(options))
+                  str(options.kubernetes_version), str(options.plan_for is not None), _engine_identity(options),
+                  CHECKER_REVISION)
+
+
+# Bumped when the checks themselves change (e.g. CEL rules added), so old entries miss.
+CHECKER_REVISION = "schemas+cel-1"
 
 
 def _engine_identity(options: CheckOptions) -> str:
@@ -71,15 +78,20 @@ def _to_finding(data: dict[str, Any]) -> Finding:
 
 
 def check_incrementally(repo: Repository, options: CheckOptions, environments: Sequence[str] | None,
-                        models: Sequence[str] | None, *, use_cache: bool = True) -> CheckResult:
+                        models: Sequence[str] | None, *, use_cache: bool = True,
+                        shard: Shard | None = None) -> CheckResult:
     """Check the selected pairs, re-using cached findings; `use_cache=False` re-checks (and
-    stores) nothing, but still spreads a large run over worker processes."""
+    stores) nothing, but still spreads a large run over worker processes. With `shard`,
+    only that shard's models (and, on shard 1, the environment-level files)."""
     cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
     tools = _tools_digest(repo, options)
     usage = repo.gpu_usage()
     envs = [e.name for e in repo.select_environments(environments)]
     names = [m.name for m in repo.select_models(models)]
-    pairs = [(env, "") for env in envs] + [(env, name) for env in envs for name in names]
+    if shard is not None:
+        names = models_of_shard({n: repo.models[n].data for n in names}, len(envs), shard)
+    own_envs = envs if shard is None or shard.index == 1 else []
+    pairs = [(env, "") for env in own_envs] + [(env, name) for env in envs for name in names]
     inputs = _Inputs(repo)
     keys = {pair: _pair_key(inputs, tools, pair[0], pair[1], usage[pair[0]]) for pair in pairs}
     findings: list[Finding] = []

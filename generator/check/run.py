@@ -26,13 +26,22 @@ from generator.render.pipeline import RenderedFile
 from generator.report.model import RuleInfo
 from generator.spec.load import Repository
 from generator.spec.model import ResolvedModel
-from generator.validate.schemas import SchemaRegistry
+from generator.validate.schemas import SchemaRegistry, SchemaViolation
 
-__all__ = ["CheckOptions", "CheckResult", "run_check", "policy_input", "SCHEMA_RULE", "checked_waivers"]
+__all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "checked_waivers", "policy_input",
+           "policy_inputs", "run_check"]
 
 SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
                        severity="high", remediation="Fix the spec field named in the message; an object that does "
                        "not match its schema fails to sync in Argo CD.", level="deny")
+CEL_RULE = RuleInfo(id="MO-CEL-001", title="Rendered objects satisfy their CRD's CEL validation rules",
+                    severity="high", remediation="The API server rejects an object that breaks an "
+                    "x-kubernetes-validations rule; fix the spec field named in the message.", level="deny")
+CEL_UNEVALUABLE = RuleInfo(id="MO-CEL-002", title="A CEL validation rule could not be evaluated offline",
+                           severity="medium", remediation="The rule uses a function modelops's CEL library lacks; "
+                           "check the object against a real API server (kubectl apply --dry-run=server).",
+                           level="warn")
+_SCHEMA_RULES = {"schema": SCHEMA_RULE, "cel": CEL_RULE, "cel-unevaluable": CEL_UNEVALUABLE}
 
 
 @dataclass
@@ -115,14 +124,19 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
         if version not in registries:
             registries[version] = SchemaRegistry(version, options.schema_dirs)
         for violation in registries[version].validate(doc.document):
-            where = _location(doc, repo, "schema " + violation.message)
-            findings.append(Finding(rule=SCHEMA_RULE.id, level="deny", severity=SCHEMA_RULE.severity,
-                                    title=SCHEMA_RULE.title, message=f"{doc.kind} {doc.name}: {violation.path}: "
-                                    f"{violation.message}", model=doc.model, environment=doc.environment,
-                                    file=where.file, line=where.line, column=where.column, resource_kind=doc.kind,
-                                    resource_name=doc.name, rendered_file=doc.file,
-                                    remediation=SCHEMA_RULE.remediation, source="schema"))
+            findings.append(_schema_finding(doc, repo, violation))
     return findings
+
+
+def _schema_finding(doc: CheckDocument, repo: Repository, violation: SchemaViolation) -> Finding:
+    rule = _SCHEMA_RULES[violation.source]
+    where = _location(doc, repo, "schema " + violation.message)
+    extra = {"cel": violation.rule} if violation.rule else {}
+    return Finding(rule=rule.id, level=rule.level, severity=rule.severity, title=rule.title,
+                   message=f"{doc.kind} {doc.name}: {violation.path}: {violation.message}", model=doc.model,
+                   environment=doc.environment, file=where.file, line=where.line, column=where.column,
+                   resource_kind=doc.kind, resource_name=doc.name, rendered_file=doc.file,
+                   remediation=rule.remediation, source="schema", extra=extra)
 
 
 def _environment_view(view: dict[str, Any], usage: dict[str, Any] | None, model: str) -> dict[str, Any]:
@@ -137,22 +151,29 @@ def _environment_view(view: dict[str, Any], usage: dict[str, Any] | None, model:
     return view | {"gpuUsage": {"total": usage["total"], "byModel": mine}}
 
 
-def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator: Any,
-                     options: CheckOptions) -> list[Finding]:
+def policy_inputs(documents: list[CheckDocument], repo: Repository,
+                  plan_for: Callable[[ResolvedModel], dict[str, Any] | None] | None) -> list[dict[str, Any]]:
+    """The input of every document; the environment view and plan built once per pair."""
     usage = repo.gpu_usage()
     kinds: dict[tuple[str, str], list[str]] = defaultdict(list)
     for doc in documents:
         kinds[(doc.environment, doc.model)].append(doc.kind)
     base_views = {name: env.policy_view() for name, env in repo.environments.items()}
-    views: dict[tuple[str, str], dict[str, Any]] = {}
-    plans: dict[tuple[str, str], dict[str, Any] | None] = {}
+    shared: dict[tuple[str, str], tuple[dict[str, Any], list[str], dict[str, Any] | None]] = {}
     inputs = []
     for doc in documents:
         key = (doc.environment, doc.model)
-        if key not in plans:
-            plans[key] = options.plan_for(doc.resolved) if (options.plan_for and doc.resolved) else None
-            views[key] = _environment_view(base_views.get(doc.environment, {}), usage.get(doc.environment), doc.model)
-        inputs.append(policy_input(doc, views[key], sorted(set(kinds[key])), plans[key]))
+        if key not in shared:
+            plan = plan_for(doc.resolved) if (plan_for and doc.resolved) else None
+            view = _environment_view(base_views.get(doc.environment, {}), usage.get(doc.environment), doc.model)
+            shared[key] = (view, sorted(set(kinds[key])), plan)
+        inputs.append(policy_input(doc, *shared[key]))
+    return inputs
+
+
+def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator: Any,
+                     options: CheckOptions) -> list[Finding]:
+    inputs = policy_inputs(documents, repo, options.plan_for)
     # One engine, one thread: regorus holds the GIL (check scales over processes instead).
     results: list[list[RuleResult]] = []
     with (options.progress or _silent)(len(inputs)) as bar:
@@ -183,7 +204,7 @@ class _silent:
 
 
 def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
-    rules = {SCHEMA_RULE.id: SCHEMA_RULE, **PLACEHOLDER_RULES}
+    rules = {r.id: r for r in (SCHEMA_RULE, CEL_RULE, CEL_UNEVALUABLE)} | PLACEHOLDER_RULES
     for module in getattr(evaluator, "modules", ()):
         note = module.metadata.package_annotation
         if module.is_test or note is None:

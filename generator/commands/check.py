@@ -15,6 +15,7 @@ from typing import Any
 from generator.check.gate import default_policy_dirs
 from generator.check.incremental import check_incrementally
 from generator.check.run import CheckOptions, CheckResult, run_check
+from generator.check.shard import Shard, models_of_shard, parse_shard
 from generator.config import load_config
 from generator.console import Progress
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
@@ -22,12 +23,13 @@ from generator.policy.engines.options import EngineChoice, add_engine_option, en
 from generator.render.committed import read_committed
 from generator.render.pipeline import render_repository
 from generator.report import FORMATS, render_report
+from generator.report.merge import shard_document
 from generator.report.model import ReportInput, summarize
 from generator.resources import BUNDLED_ROOT
 from generator.spec.load import Repository, load_repository
 from generator.writeout import write_output
 
-__all__ = ["configure", "run", "check_repository", "policy_dirs"]
+__all__ = ["check_repository", "configure", "policy_dirs", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +55,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timings", action="store_true", help="print per-stage timings to stderr")
     parser.add_argument("--no-cache", action="store_true",
                         help="re-check every pair (default: reuse findings of unchanged pairs from .modelops-cache/)")
+    parser.add_argument("--shard", metavar="K/N", type=_shard_argument,
+                        help="check only slice K of N (by model, balanced by documents) and write its findings "
+                        "as JSON for `modelops report merge`")
+
+
+def _shard_argument(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ModelopsError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix(f"--shard {text!r}: ")) from None
 
 
 def policy_dirs(repo: Repository, explicit: list[Path] | None, use_builtin: bool) -> list[Path]:
@@ -99,8 +111,19 @@ def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
         if (args.gatekeeper or config.gatekeeper) else (),
     )
     if args.rendered or choice.name == "opa-server" or options.extra_checks:
-        return run_check(repo, files_for(), options)
-    return check_incrementally(repo, options, args.env, args.model, use_cache=not args.no_cache)
+        return run_check(repo, _shard_files(repo, files_for(), args), options)
+    return check_incrementally(repo, options, args.env, args.model, use_cache=not args.no_cache,
+                               shard=args.shard)
+
+
+def _shard_files(repo: Repository, files: list, args: argparse.Namespace) -> list:
+    shard: Shard | None = args.shard
+    if shard is None:
+        return files
+    names = [m.name for m in repo.select_models(args.model)]
+    environments = len(repo.select_environments(args.env))
+    mine = set(models_of_shard({n: repo.models[n].data for n in names}, environments, shard))
+    return [f for f in files if (f.model in mine) or (not f.model and shard.index == 1)]
 
 
 def _use_color(stream: Any) -> bool:
@@ -130,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
                          fail_on=fail_on, rules=result.rules, engine=result.engine,
                          color=args.format == "text" and not args.output and _use_color(sys.stdout),
                          brief=args.quiet)
-    text = render_report(args.format, report)
+    text = shard_document(report, args.shard) if args.shard else render_report(args.format, report)
     if args.output:
         write_output(Path(args.output), text)
         if args.output != "-":

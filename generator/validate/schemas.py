@@ -8,6 +8,10 @@ strict set for the environment's Kubernetes version. CRD schemas come from, in o
 (`generator/data/crds`, extracted from the upstream CRDs by scripts/vendor_crds.py).
 Unknown fields are violations unless the schema preserves unknown fields, as the API
 server prunes or (with strict field validation) rejects them.
+
+Each schema is compiled by jsonschema-rs, which decides valid or not in microseconds;
+only a document it rejects is walked again by python-jsonschema, for the same messages
+`check` always printed. CRD schemas also carry CEL rules (`generator.validate.cel`).
 """
 from __future__ import annotations
 
@@ -16,29 +20,78 @@ import gzip
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import kubernetes_validate.utils as kv
 import referencing
 import yaml
 
 from generator.errors import ModelopsError
+from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 
-__all__ = ["SchemaViolation", "SchemaRegistry", "VENDORED_CRDS"]
+__all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation"]
 
 VENDORED_CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
+# Where the vendored CRDs carry CEL rules (scripts/vendor_crds.py writes it with the schemas).
+CEL_INDEX = VENDORED_CRDS / "cel-rules.json"
 MAX_ERRORS_PER_DOCUMENT = 20
+COMPILE_AFTER = 40  # documents of one kind before its schema is compiled by jsonschema-rs
 
 
 @dataclass(frozen=True)
 class SchemaViolation:
     path: str  # dotted path inside the document, e.g. spec.templates[0].retryStrategy.limit
     message: str
+    parts: tuple[str | int, ...] = ()  # the same path as keys and indexes (to find its line)
+    source: str = "schema"  # schema | cel | cel-unevaluable
+    rule: str = ""  # the CEL rule, for cel violations
+
+
+class CompiledSchema:
+    """One kind's schema: a compiled yes/no validator, the readable one, and its CEL plan.
+
+    jsonschema-rs compiles a large CRD (Argo's are over a megabyte) in about 0.15 s, which
+    a `check` of one changed spec cannot afford; so a kind is compiled only once it has
+    been seen COMPILE_AFTER times, and validated by python-jsonschema until then."""
+
+    def __init__(self, compile_fast: Callable[[], Any], readable: jsonschema.protocols.Validator,
+                 cel: CelPlan | None = None):
+        self._compile_fast = compile_fast
+        self._fast: Any = None
+        self._seen = 0
+        self.readable = readable
+        self.cel = cel
+
+    @property
+    def fast(self) -> Any:
+        """The jsonschema-rs validator, compiled now if it was not yet."""
+        if self._fast is None:
+            self._fast = self._compile_fast()
+        return self._fast
+
+    def is_valid(self, document: dict[str, Any]) -> bool:
+        self._seen += 1
+        if self._fast is None and self._seen < COMPILE_AFTER:
+            return not any(True for _ in self.readable.iter_errors(document))
+        return bool(self.fast.is_valid(document))
+
+    def violations(self, document: dict[str, Any]) -> list[SchemaViolation]:
+        found: list[SchemaViolation] = []
+        if not self.is_valid(document):
+            errors = sorted(self.readable.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+            found += [SchemaViolation(_path_text(e.absolute_path), _short_message(e), tuple(e.absolute_path))
+                      for e in errors[:MAX_ERRORS_PER_DOCUMENT]]
+        if self.cel is not None:
+            for broken in evaluate_plan(self.cel, document):
+                found.append(SchemaViolation(_path_text(broken.path), broken.message, broken.path,
+                                             "cel-unevaluable" if broken.unevaluable else "cel", broken.rule))
+        return found
 
 
 def _path_text(parts: Iterable[Any]) -> str:
@@ -89,9 +142,10 @@ class SchemaRegistry:
         for directory in self.schema_dirs:
             if not directory.is_dir():
                 raise ModelopsError(f"--schema-dir {directory}: not a directory")
-        self._validators: dict[tuple[str, str], jsonschema.protocols.Validator | None] = {}
+        self._validators: dict[tuple[str, str], CompiledSchema | None] = {}
         self._lock = threading.Lock()
         self._k8s_registry: referencing.Registry | None = None
+        self._k8s_fast_registry: Any = None
         self._crd_files = self._index_crd_files()
 
     # ----- lookup -----
@@ -100,29 +154,41 @@ class SchemaRegistry:
         api_version, kind = document.get("apiVersion"), document.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str):
             return [SchemaViolation("", "document has no apiVersion/kind")]
-        validator = self.validator(api_version, kind)
-        errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-        return [SchemaViolation(_path_text(e.absolute_path), _short_message(e)) for e in errors[:MAX_ERRORS_PER_DOCUMENT]]
+        return self.validator(api_version, kind).violations(document)
 
-    def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    def find(self, api_version: str, kind: str) -> CompiledSchema | None:
+        """The compiled schema of a kind, or None when no schema is known for it."""
         key = (api_version, kind)
         with self._lock:
             if key not in self._validators:
                 self._validators[key] = self._compile(api_version, kind)
-            validator = self._validators[key]
+            return self._validators[key]
+
+    def validator(self, api_version: str, kind: str) -> CompiledSchema:
+        validator = self.find(api_version, kind)
         if validator is None:
             raise ModelopsError(f"no schema for {kind} ({api_version}) in Kubernetes {self.kubernetes_version}, "
                                 "the vendored CRDs or --schema-dir; refusing to pass it unchecked")
         return validator
 
-    def _compile(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    def _compile(self, api_version: str, kind: str) -> CompiledSchema | None:
         group, version = _group_version(api_version)
         crd = self._crd_schema(group, version, kind)
         if crd is not None:
-            return jsonschema.Draft7Validator(crd)
+            return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(crd, validate_formats=False),
+                                  jsonschema.Draft7Validator(crd), self._cel_plan(group, version, kind, crd))
         return self._kubernetes_validator(api_version, kind)
 
     # ----- CRDs -----
+    def _cel_plan(self, group: str, version: str, kind: str, crd: dict[str, Any]) -> CelPlan | None:
+        path = self._crd_files.get((group, kind.lower(), version))
+        from_schema_dir = any(_from_schema_dir(d, group, version, kind) is not None for d in self.schema_dirs)
+        if path is not None and not from_schema_dir:
+            index = _cel_index()
+            if path.name in index:
+                return plan_from_paths(crd, index[path.name])
+        return build_plan(crd)
+
     def _index_crd_files(self) -> dict[tuple[str, str, str], Path]:
         index: dict[tuple[str, str, str], Path] = {}
         for path in sorted(VENDORED_CRDS.glob("*.json.gz")):
@@ -143,7 +209,7 @@ class SchemaRegistry:
         return strict_crd_schema(schema, copy_first=False) if self.strict else schema
 
     # ----- Kubernetes core -----
-    def _kubernetes_validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    def _kubernetes_validator(self, api_version: str, kind: str) -> CompiledSchema | None:
         versions = [v for v in kv.all_versions() if kv.major_minor(v) <= kv.major_minor(self.kubernetes_version)]
         if not versions:
             raise ModelopsError(f"Kubernetes {self.kubernetes_version} is older than any schema kubernetes-validate ships")
@@ -160,15 +226,21 @@ class SchemaRegistry:
             definitions = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json",
                                              self.kubernetes_version)
             self._k8s_registry = referencing.Resource.from_contents(definitions) @ referencing.Registry()
+            self._k8s_fast_registry = jsonschema_rs.Registry([(definitions["$id"], definitions)])
         registry = referencing.Resource.from_contents(schema) @ self._k8s_registry
-        return jsonschema.Draft202012Validator(schema, registry=registry)
+        fast_registry = self._k8s_fast_registry
+        # Kubernetes' own types carry CEL rules only in newer OpenAPI documents; use them where present.
+        return CompiledSchema(lambda: jsonschema_rs.validator_for(schema, registry=fast_registry,
+                                                                  validate_formats=False),
+                              jsonschema.Draft202012Validator(schema, registry=registry), build_plan(schema))
 
 
 def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> dict[str, Any] | None:
     short_group = group.split(".")[0]
     candidates = [directory / group / f"{kind.lower()}_{version}.json",
                   directory / f"{kind.lower()}_{version}.json",
-                  directory / f"{kind.lower()}-{short_group}-{version}.json"]
+                  directory / (f"{kind.lower()}-{short_group}-{version}.json" if short_group
+                               else f"{kind.lower()}-{version}.json")]
     for candidate in candidates:
         if candidate.is_file():
             try:
@@ -176,6 +248,14 @@ def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> di
             except (OSError, json.JSONDecodeError) as error:
                 raise ModelopsError(f"cannot load schema {candidate}: {error}") from None
     return _crd_index(directory).get((group, kind, version))
+
+
+@lru_cache(maxsize=1)
+def _cel_index() -> dict[str, list[list[list[str]]]]:
+    try:
+        return dict(json.loads(CEL_INDEX.read_text()))
+    except (OSError, json.JSONDecodeError):
+        return {}  # no index: build_plan walks the schema instead
 
 
 @lru_cache(maxsize=32)

@@ -1,0 +1,141 @@
+"""`modelops validate`: kubeconform's job (strict schemas, CRDs, --schema-dir, formats, exit
+codes) with CEL rules and file:line per problem; compiled validators agree with
+python-jsonschema on every document of the example repository, valid or mutated."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from generator.check.documents import collect_documents
+from generator.render.pipeline import render_repository
+from generator.spec.load import load_repository
+from generator.validate.schemas import SchemaRegistry
+from tests.conftest import ROOT, write_files
+
+BAD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          ports: [{containerPort: eighty}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  name: wt
+spec:
+  templates:
+    - name: both
+      container: {image: busybox}
+      script: {image: busybox, source: "true"}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+"""
+
+GOOD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {a: b}
+"""
+
+
+def _mutations(document):
+    """Documents the schemas must reject: an unknown field, and a wrong type at the top."""
+    unknown = copy.deepcopy(document)
+    unknown["spec" if "spec" in unknown else "metadata"]["notAField"] = 1
+    wrong = copy.deepcopy(document)
+    wrong["metadata"] = "not-an-object" if "spec" in wrong else wrong["metadata"]
+    return [document, unknown, wrong]
+
+
+def test_compiled_validators_agree_with_jsonschema_on_the_example():
+    repo = load_repository(ROOT)
+    documents = [d for d in collect_documents(render_repository(repo, None, None), repo.root) if d.has_schema]
+    registry = SchemaRegistry("1.33")
+    verdicts = 0
+    for doc in documents:
+        compiled = registry.validator(doc.document["apiVersion"], doc.document["kind"])
+        for variant in _mutations(doc.document):
+            fast = compiled.fast.is_valid(variant)
+            assert fast == (not list(compiled.readable.iter_errors(variant))), (doc.kind, doc.name)
+            verdicts += 1
+    assert verdicts == 3 * len(documents) and len(documents) > 50
+
+
+def test_text_output_file_line_and_exit_code(tmp_path, cli):
+    write_files(tmp_path, {"bad.yaml": BAD, "good.yaml": GOOD})
+    code, out, _ = cli("validate", "--summary", str(tmp_path))
+    assert code == 1
+    lines = out.splitlines()
+    assert f"{tmp_path}/bad.yaml:15:20 - Deployment web is invalid: spec.template.spec.containers[0].ports[0]" \
+        ".containerPort: expected integer" in lines[0]
+    assert lines[1] == (f"{tmp_path}/bad.yaml:22:3 - WorkflowTemplate wt is invalid: spec.templates: "
+                        "template must have at most one template type")
+    assert lines[2] == f"{tmp_path}/bad.yaml:27:1 - Widget w failed validation: could not find schema for Widget " \
+        "(example.com/v1)"
+    assert lines[3] == "Summary: 4 resources found in 2 files - Valid: 1, Invalid: 2, Errors: 1, Skipped: 0"
+
+
+def test_valid_stdin_exits_0_and_missing_schemas_can_be_skipped(monkeypatch, cli):
+    monkeypatch.setattr("sys.stdin", io.StringIO(GOOD + "---\n" + BAD.split("---\n")[2]))
+    code, out, _ = cli("validate", "--summary", "--ignore-missing-schemas", "-")
+    assert code == 0
+    assert out == "Summary: 2 resources found parsing stdin - Valid: 1, Invalid: 0, Errors: 0, Skipped: 1\n"
+
+
+@pytest.mark.parametrize("fmt", ["json", "junit", "tap"])
+def test_machine_formats(tmp_path, cli, fmt):
+    write_files(tmp_path, {"bad.yaml": BAD})
+    code, out, _ = cli("validate", "-o", fmt, "--summary", str(tmp_path / "bad.yaml"))
+    assert code == 1
+    if fmt == "json":
+        document = json.loads(out)
+        assert document["summary"] == {"valid": 0, "invalid": 2, "errors": 1, "skipped": 0}
+        cel = document["resources"][1]
+        assert cel["status"] == "statusInvalid" and cel["validationErrors"][0]["source"] == "cel"
+        assert cel["validationErrors"][0]["line"] == 22 and cel["validationErrors"][0]["path"] == "/spec/templates"
+    elif fmt == "junit":
+        root = ET.fromstring(out)
+        assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "2", "1")
+        assert "bad.yaml:22:3: spec.templates: template must have at most one template type" in out
+    else:
+        assert out.splitlines()[0] == "TAP version 13" and out.splitlines()[-1] == "1..3"
+        assert out.count("not ok ") == 3
+
+
+def test_schema_dir_in_kubeconform_layout(tmp_path, cli):
+    widget = {"type": "object", "required": ["spec"], "properties": {
+        "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+        "spec": {"type": "object", "properties": {"size": {"type": "integer"}},
+                 "x-kubernetes-validations": [{"rule": "self.size <= 10", "message": "size at most 10"}]}}}
+    write_files(tmp_path, {"schemas/example.com/widget_v1.json": json.dumps(widget),
+                           "w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+                                     "spec:\n  size: 11\n"})
+    code, out, _ = cli("validate", "--schema-dir", str(tmp_path / "schemas"), str(tmp_path / "w.yaml"))
+    assert code == 1
+    assert out == f"{tmp_path}/w.yaml:4:1 - Widget w is invalid: spec: size at most 10\n"
+
+
+def test_unparsable_file_and_bad_flag(tmp_path, cli):
+    write_files(tmp_path, {"broken.yaml": "a: [1, 2\n"})
+    code, out, _ = cli("validate", str(tmp_path / "broken.yaml"))
+    assert code == 1 and "failed validation: " in out and "YAML syntax error" in out
+    code, _, err = cli("validate", "--schema-dir", str(tmp_path / "nope"), str(tmp_path / "broken.yaml"))
+    assert code == 2 and "not a directory" in err

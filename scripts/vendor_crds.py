@@ -15,7 +15,9 @@ import yaml
 
 WANTED = {("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow"), ("argoproj.io", "Workflow"),
           ("argoproj.io", "Application"), ("argoproj.io", "ApplicationSet"), ("argoproj.io", "AppProject"),
-          ("jobset.x-k8s.io", "JobSet")}
+          ("jobset.x-k8s.io", "JobSet"), ("serving.kserve.io", "InferenceService"),
+          ("serving.kserve.io", "ServingRuntime"), ("monitoring.coreos.com", "PodMonitor"),
+          ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule")}
 
 
 def main(source: str) -> None:

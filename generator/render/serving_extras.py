@@ -1,0 +1,69 @@
+"""Serving facts beyond the chart's values: KServe objects, the canary, and monitoring
+(PodMonitor, PrometheusRule groups, the Grafana dashboard), all for one model x env."""
+from __future__ import annotations
+
+from typing import Any
+
+from generator.monitoring.dashboard import dashboard_json
+from generator.monitoring.rules import MonitoringTarget, rule_groups
+from generator.monitoring.runtimes import POD_LABELS, RUNTIMES
+from generator.render.kserve import KSERVE_PORT, kserve_context
+from generator.spec.model import ResolvedModel
+
+__all__ = ["serving_extras", "monitoring_target"]
+
+
+def _pods(resolved: ResolvedModel) -> str:
+    """Pod names of the model: the chart's Deployment, or KServe's predictor."""
+    suffix = "-predictor-.*" if resolved.serving and resolved.serving["target"] == "kserve" else "-.*"
+    return f"{resolved.name}{suffix}"
+
+
+def monitoring_target(resolved: ResolvedModel) -> MonitoringTarget:
+    serving = resolved.serving
+    assert serving is not None
+    env = resolved.environment
+    gpus = serving["gpus"]["count"] if serving.get("gpus") else 0
+    return MonitoringTarget(resolved.name, env.name, env.namespace, serving["runtime"], _pods(resolved),
+                            env.serving["monitoring"]["window"], serving["monitoring"]["alerts"],
+                            serving["monitoring"]["quality"], gpus)
+
+
+def _metrics_port(ctx: dict[str, Any]) -> int:
+    serving = ctx["serving"]
+    runtime = RUNTIMES[serving["runtime"]]
+    if runtime.metrics_port is not None:
+        return runtime.metrics_port
+    if serving["runtime"] == "custom":
+        return int(serving["port"])
+    return KSERVE_PORT if serving["target"] == "kserve" else int(serving["port"])
+
+
+def _monitoring(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
+    env = resolved.environment
+    settings = env.serving["monitoring"]
+    target = monitoring_target(resolved)
+    return {
+        "labels": {**ctx["labels"], **settings["ruleLabels"]},
+        "selector": {"modelops.dev/model": resolved.name, "modelops.dev/environment": env.name},
+        "podTargetLabels": list(POD_LABELS),
+        "endpoints": [{"portNumber": _metrics_port(ctx), "path": "/metrics", "interval": "30s"}],
+        "groups": rule_groups(target),
+        "dashboardNamespace": settings["dashboardNamespace"] or env.namespace,
+        "dashboardFile": f"{env.name}-{resolved.name}.json",
+        "dashboard": dashboard_json(target),
+    }
+
+
+def serving_extras(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
+    """Context keys the KServe and monitoring blueprints read."""
+    canary = resolved.canary
+    version = (canary.get("modelVersion") if canary else None) or ctx["modelVersion"]
+    pod_labels = dict(ctx["labels"])
+    if version:
+        pod_labels["app.kubernetes.io/version"] = version
+    out: dict[str, Any] = {"pod_labels_serving": pod_labels, "canary": canary or None}
+    out["monitoring"] = _monitoring(ctx, resolved)
+    if ctx["serving"]["target"] == "kserve":
+        out["kserve"] = kserve_context({**ctx, **out}, canary)
+    return out

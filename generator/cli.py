@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("generator.commands.new", "write a new, commented model spec"),
     "report": ("generator.commands.report", "self-contained HTML report"),
     "completion": ("generator.commands.completion", "print shell completion for bash or zsh"),
+    "rollout": ("generator.commands.rollout", "advance, complete or abort a canary, one pull request per step"),
 }
 
 

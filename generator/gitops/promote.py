@@ -25,7 +25,7 @@ from generator.check.gate import policy_gate
 from generator.errors import ModelopsError
 from generator.gitops.diff import diff_files, format_diff
 from generator.gitops.git import BOT_EMAIL, bot_env, current_branch, open_repo, redact, remote_url, require_clean
-from generator.gitops.spec_edit import set_release
+from generator.gitops.canary import edit_for_promotion
 from generator.render.pipeline import render_repository
 from generator.render.writer import apply_changes, plan_changes
 from generator.report import render_report
@@ -184,6 +184,7 @@ def _pr_body(result: PromotionResult, diff_md: str, report_md: str) -> str:
         "<!-- modelops:promotion -->",
         f"## Promote `{result.model}`: {result.source} -> {result.target}", "",
         "| Field | Before | After |", "| --- | --- | --- |", *rows, "",
+        *[f"- {m}" for m in result.messages if " gate: " in m], "",
         diff_md.strip(), "", report_md.strip(), "",
         "_Opened by `modelops promote`. Re-running it updates this pull request._", ""])
 
@@ -214,6 +215,12 @@ def _check_gates(request: PromotionRequest, repo: Repository, source: str, git_r
         if not passed:
             raise PromotionFailed(f"live gate failed: {reason}")
         notes.append(f"live gate: {reason}")
+        from generator.gitops.live_metrics import live_metrics
+
+        verdict = live_metrics(repo, request.model, source, version=spec.release(source).get("modelVersion"))
+        if verdict is not None and not verdict.passed:
+            raise PromotionFailed(f"live metrics gate failed: {verdict.reason()}")
+        notes.append(f"live metrics gate: {verdict.reason()}" if verdict else "live metrics gate: skipped (no Prometheus)")
     return notes
 
 
@@ -299,8 +306,8 @@ def _promote_in(request: PromotionRequest, git_repo: git.Repo, tree: Path, repo_
     result.messages += _check_gates(request, repo, source, git_repo, base_ref, tree)
     spec_path = root / spec.path
     try:
-        spec_path.write_text(set_release(spec_path.read_text(encoding="utf-8"), request.target, after, file=spec.path),
-                             encoding="utf-8")
+        spec_path.write_text(edit_for_promotion(spec_path.read_text(encoding="utf-8"), repo, request.model,
+                                                request.target, after, file=spec.path), encoding="utf-8")
         steps.done.append("edit spec")
         edited = load_repository(root)
         files = render_repository(edited, [request.target], [request.model])

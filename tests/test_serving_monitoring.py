@@ -1,0 +1,145 @@
+"""KServe and monitoring objects in the example repository: upstream CRDs (KServe,
+prometheus-operator from ../shared), Prometheus' own `promtool check rules`, and
+dashboards that name only metrics the model's runtime exports."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator.monitoring.runtimes import DCGM_METRICS, RUNTIMES
+from generator.validate.schemas import SchemaRegistry
+from tests.conftest import CONFORMANCE, ROOT
+
+CRDS = CONFORMANCE / "crds"
+NEW_KINDS = {"InferenceService", "ServingRuntime", "PodMonitor", "PrometheusRule"}
+
+
+def _documents(kinds: set[str]) -> list[tuple[str, dict]]:
+    found = []
+    for path in sorted((ROOT / "environments").rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") in kinds:
+                found.append((path.relative_to(ROOT).as_posix(), doc))
+    return found
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    if not (CRDS / "kserve").is_dir() or not (CRDS / "prometheus-operator").is_dir():
+        pytest.skip(f"upstream KServe / prometheus-operator CRDs not present under {CRDS}")
+    return SchemaRegistry("1.33", schema_dirs=[CRDS / "kserve", CRDS / "prometheus-operator"])
+
+
+def test_example_has_models_on_kserve_in_dev_and_staging():
+    isvcs = {(p.split("/")[1], d["metadata"]["name"]) for p, d in _documents({"InferenceService"})}
+    assert ("staging", "shelf-vision") in isvcs and ("dev", "shelf-vision") in isvcs
+    assert ("dev", "support-chat") in isvcs and ("dev", "churn-scorer") in isvcs
+    assert not any(env == "prod" for env, _ in isvcs)
+    app = yaml.safe_load((ROOT / "environments/staging/shelf-vision/app-serving.yaml").read_text())
+    assert app["spec"]["source"]["path"] == "environments/staging/shelf-vision/serving"
+
+
+def test_new_objects_pass_the_upstream_crds(upstream):
+    seen = set()
+    for path, doc in _documents(NEW_KINDS):
+        seen.add(doc["kind"])
+        assert upstream.validate(doc) == [], path
+    assert seen == NEW_KINDS
+
+
+def test_upstream_crds_reject_a_typo_in_the_predictor(upstream):
+    path, doc = _documents({"InferenceService"})[0]
+    doc["spec"]["predictor"]["canaryTrafficPercnt"] = 10
+    assert any("canaryTrafficPercnt" in v.message for v in upstream.validate(doc))
+
+
+def test_vendored_crds_agree_with_upstream(upstream):
+    vendored = SchemaRegistry("1.33")
+    for _path, doc in _documents(NEW_KINDS):
+        doc["spec"]["bogus"] = 1
+        assert vendored.validate(doc) == upstream.validate(doc) != []
+
+
+def test_vllm_runs_the_pinned_release_image_through_a_serving_runtime():
+    runtime = yaml.safe_load((ROOT / "environments/dev/support-chat/serving/servingruntime.yaml").read_text())
+    isvc = yaml.safe_load((ROOT / "environments/dev/support-chat/serving/inferenceservice.yaml").read_text())
+    container = runtime["spec"]["containers"][0]
+    assert container["image"].split("@")[1].startswith("sha256:")
+    assert container["command"] == ["vllm", "serve"] and "--tensor-parallel-size" in container["args"]
+    model = isvc["spec"]["predictor"]["model"]
+    assert model["runtime"] == runtime["metadata"]["name"]
+    assert model["storageUri"] == "s3://models/support-chat/v8/"
+    assert model["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert isvc["spec"]["predictor"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+
+@pytest.fixture(scope="module")
+def promtool():
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.skip("promtool not installed (Debian package `prometheus`; scripts/install-test-deps.sh)")
+    return binary
+
+
+def test_every_rendered_rule_file_passes_promtool(promtool, tmp_path):
+    rules = _documents({"PrometheusRule"})
+    assert len(rules) == 9
+    files = []
+    for index, (_path, doc) in enumerate(rules):
+        file = tmp_path / f"rules-{index}.yaml"
+        file.write_text(yaml.safe_dump({"groups": doc["spec"]["groups"]}))
+        files.append(str(file))
+    result = subprocess.run([promtool, "check", "rules", *files], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_really_rejects_broken_promql(promtool, tmp_path):
+    file = tmp_path / "bad.yaml"
+    file.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "sum(rate(x[5m])"}]}]}))
+    result = subprocess.run([promtool, "check", "rules", str(file)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+
+
+_METRIC = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{")
+
+
+def _allowed(spec: dict, env: str) -> set[str]:
+    serving = {**spec["serving"], **spec.get("environments", {}).get(env, {}).get("serving", {})}
+    allowed = set(RUNTIMES[serving["runtime"]].exports)
+    if serving.get("gpus"):
+        allowed |= DCGM_METRICS
+    quality = serving.get("monitoring", {}).get("quality")
+    if quality:
+        allowed.add(quality["metric"])
+    return allowed
+
+
+def test_every_dashboard_is_json_naming_only_its_runtimes_metrics():
+    configmaps = [(p, d) for p, d in _documents({"ConfigMap"}) if d["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    assert len(configmaps) == 9
+    for path, doc in configmaps:
+        env, model = path.split("/")[1:3]
+        spec = yaml.safe_load((ROOT / f"models/{model}.yaml").read_text())
+        [(name, text)] = doc["data"].items()
+        assert name == f"{env}-{model}.json"
+        dashboard = json.loads(text)
+        exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+        assert exprs, path
+        named = {m for expr in exprs for m in _METRIC.findall(expr)}
+        assert named and named <= _allowed(spec, env), (path, named - _allowed(spec, env))
+
+
+def test_alert_thresholds_come_from_the_spec():
+    doc = yaml.safe_load((ROOT / "environments/staging/shelf-vision/monitoring/prometheusrule.yaml").read_text())
+    alerts = {r["alert"]: r["expr"] for r in doc["spec"]["groups"][0]["rules"]}
+    assert alerts["ModelHighErrorRate"].endswith(") > 0.01")
+    assert alerts["ModelHighLatencyP95"].endswith(") > 0.25")
+    assert "nv_inference_request_failure" in alerts["ModelHighErrorRate"]
+    assert {"ModelGPUUnderused", "ModelGPUSaturated", "ModelQueueBacklog"} <= set(alerts)
+    assert doc["metadata"]["labels"]["release"] == "kube-prometheus-stack"

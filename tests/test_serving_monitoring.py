@@ -36,21 +36,42 @@ def upstream():
     return SchemaRegistry("1.33", schema_dirs=[CRDS / "kserve", CRDS / "prometheus-operator"])
 
 
-def test_example_has_models_on_kserve_in_dev_and_staging():
+def test_example_has_shelf_vision_on_kserve_in_dev_and_staging():
     isvcs = {(p.split("/")[1], d["metadata"]["name"]) for p, d in _documents({"InferenceService"})}
-    assert ("staging", "shelf-vision") in isvcs and ("dev", "shelf-vision") in isvcs
-    assert ("dev", "support-chat") in isvcs and ("dev", "churn-scorer") in isvcs
-    assert not any(env == "prod" for env, _ in isvcs)
+    assert isvcs == {("dev", "shelf-vision"), ("staging", "shelf-vision")}
+    assert not (ROOT / "environments/staging/shelf-vision/serving/values.yaml").exists()
     app = yaml.safe_load((ROOT / "environments/staging/shelf-vision/app-serving.yaml").read_text())
     assert app["spec"]["source"]["path"] == "environments/staging/shelf-vision/serving"
 
 
-def test_new_objects_pass_the_upstream_crds(upstream):
+@pytest.fixture(scope="module")
+def all_on_kserve(tmp_path_factory):
+    """The example with every model on KServe in every environment (vLLM, Triton, custom)."""
+    from generator.render.pipeline import render_repository
+    from generator.spec.load import load_repository
+    from tests.conftest import copy_example
+
+    work = copy_example(tmp_path_factory.mktemp("kserve") / "repo")
+    for env in ("dev", "staging", "prod"):
+        path = work / f"environments/{env}/environment.yaml"
+        path.write_text(path.read_text().replace("  target: chart\n", "  target: kserve\n"))
+    for model in ("support-chat", "churn-scorer"):
+        assert "target:" not in (work / f"models/{model}.yaml").read_text()
+    files = render_repository(load_repository(work))
+    return {f.path: list(f.documents) for f in files}
+
+
+def test_new_objects_pass_the_upstream_crds(upstream, all_on_kserve):
     seen = set()
-    for path, doc in _documents(NEW_KINDS):
+    documents = _documents(NEW_KINDS) + [(path, doc) for path, docs in sorted(all_on_kserve.items())
+                                         for doc in docs if doc.get("kind") in NEW_KINDS]
+    for path, doc in documents:
         seen.add(doc["kind"])
         assert upstream.validate(doc) == [], path
     assert seen == NEW_KINDS
+    runtimes = {d["spec"]["containers"][0]["command"][0] for p, d in documents if d["kind"] == "ServingRuntime"}
+    assert runtimes == {"vllm", "tritonserver"}
+    assert any("containers" in d["spec"]["predictor"] for p, d in documents if d["kind"] == "InferenceService")
 
 
 def test_upstream_crds_reject_a_typo_in_the_predictor(upstream):
@@ -66,9 +87,9 @@ def test_vendored_crds_agree_with_upstream(upstream):
         assert vendored.validate(doc) == upstream.validate(doc) != []
 
 
-def test_vllm_runs_the_pinned_release_image_through_a_serving_runtime():
-    runtime = yaml.safe_load((ROOT / "environments/dev/support-chat/serving/servingruntime.yaml").read_text())
-    isvc = yaml.safe_load((ROOT / "environments/dev/support-chat/serving/inferenceservice.yaml").read_text())
+def test_vllm_runs_the_pinned_release_image_through_a_serving_runtime(all_on_kserve):
+    [runtime] = all_on_kserve["environments/dev/support-chat/serving/servingruntime.yaml"]
+    [isvc] = all_on_kserve["environments/dev/support-chat/serving/inferenceservice.yaml"]
     container = runtime["spec"]["containers"][0]
     assert container["image"].split("@")[1].startswith("sha256:")
     assert container["command"] == ["vllm", "serve"] and "--tensor-parallel-size" in container["args"]

@@ -19,13 +19,19 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 
 def free_port() -> int:
@@ -72,7 +78,7 @@ class ModelServer:
 
 def _handler(registry: CollectorRegistry) -> type[BaseHTTPRequestHandler]:
     class Metrics(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             body = generate_latest(registry)
             self.send_response(200 if self.path == "/metrics" else 404)
             self.send_header("Content-Type", CONTENT_TYPE_LATEST)
@@ -80,7 +86,7 @@ def _handler(registry: CollectorRegistry) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet test output
+        def log_message(self, format: str, *args: object) -> None:
             pass
     return Metrics
 

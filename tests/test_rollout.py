@@ -96,7 +96,11 @@ def isvc(work: Path) -> dict:
 
 @pytest.fixture
 def kube(tmp_path, monkeypatch, setup):
-    from tests.emulators.kube_api import KubeApiEmulator, make_application, write_kubeconfig
+    from tests.emulators.kube_api import (
+        KubeApiEmulator,
+        make_application,
+        write_kubeconfig,
+    )
 
     work, _ = setup
     with KubeApiEmulator(token="kube-token") as server:

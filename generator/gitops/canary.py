@@ -15,7 +15,7 @@ from generator.gitops.spec_edit import RELEASE_KEYS, _indent_of, _yaml, set_rele
 from generator.spec.load import Repository
 from generator.spec.model import resolve
 
-__all__ = ["canary_steps", "uses_canary", "set_canary", "edit_for_promotion", "next_weight"]
+__all__ = ["canary_steps", "edit_for_promotion", "next_weight", "set_canary", "uses_canary"]
 
 
 def canary_steps(repo: Repository, model: str, env: str) -> list[int] | None:

@@ -10,7 +10,7 @@ from generator.render.serving_extras import monitoring_target
 from generator.spec.load import Repository
 from generator.spec.model import parse_duration, resolve
 
-__all__ = ["prometheus_url", "live_metrics", "URL_VARIABLE", "DEFAULT_SOAK"]
+__all__ = ["DEFAULT_SOAK", "URL_VARIABLE", "live_metrics", "prometheus_url"]
 
 URL_VARIABLE = "MODELOPS_PROMETHEUS_URL"
 DEFAULT_SOAK = "10m"

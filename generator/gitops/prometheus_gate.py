@@ -37,7 +37,7 @@ class PrometheusClient:
         request = urllib.request.Request(f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}",
                                          headers={"Accept": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - URL from config
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body: Any = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
             detail = _error_text(error)

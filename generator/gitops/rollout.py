@@ -25,7 +25,7 @@ from generator.render.writer import apply_changes, plan_changes
 from generator.report import render_report
 from generator.spec.load import Repository, load_repository
 
-__all__ = ["RolloutRequest", "RolloutResult", "rollout", "plan_step"]
+__all__ = ["RolloutRequest", "RolloutResult", "plan_step", "rollout"]
 
 
 @dataclass
@@ -101,8 +101,9 @@ def _title(result: RolloutResult, version: str) -> str:
 
 
 def _message(result: RolloutResult, version: str) -> str:
-    lines = [f"rollout({result.model}): {result.env} {result.action} {result.weight_before}% -> "
-             f"{result.weight_after}% ({version})", "", _title(result, version) + ".", ""]
+    subject = (f"rollout({result.model}): {result.env} {result.action} {result.weight_before}% -> "
+               f"{result.weight_after}% ({version})")
+    lines = [subject, "", _title(result, version) + ".", ""]
     if result.verdict is not None:
         lines += [f"Modelops-Gate: {c.describe()}" for c in result.verdict.checks]
     lines += [f"Modelops-Model: {result.model}", f"Modelops-Target: {result.env}",

@@ -11,7 +11,7 @@ from typing import Any
 from generator.gitops.gates import parse_threshold
 from generator.monitoring.runtimes import RUNTIMES, selector
 
-__all__ = ["MonitoringTarget", "rule_groups", "queries_for"]
+__all__ = ["MonitoringTarget", "queries_for", "rule_groups"]
 
 _NEGATE = {">=": "<", "<=": ">", ">": "<=", "<": ">=", "==": "!="}
 

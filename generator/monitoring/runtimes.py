@@ -19,8 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Runtime", "RUNTIMES", "DCGM_METRICS", "selector", "MODEL_LABEL", "ENV_LABEL", "VERSION_LABEL",
-           "POD_LABELS"]
+__all__ = [
+    "DCGM_METRICS",
+    "ENV_LABEL",
+    "MODEL_LABEL",
+    "POD_LABELS",
+    "RUNTIMES",
+    "VERSION_LABEL",
+    "Runtime",
+    "selector",
+]
 
 # Pod labels copied onto every scraped series, and the Prometheus label names they become.
 POD_LABELS = ("modelops.dev/model", "modelops.dev/environment", "app.kubernetes.io/version")

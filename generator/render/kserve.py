@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["kserve_context", "KSERVE_PORT", "MODEL_MOUNT"]
+__all__ = ["KSERVE_PORT", "MODEL_MOUNT", "kserve_context"]
 
 KSERVE_PORT = 8080  # the port KServe routes to (Knative's single container port)
 MODEL_MOUNT = "/mnt/models"  # where KServe's storage initializer puts storageUri

@@ -10,7 +10,7 @@ from generator.monitoring.runtimes import POD_LABELS, RUNTIMES
 from generator.render.kserve import KSERVE_PORT, kserve_context
 from generator.spec.model import ResolvedModel
 
-__all__ = ["serving_extras", "monitoring_target"]
+__all__ = ["monitoring_target", "serving_extras"]
 
 
 def _pods(resolved: ResolvedModel) -> str:

@@ -6,6 +6,8 @@ builtinPolicies: true       # load the built-in library too
 failOn: deny                # default for `check --fail-on`
 kubernetesVersion: "1.33"   # default schema version (else each environment's own)
 waivers: waivers.yaml
+engine: regorus             # Rego engine: regorus (default), opa (in-process), opa-server
+allowNetwork: false         # let policies call http.send and other network built-ins
 ```
 """
 from __future__ import annotations
@@ -32,6 +34,8 @@ CONFIG_SCHEMA = {
         "waivers": {"type": "string", "minLength": 1},
         "gatekeeper": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "schemaDirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "engine": {"enum": ["regorus", "opa", "opa-server"]},
+        "allowNetwork": {"type": "boolean"},
     },
 }
 
@@ -45,6 +49,8 @@ class Config:
     waivers: str = "waivers.yaml"
     gatekeeper: tuple[str, ...] = ()
     schema_dirs: tuple[str, ...] = field(default_factory=tuple)
+    engine: str | None = None
+    allow_network: bool = False
 
 
 def load_config(root: Path) -> Config:
@@ -64,4 +70,5 @@ def load_config(root: Path) -> Config:
     return Config(policies=tuple(data.get("policies", ("policies",))), builtin_policies=data.get("builtinPolicies", True),
                   fail_on=data.get("failOn", "deny"), kubernetes_version=data.get("kubernetesVersion"),
                   waivers=data.get("waivers", "waivers.yaml"), gatekeeper=tuple(data.get("gatekeeper", ())),
-                  schema_dirs=tuple(data.get("schemaDirs", ())))
+                  schema_dirs=tuple(data.get("schemaDirs", ())), engine=data.get("engine"),
+                  allow_network=bool(data.get("allowNetwork", False)))

@@ -1,13 +1,6 @@
 """Shared fixtures: an isolated git identity, a copy of the example repository, a CLI runner."""
 from __future__ import annotations
 
-import importlib.util
-
-# torch must be loaded before regopy: the other order aborts the process (a double free in
-# libtorch's static initialisers with regopy 1.5.2 and torch 2.13; generator/training/planner.py).
-if importlib.util.find_spec("torch") is not None:
-    import torch  # noqa: F401
-
 import os
 import shutil
 import textwrap

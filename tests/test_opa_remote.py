@@ -12,7 +12,7 @@ import requests
 from generator.cli import main
 from generator.policy import PolicyError
 from generator.policy.engine import PolicySet
-from generator.policy.remote import RemotePolicySet, policy_id
+from generator.policy.engines.opa_server import policy_id
 from tests.emulators.opa_server import OpaEmulator
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conftest"
@@ -30,8 +30,13 @@ def opa() -> Iterator[OpaEmulator]:
         yield server
 
 
-def remote(opa: OpaEmulator, *paths: Path) -> RemotePolicySet:
-    return RemotePolicySet.load(list(paths), host="127.0.0.1", port=opa.port)
+def remote(opa: OpaEmulator, *paths: Path) -> PolicySet:
+    return on_server(list(paths), opa.port)
+
+
+def on_server(paths: list[Path], port: int, timeout: float = 5.0) -> PolicySet:
+    return PolicySet.load(paths, engine="opa-server",
+                          engine_options={"host": "127.0.0.1", "port": port, "timeout": timeout})
 
 
 def free_port() -> int:
@@ -56,10 +61,11 @@ def test_remote_results_equal_the_embedded_engine(opa: OpaEmulator, directory: s
         or directory == "gatekeeper"
 
 
-def test_policies_are_pushed_as_v1_and_data_documents_too(opa: OpaEmulator) -> None:
+def test_v0_policies_are_refused_then_pushed_upgraded_and_data_documents_too(opa: OpaEmulator) -> None:
     server = remote(opa, FIXTURES / "policy")
-    server.push()
-    assert all("contains" in source for source in opa.state.policies.values())
+    assert server.engine_label == f"opa-server at http://127.0.0.1:{opa.port}"
+    user_modules = {k: v for k, v in opa.state.policies.items() if "aggregate" not in k}
+    assert user_modules and all("contains" in source for source in user_modules.values())
     assert opa.state.data == {"registries": ["registry.example.com/"]}
     assert ("GET", "/health") in opa.state.requests
 
@@ -71,7 +77,7 @@ def test_emulator_rejects_v0_like_opa_1(opa: OpaEmulator) -> None:
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid_parameter"
-    assert body["errors"][0]["message"] == "`if` keyword is required before rule body"
+    assert "`if` keyword is required before rule body" in body["errors"][0]["message"]
 
 
 def test_emulator_is_strict_about_request_shapes(opa: OpaEmulator) -> None:
@@ -109,7 +115,7 @@ def test_runtime_error_fails_closed(opa: OpaEmulator, tmp_path: Path) -> None:
         remote(opa, tmp_path).evaluate({"kind": "Deployment"})
 
 
-def test_unsupported_builtin_fails_closed(opa: OpaEmulator, tmp_path: Path) -> None:
+def test_network_builtin_is_refused_before_anything_is_pushed(opa: OpaEmulator, tmp_path: Path) -> None:
     write(tmp_path, "p.rego", """\
         package main
         import rego.v1
@@ -118,19 +124,19 @@ def test_unsupported_builtin_fails_closed(opa: OpaEmulator, tmp_path: Path) -> N
           r.status_code == 200
         }
         """)
-    with pytest.raises(PolicyError, match="HTTP builtins are not supported"):
-        remote(opa, tmp_path).evaluate({})
+    with pytest.raises(PolicyError, match="http.send is a network built-in"):
+        remote(opa, tmp_path)
+    assert opa.state.requests == []
 
 
 def test_unreachable_server_fails_closed() -> None:
-    server = RemotePolicySet.load([FIXTURES / "policy"], host="127.0.0.1", port=free_port(), timeout=0.5)
     with pytest.raises(PolicyError, match="unreachable"):
-        server.evaluate(DOCUMENTS[0])
+        on_server([FIXTURES / "policy"], free_port(), timeout=0.5)
 
 
 def test_server_going_away_mid_run_fails_closed(tmp_path: Path) -> None:
     with OpaEmulator() as server_process:
-        server = RemotePolicySet.load([FIXTURES / "policy"], host="127.0.0.1", port=server_process.port, timeout=0.5)
+        server = on_server([FIXTURES / "policy"], server_process.port, timeout=0.5)
         assert server.evaluate(DOCUMENTS[1])
     with pytest.raises(PolicyError, match=r"querying data\.main\.deny failed"):
         server.evaluate(DOCUMENTS[0])
@@ -164,4 +170,4 @@ def test_remote_applies_conftest_exceptions_like_the_embedded_engine(opa: OpaEmu
         assert key(server_results) == key(local_results) and server_exceptions == local_exceptions
     assert [e.msg for e in server.evaluate_detailed({"image": "x:latest", "name": "allowed"})[1]] == \
         ['data.main.exception[_][_] == "latest"']
-    assert ("POST", "/v1/data/main/exception") in opa.state.requests
+    assert ("POST", "/v1/data/modelops_internal_aggregate/results") in opa.state.requests

@@ -14,6 +14,7 @@ from pathlib import Path
 from generator.check.documents import CheckDocument
 from generator.check.locate import locate_in_spec
 from generator.findings import Finding
+from generator.policy.engines import DEFAULT_ENGINE
 from generator.policy.gatekeeper import load_gatekeeper
 
 __all__ = ["gatekeeper_check"]
@@ -23,9 +24,10 @@ def _key(kind: str, name: str, namespace: str) -> tuple[str, str, str]:
     return (kind, name, namespace)
 
 
-def gatekeeper_check(directories: Sequence[Path]) -> Callable[[list[CheckDocument]], list[Finding]]:
+def gatekeeper_check(directories: Sequence[Path], *,
+                     engine: str = DEFAULT_ENGINE) -> Callable[[list[CheckDocument]], list[Finding]]:
     """A check over the collected documents; templates are loaded (and compiled) once, now."""
-    constraints = load_gatekeeper([str(d) for d in directories])
+    constraints = load_gatekeeper([str(d) for d in directories], engine=engine)
 
     def check(documents: list[CheckDocument]) -> list[Finding]:
         by_environment: dict[str, list[CheckDocument]] = defaultdict(list)

@@ -34,7 +34,19 @@ def _tools_digest(repo: Repository, options: CheckOptions) -> str:
     blueprint_dirs = [repo.root / "blueprints" / "templates", repo.root / "blueprints" / "teams",
                       bundled("blueprints/templates"), first_existing(repo.root, CHART_PATH)]
     return digest(tree_digest(blueprint_dirs), tree_digest(options.policy_dirs), tree_digest(options.schema_dirs),
-                  str(options.kubernetes_version), str(options.plan_for is not None))
+                  str(options.kubernetes_version), str(options.plan_for is not None), _engine_identity(options))
+
+
+def _engine_identity(options: CheckOptions) -> str:
+    """Which engine (and version) produced cached findings: another engine re-checks."""
+    if options.engine == "opa-server":
+        return f"opa-server {sorted(options.engine_options.items())}"
+    from generator.policy.engines import engine_class
+
+    try:
+        return f"{options.engine} {engine_class(options.engine)().version()}"
+    except Exception:  # noqa: BLE001 - an engine that cannot start fails later, with its own message
+        return options.engine
 
 
 class _Inputs:
@@ -69,8 +81,6 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     """Check the selected pairs, re-using cached findings; `use_cache=False` re-checks (and
     stores) nothing, but still spreads a large run over worker processes."""
     cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
-    if use_cache:
-        options = replace(options, cache_dir=repo.root / CACHE_DIR)
     tools = _tools_digest(repo, options)
     usage = repo.gpu_usage()
     envs = [e.name for e in repo.select_environments(environments)]
@@ -135,18 +145,14 @@ def _worth_processes(options: CheckOptions, pairs: list[tuple[str, str]]) -> boo
     return options.workers > 1 and len(pairs) >= PARALLEL_MIN_PAIRS and options.evaluator is None
 
 
-def _worker(repo: Repository, policy_dirs: list[str], kubernetes_version: str | None, schema_dirs: list[str],
-            pairs: list[tuple[str, str]], cache_dir: str | None) -> CheckResult:
-    """One process's share: its own regopy bundle and Helm handle (neither is fork-safe).
+def _worker(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
+    """One process's share: its own policy engine and Helm handle (neither is fork-safe).
 
     The repository comes loaded from the parent (pickled): loading it again would parse
     every spec a second time in each worker when there is no spec cache."""
     from generator.planning import plan_for_policy
 
-    options = CheckOptions(policy_dirs=[Path(d) for d in policy_dirs], kubernetes_version=kubernetes_version,
-                           schema_dirs=[Path(d) for d in schema_dirs], plan_for=plan_for_policy,
-                           cache_dir=Path(cache_dir) if cache_dir else None)
-    return _check_pairs(repo, options, pairs)
+    return _check_pairs(repo, replace(options, plan_for=plan_for_policy), pairs)
 
 
 def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
@@ -156,10 +162,8 @@ def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[t
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_worker, repo, [str(d) for d in options.policy_dirs],
-                               options.kubernetes_version, [str(d) for d in options.schema_dirs], share,
-                               str(options.cache_dir) if options.cache_dir else None)
-                   for share in shares]
+        portable = replace(options, plan_for=None, progress=None, extra_checks=(), evaluator=None, waivers_file=None)
+        futures = [pool.submit(_worker, repo, portable, share) for share in shares]
         results = [future.result() for future in futures]
     findings = [f for result in results for f in result.findings]
     per_pair: dict[tuple[str, str], int] = {}

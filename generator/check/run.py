@@ -18,6 +18,7 @@ from generator.check.locate import locate_in_spec
 from generator.errors import Problem
 from generator.findings import Finding, sort_findings
 from generator.policy.engine import PolicySet, RuleResult
+from generator.policy.engines import DEFAULT_ENGINE
 from generator.policy.waivers import apply_waivers, load_waivers
 from generator.render.pipeline import RenderedFile
 from generator.report.model import RuleInfo
@@ -40,12 +41,14 @@ class CheckOptions:
     waivers_file: Path | None = None
     today: dt.date = field(default_factory=dt.date.today)
     workers: int = 2
-    evaluator: Any = None  # a PolicySet-like object (e.g. remote OPA); built from policy_dirs when None
+    evaluator: Any = None  # a loaded PolicySet; built from policy_dirs and the engine choice when None
+    engine: str = DEFAULT_ENGINE
+    engine_options: dict[str, Any] = field(default_factory=dict)
+    allow_network: bool = False
     plan_for: Callable[[ResolvedModel], dict[str, Any] | None] | None = None
     extra_checks: Sequence[Callable[[list[CheckDocument]], list[Finding]]] = ()
     # progress(total) -> a context manager with advance(n): the CLI's bar; None: silent.
     progress: Callable[[int], Any] | None = None
-    cache_dir: Path | None = None  # where the compiled policy bundle is kept between runs
 
 
 @dataclass
@@ -122,8 +125,8 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
 def _environment_view(view: dict[str, Any], usage: dict[str, Any] | None, model: str) -> dict[str, Any]:
     """The environment as one model's policies see it: the GPU total and this model's share.
 
-    Not every model's share: with a thousand models that map is most of each input, and
-    regopy's cost grows with the input it parses.
+    Not every model's share: with a thousand models that map would be most of each input,
+    and converting the input is a large part of an engine's cost per document.
     """
     if usage is None:
         return view
@@ -147,8 +150,7 @@ def _policy_findings(documents: list[CheckDocument], repo: Repository, evaluator
             plans[key] = options.plan_for(doc.resolved) if (options.plan_for and doc.resolved) else None
             views[key] = _environment_view(base_views.get(doc.environment, {}), usage.get(doc.environment), doc.model)
         inputs.append(policy_input(doc, views[key], sorted(set(kinds[key])), plans[key]))
-    # One interpreter: threads gave no speed-up with regopy 1.5.2 on 2 cores (0.92x), and
-    # saving the bundle for per-thread copies fails intermittently inside rego-cpp.
+    # One engine, one thread: regorus holds the GIL (check scales over processes instead).
     results: list[list[RuleResult]] = []
     with (options.progress or _silent)(len(inputs)) as bar:
         for start in range(0, len(inputs), PROGRESS_CHUNK):
@@ -193,7 +195,9 @@ def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
 def run_check(repo: Repository, files: list[RenderedFile], options: CheckOptions) -> CheckResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    evaluator = options.evaluator or PolicySet.load([str(p) for p in options.policy_dirs], cache_dir=options.cache_dir)
+    evaluator = options.evaluator or PolicySet.load([str(p) for p in options.policy_dirs], engine=options.engine,
+                                                    engine_options=options.engine_options,
+                                                    allow_network=options.allow_network)
     timings["policy-compile"] = time.perf_counter() - started
 
     mark = time.perf_counter()

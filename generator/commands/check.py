@@ -11,7 +11,6 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from generator.check.gate import default_policy_dirs
 from generator.check.incremental import check_incrementally
@@ -19,6 +18,7 @@ from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.config import load_config
 from generator.console import Progress
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
+from generator.policy.engines.options import add_engine_option, engine_choice
 from generator.render.committed import read_committed
 from generator.render.pipeline import render_repository
 from generator.report import FORMATS, render_report
@@ -40,8 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", "-p", action="append", metavar="DIR", type=Path,
                         help="policy folder (repeatable; default: the built-in library plus the repo's policies/)")
     parser.add_argument("--no-builtin-policies", action="store_true", help="do not load the built-in policy library")
-    parser.add_argument("--opa-url", metavar="URL", help="evaluate on a remote OPA server instead of embedded regopy "
-                        "(token from OPA_TOKEN)")
+    add_engine_option(parser)
     parser.add_argument("--gatekeeper", action="append", metavar="DIR", type=Path,
                         help="also evaluate Gatekeeper ConstraintTemplates and Constraints from DIR")
     parser.add_argument("--kubernetes-version", metavar="X.Y", help="schema version (default: per environment)")
@@ -68,20 +67,10 @@ def policy_dirs(repo: Repository, explicit: list[Path] | None, use_builtin: bool
     return dirs
 
 
-def _remote_evaluator(url: str, dirs: list[Path]) -> Any:
-    from generator.policy.remote import RemotePolicySet
-
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ModelopsError(f"--opa-url {url!r}: expected http://HOST:PORT")
-    return RemotePolicySet.load([str(d) for d in dirs], host=parsed.hostname, port=parsed.port or 8181,
-                                token=os.environ.get("OPA_TOKEN") or None, ssl=parsed.scheme == "https")
-
-
-def _gatekeeper_check(dirs: list[Path]):
+def _gatekeeper_check(dirs: list[Path], engine: str) -> Any:
     from generator.check.gatekeeper_findings import gatekeeper_check
 
-    return gatekeeper_check(dirs)
+    return gatekeeper_check(dirs, engine=engine)
 
 
 def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
@@ -90,6 +79,7 @@ def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
                 else render_repository(repo, args.env, args.model))
 
     config = load_config(repo.root)
+    choice = engine_choice(args, configured=config.engine, configured_network=config.allow_network)
     dirs = policy_dirs(repo, args.policy, not args.no_builtin_policies)
     waivers = args.waivers or (repo.root / config.waivers)
     from generator.planning import plan_for_policy
@@ -101,13 +91,14 @@ def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
         waivers_file=waivers if (args.waivers or waivers.is_file()) else None,
         today=args.today or dt.date.today(),
         workers=max(1, args.workers),
-        evaluator=_remote_evaluator(args.opa_url, dirs) if args.opa_url else None,
+        engine=choice.name, engine_options=choice.options, allow_network=choice.allow_network,
         plan_for=plan_for_policy,
         progress=lambda total: Progress(total, "policies", quiet=args.quiet, verbose=args.verbose),
-        extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(repo.root / d for d in config.gatekeeper)])]
+        extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(repo.root / d for d in config.gatekeeper)],
+                                        choice.name)]
         if (args.gatekeeper or config.gatekeeper) else (),
     )
-    if args.rendered or args.opa_url or options.extra_checks:
+    if args.rendered or choice.name == "opa-server" or options.extra_checks:
         return run_check(repo, files_for(), options)
     return check_incrementally(repo, options, args.env, args.model, use_cache=not args.no_cache)
 

@@ -9,30 +9,38 @@ pass, --no-fail included, where conftest exits 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from generator.errors import ModelopsError
 from generator.policy.conftest_inputs import load_documents
+from generator.config import load_config
 from generator.policy.conftest_results import (check, exit_code, reject_if_without_contains, render_github,
                                                render_json, render_stdout, render_tap)
-from generator.policy.engine import PolicyModule, PolicySet, load_data_paths, load_modules
+from generator.policy.engine import PolicySet, load_data_paths, load_modules
+from generator.policy.engines.options import EngineChoice, add_engine_option, engine_choice
 from generator.policy.gator_verify import add_verify_command
 
 __all__ = ["configure", "run"]
 
 OUTPUTS = ("stdout", "json", "tap", "github")
+TEST_OUTPUTS = ("stdout", "json", "tap", "junit", "github")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", required=True)
-    test = sub.add_parser("test", help="run every test_* rule (like opa test)")
+    test = sub.add_parser("test", help="run every test_* rule (like opa test, conftest verify)")
     test.add_argument("paths", nargs="*", metavar="DIR", help="policy directories (default: policies/)")
+    test.add_argument("-p", "--policy", action="append", default=[], metavar="DIR",
+                      help="policy directory or file (repeatable; as conftest verify)")
+    test.add_argument("-d", "--data", action="append", metavar="PATH", default=[],
+                      help="data files or directories, merged at the root of data")
+    test.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
+                      help="only tests in these packages (repeatable; wildcards such as main.*)")
+    test.add_argument("-o", "--output", choices=TEST_OUTPUTS, default="stdout", help="report format")
+    test.add_argument("--quiet", action="store_true", help="only failures and the summary")
+    add_engine_option(test)
     test.set_defaults(_policy_run=run_test)
 
     ev = sub.add_parser("eval", help="evaluate files against policies (like conftest test)")
@@ -54,8 +62,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--no-color", action="store_true", help="accepted for conftest; output is never colored")
     ev.add_argument("--ignore", metavar="REGEX", help="skip files found in directories whose path matches")
     ev.add_argument("--parser", choices=("yaml", "json"), help="parse every file as YAML or JSON")
-    ev.add_argument("--workers", type=int, default=2, help="evaluation threads (default: 2)")
-    ev.add_argument("--opa", metavar="URL", help="evaluate on this OPA server (http://host:port) instead of in-process")
+    ev.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)  # accepted; evaluation is sequential
+    add_engine_option(ev)
     ev.set_defaults(_policy_run=run_eval)
 
     add_verify_command(sub)
@@ -75,65 +83,43 @@ def _default_policies(args: argparse.Namespace) -> list[str]:
 
 # -- policy test ----------------------------------------------------------------------------
 
+def _choice(args: argparse.Namespace) -> EngineChoice:
+    config = load_config(Path(args.repo_root))
+    return engine_choice(args, configured=config.engine, configured_network=config.allow_network)
+
+
 def run_test(args: argparse.Namespace) -> int:
     from generator.policy.rego_test import run_tests
+    from generator.policy.test_report import render_test_report
 
-    report = run_tests(args.paths or _default_policies(args))
-    for case in report.cases:
-        if case.status != "pass":
-            label = "FAIL" if case.status == "fail" else "ERROR"
-            print(f"{label}: {case.file}: data.{case.package}.{case.name}: {case.message}")
-    print(report.summary())
+    choice = _choice(args)
+    report = run_tests([*args.paths, *args.policy] or _default_policies(args), engine=choice.name,
+                       data_paths=args.data, namespaces=[n for v in args.namespace for n in v.split(",") if n],
+                       allow_network=choice.allow_network, engine_options=choice.options)
+    for line in report.prints:
+        print(line, file=sys.stderr)
+    print(render_test_report(report, args.output, quiet=args.quiet))
     return 0 if report.ok else 1
 
 
 # -- policy eval (conftest test) ---------------------------------------------------------------
-
-def _remote(url: str, modules: Sequence[PolicyModule], data: dict[str, Any]) -> Any:
-    from urllib.parse import urlsplit
-
-    from generator.policy.remote import RemotePolicySet
-
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ModelopsError(f"--opa {url}: expected http(s)://HOST:PORT")
-    return RemotePolicySet(modules, data, host=parts.hostname, port=parts.port or 8181,
-                           token=os.environ.get("OPA_TOKEN") or None, ssl=parts.scheme == "https")
-
-
-@contextlib.contextmanager
-def _policy_prints_to_stderr() -> Iterator[None]:
-    """Rego `print()` writes straight to file descriptor 1 from C++; keep it off stdout so
-    the report (JSON especially) stays parseable."""
-    try:
-        stdout_fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
-    except (OSError, ValueError):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(stdout_fd)
-    os.dup2(2, stdout_fd)
-    try:
-        yield
-    finally:
-        ctypes.CDLL(None).fflush(None)
-        os.dup2(saved, stdout_fd)
-        os.close(saved)
-
 
 def run_eval(args: argparse.Namespace) -> int:
     paths = args.policy or _default_policies(args)
     # like conftest's string slices, --namespace a,b equals --namespace a --namespace b
     namespaces = [ns for value in (args.namespace or ["main"]) for ns in value.split(",") if ns]
     configurations = load_documents(args.files, parser=args.parser, ignore=args.ignore)
-    with _policy_prints_to_stderr():
-        modules, data = load_modules(paths)
-        reject_if_without_contains(modules)
-        data = load_data_paths(args.data, into=data)
-        policies = _remote(args.opa, modules, data) if args.opa else PolicySet(modules, data)
-        if args.all_namespaces:
-            namespaces = policies.namespaces
-        results = check(policies, configurations, namespaces, combine=args.combine, workers=args.workers)
+    choice = _choice(args)
+    modules, data = load_modules(paths)
+    reject_if_without_contains(modules)
+    data = load_data_paths(args.data, into=data)
+    policies = PolicySet(modules, data, engine=choice.name, engine_options=choice.options,
+                         allow_network=choice.allow_network)
+    if args.all_namespaces:
+        namespaces = policies.namespaces
+    results = check(policies, configurations, namespaces, combine=args.combine)
+    for line in policies.take_prints():  # conftest shows print() output; keep it off the report's stream
+        print(line, file=sys.stderr)
     report = {"json": render_json, "tap": render_tap, "github": render_github}.get(args.output)
     text = report(results) if report else render_stdout(results, suppress_exceptions=args.suppress_exceptions)
     if text:

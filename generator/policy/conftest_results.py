@@ -16,6 +16,7 @@ from generator.policy.conftest_inputs import combined_input
 from generator.policy.engine import PolicyModule, RuleResult, decision_rule_definitions, is_decision_rule
 from generator.policy.exceptions import RuleException
 from generator.policy.rego_tokens import tokenize
+from generator.policy.rego_v1 import is_v1
 
 __all__ = ["CheckResult", "check", "render_stdout", "render_json", "render_tap", "render_github", "exit_code",
            "reject_if_without_contains"]
@@ -190,7 +191,7 @@ def _if_without_contains(source: str) -> int:
                 if level == 0:
                     break
             after = next((t for t in tokens[close + 1:] if t.kind != "nl"), None)
-            if after is not None and after.text in ("if", "{"):
+            if after is not None and after.text == "if":
                 return line
         depth += token.kind == "punct" and token.text in ("(", "[", "{")
         depth -= token.kind == "punct" and token.text in (")", "]", "}")
@@ -202,7 +203,7 @@ def reject_if_without_contains(modules: Sequence[PolicyModule]) -> None:
     """conftest refuses `deny[msg] if { ... }`: in Rego v1 it is an object rule
     (`deny[msg] := true`), not a set of messages, and would never report anything."""
     for module in modules:
-        line = _if_without_contains(module.source)
+        line = _if_without_contains(module.source) if is_v1(module.source) else 0
         if line:
             raise ModelopsError(f"{module.path}:{line}: rule is using 'if' keyword without 'contains' keyword "
                                 f"(write `deny contains msg if {{ ... }}`)")

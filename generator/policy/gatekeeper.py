@@ -2,15 +2,15 @@
 
 Templates (`templates.gatekeeper.sh/v1`, `v1beta1`) are read from YAML, their Rego for the
 `admission.k8s.gatekeeper.sh` target (`rego` + `libs`, or `code: [{engine: Rego, ...}]`)
-is upgraded to Rego v1 (regopy misreads v0, and the whole Gatekeeper library is v0) and
-compiled once per template. Each object is reviewed the way gator and the audit build
+is loaded as written (the engine reads v0, which the whole Gatekeeper library is, or
+upgrades its syntax when it reads only v1) once per template. Each object is reviewed the way gator and the audit build
 their input: `{"review": {kind, name, namespace, object, ...}, "parameters": ...}`, and a
 Constraint's `match` block is applied first, with Gatekeeper's semantics.
 
 `data.inventory` (referential constraints) holds the evaluated objects, keyed as
 Gatekeeper's sync does: `namespace[ns][apiVersion][kind][name]` and
 `cluster[apiVersion][kind][name]`. A template that reads the inventory is recompiled once
-per `evaluate` call with that inventory (regopy bakes data into the compiled bundle).
+per `evaluate` call with that inventory.
 
 Everything fails closed: bad Rego, an unsupported engine or builtin, a Constraint without
 a template, or invalid parameters raise `ModelopsError`, never an empty result.
@@ -30,7 +30,8 @@ from generator.findings import Finding
 from generator.policy import PolicyError
 from generator.policy.engine import PolicyModule, PolicySet
 from generator.policy.metadata import ModuleMetadata
-from generator.policy.rego_v1 import package_name, rule_names, tokenize, upgrade_to_v1
+from generator.policy.engines import DEFAULT_ENGINE
+from generator.policy.rego_tokens import package_name, rule_names, tokenize
 from generator.yamlio import Located, load_located
 
 __all__ = [
@@ -102,10 +103,10 @@ class ConstraintTemplate:
     schema: Mapping[str, Any] | None = None
     reads_inventory: bool = False
 
-    def compile(self, inventory: Mapping[str, Any] | None = None) -> PolicySet:
+    def compile(self, inventory: Mapping[str, Any] | None = None, *, engine: str = DEFAULT_ENGINE) -> PolicySet:
         data = {"inventory": dict(inventory)} if inventory else None
         try:
-            return PolicySet(self.modules, data, rule_filter=lambda rule: rule == "violation")
+            return PolicySet(self.modules, data, engine=engine, rule_filter=lambda rule: rule == "violation")
         except PolicyError as error:
             raise PolicyError(f"ConstraintTemplate {self.name} ({self.file}): {error}") from error
 
@@ -146,9 +147,9 @@ def _module(doc: Located, path: tuple[str | int, ...], text: Any, name: str, lin
         raise ModelopsError(f"{_where(doc, path)}: Rego module has no package clause")
     line, column = doc.positions.get(path, (0, 0))
     # A block scalar's text starts on the line after its `|`: pad it so that compiler
-    # errors name the line in the YAML file (the upgrade never adds or removes lines).
+    # errors name the line in the YAML file.
     is_block = 0 < line <= len(lines) and lines[line - 1][column - 1:column] in ("|", ">")
-    source = "\n" * line + upgrade_to_v1(text) if is_block else upgrade_to_v1(text)
+    source = "\n" * line + text if is_block else text
     return PolicyModule(path=name, package=package, source=source, rules=tuple(rule_names(source)),
                         metadata=ModuleMetadata(package=package))
 
@@ -180,7 +181,7 @@ def _target(doc: Located) -> tuple[int, dict[str, Any]]:
 
 
 def template_from_document(doc: Located) -> ConstraintTemplate:
-    """One ConstraintTemplate, its Rego upgraded to v1 (GatekeeperSet compiles it); raises ModelopsError."""
+    """One ConstraintTemplate and its Rego (GatekeeperSet compiles it); raises ModelopsError."""
     data = doc.data
     name = str((data.get("metadata") or {}).get("name", ""))
     names = ((((data.get("spec") or {}).get("crd") or {}).get("spec") or {}).get("names") or {})
@@ -505,13 +506,15 @@ def _with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any
 class GatekeeperSet:
     """Templates compiled once and the Constraints that instantiate them."""
 
-    def __init__(self, templates: Sequence[ConstraintTemplate], constraints: Sequence[Constraint]):
+    def __init__(self, templates: Sequence[ConstraintTemplate], constraints: Sequence[Constraint], *,
+                 engine: str = DEFAULT_ENGINE):
+        self.engine = engine
         self.templates = {t.kind: t for t in templates}
         self.constraints = sorted(constraints, key=lambda c: (c.kind, c.name))
         missing = sorted({c.kind for c in self.constraints} - set(self.templates))
         if missing:
             raise ModelopsError(f"no ConstraintTemplate for constraint kinds {', '.join(missing)}")
-        self._compiled = {kind: template.compile() for kind, template in sorted(self.templates.items())}
+        self._compiled = {kind: template.compile(engine=engine) for kind, template in sorted(self.templates.items())}
 
     def evaluate(self, objects: Sequence[Any], *, inventory: Sequence[Any] | None = None,
                  default_namespace: str | None = None) -> list[GatekeeperViolation]:
@@ -544,7 +547,7 @@ class GatekeeperSet:
         for constraint in self.constraints:
             template = self.templates[constraint.kind]
             if template.kind not in compiled:
-                compiled[template.kind] = template.compile(data) if template.reads_inventory and data \
+                compiled[template.kind] = template.compile(data, engine=self.engine) if template.reads_inventory and data \
                     else self._compiled[template.kind]
             for review in reviews:
                 namespace = namespaces.get(review.namespace)
@@ -573,7 +576,7 @@ class GatekeeperSet:
 def _message(template: ConstraintTemplate, result: Any) -> str:
     if not isinstance(result, dict) or not isinstance(result.get("msg"), str):
         raise PolicyError(f"ConstraintTemplate {template.name}: violation produced {json.dumps(result)[:200]}, "
-                          "not an object with a string `msg` (a Rego v0 rule that was not upgraded?)")
+                          "not an object with a string `msg` ")
     return result["msg"]
 
 
@@ -587,7 +590,7 @@ def _classify(docs: Iterable[Located]) -> tuple[list[Located], list[Located]]:
     return templates, constraints
 
 
-def _bind(template_docs: list[Located], constraint_docs: list[Located]) -> GatekeeperSet:
+def _bind(template_docs: list[Located], constraint_docs: list[Located], engine: str) -> GatekeeperSet:
     templates: dict[str, ConstraintTemplate] = {}
     for doc in template_docs:
         template = template_from_document(doc)
@@ -606,14 +609,14 @@ def _bind(template_docs: list[Located], constraint_docs: list[Located]) -> Gatek
             raise ModelopsError(f"{where}: {constraint.kind}/{constraint.name} is defined twice")
         templates[constraint.kind].validate_parameters((doc.data.get("spec") or {}).get("parameters"), where)
         constraints[(constraint.kind, constraint.name)] = constraint
-    return GatekeeperSet(list(templates.values()), list(constraints.values()))
+    return GatekeeperSet(list(templates.values()), list(constraints.values()), engine=engine)
 
 
-def load_gatekeeper(paths: str | Path | Sequence[str | Path]) -> GatekeeperSet:
+def load_gatekeeper(paths: str | Path | Sequence[str | Path], *, engine: str = DEFAULT_ENGINE) -> GatekeeperSet:
     """Every ConstraintTemplate and Constraint in YAML files under `paths` (files or directories).
 
     Other documents (sample objects, gator Suites) are skipped.
     """
     roots = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     docs = [doc for root in roots for file in _yaml_files(root) for doc in read_documents(file)]
-    return _bind(*_classify(docs))
+    return _bind(*_classify(docs), engine)

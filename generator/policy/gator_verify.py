@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import ModelopsError
+from generator.policy.engines import DEFAULT_ENGINE
+from generator.policy.engines.options import add_engine_option, engine_choice
 from generator.policy.gatekeeper import (Constraint, ConstraintSchemaError, ConstraintTemplate, GatekeeperSet,
                                          _bind, _classify, _where, _yaml_files, admission_request,
                                          is_admission_review, matches, read_documents)
@@ -113,7 +115,7 @@ def _relative(suite: Path, value: Any, what: str) -> Path:
     return suite.parent / value
 
 
-def _load_pair(suite: Path, test: Mapping[str, Any]) -> GatekeeperSet:
+def _load_pair(suite: Path, test: Mapping[str, Any], engine: str) -> GatekeeperSet:
     template_docs = read_documents(_relative(suite, test.get("template"), "template"))
     constraint_docs = read_documents(_relative(suite, test.get("constraint"), "constraint"))
     templates, _ = _classify(template_docs)
@@ -121,7 +123,7 @@ def _load_pair(suite: Path, test: Mapping[str, Any]) -> GatekeeperSet:
     if len(templates) != 1 or len(constraints) != 1:
         raise ModelopsError(f"{suite}: test {test.get('name')!r}: want one ConstraintTemplate and one Constraint, "
                             f"got {len(templates)} and {len(constraints)}")
-    return _bind(templates, constraints)
+    return _bind(templates, constraints, engine)
 
 
 def _case_objects(suite: Path, case: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -157,14 +159,15 @@ def _run_case(suite: Path, gk: GatekeeperSet, test: str, case: Mapping[str, Any]
     return CaseResult(str(suite), test, name, "fail" if problems else "ok", problems[0] if problems else "")
 
 
-def _run_test(suite: Path, test: Mapping[str, Any], wanted: re.Pattern[str] | None) -> list[CaseResult]:
+def _run_test(suite: Path, test: Mapping[str, Any], wanted: re.Pattern[str] | None,
+              engine: str) -> list[CaseResult]:
     name = str(test.get("name", ""))
     cases = [c for c in test.get("cases") or [] if isinstance(c, dict)]
     selected = [c for c in cases if wanted is None or wanted.search(name) or wanted.search(str(c.get("name", "")))]
     if test.get("skip") or (wanted is not None and not selected and not wanted.search(name)):
         return [CaseResult(str(suite), name, "", "skip")]
     try:
-        gk = _load_pair(suite, test)
+        gk = _load_pair(suite, test, engine)
     except ConstraintSchemaError as error:
         if test.get("invalid"):
             return [CaseResult(str(suite), name, "", "ok")]
@@ -177,7 +180,8 @@ def _run_test(suite: Path, test: Mapping[str, Any], wanted: re.Pattern[str] | No
             else _run_case(suite, gk, name, c) for c in selected]
 
 
-def verify_suites(paths: Sequence[str | Path], *, run: str | None = None) -> VerifyReport:
+def verify_suites(paths: Sequence[str | Path], *, run: str | None = None,
+                  engine: str = DEFAULT_ENGINE) -> VerifyReport:
     """Run every gator Suite found in `paths` (files or directories). Suite files that cannot
     be read raise ModelopsError; problems inside a test are reported as errors."""
     wanted = re.compile(run) if run else None
@@ -189,7 +193,7 @@ def verify_suites(paths: Sequence[str | Path], *, run: str | None = None) -> Ver
         for test in doc.data.get("tests") or []:
             if not isinstance(test, dict):
                 raise ModelopsError(f"{_where(doc, ('tests',))}: each test must be a mapping")
-            report.results += _run_test(file, test, wanted)
+            report.results += _run_test(file, test, wanted, engine)
     return report
 
 
@@ -209,7 +213,7 @@ def render_verify(report: VerifyReport) -> str:
 def run_verify(args: argparse.Namespace) -> int:
     """`modelops policy verify`: 0 all pass, 1 any assertion failed, 2 anything failed to load."""
     try:
-        report = verify_suites(args.suites, run=args.run)
+        report = verify_suites(args.suites, run=args.run, engine=engine_choice(args).name)
     except re.error as error:
         raise ModelopsError(f"--run {args.run!r}: {error}") from error
     print(render_verify(report))
@@ -223,4 +227,5 @@ def add_verify_command(subparsers: Any) -> None:
                                                "exit 0 all pass, 1 failures, 2 load errors.")
     verify.add_argument("suites", nargs="+", metavar="SUITE", help="Suite file or directory of suites")
     verify.add_argument("--run", metavar="REGEX", help="only tests or cases whose name matches REGEX")
+    add_engine_option(verify)
     verify.set_defaults(_policy_run=run_verify)

@@ -1,7 +1,7 @@
-"""Rewrite Rego v0 modules to Rego v1, the way `opa fmt --v0-v1` does.
+"""Rewrite Rego v0 modules to Rego v1, the way `opa fmt --v0-v1` does: a syntax upgrade.
 
-regopy (rego-cpp) parses every module as v1 and does not reject v0: `deny[msg] { ... }`
-silently becomes an object `{msg: true}`. So every module is upgraded before it is loaded.
+Only an engine that reads v1 alone needs it (OPA 1.x, in-process or as a server), and
+only for a module it rejects as v0; regorus reads v0 itself.
 
 The rewrite works on tokens (strings, raw strings and comments are opaque, so braces
 inside them cannot confuse it) and only ever edits text inside a line: it never adds or
@@ -13,11 +13,9 @@ import re
 
 from generator.policy.rego_tokens import (CLOSERS as _CLOSERS, OPENERS as _OPENERS, Token, package_name, rule_definitions,
                                           rule_names, tokenize)
-from generator.policy.regopy_compat import regopy_compat
 
 # The token-level names stay importable from here, where callers have always found them.
-__all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names", "rule_definitions",
-           "function_arities", "rename_function_by_arity"]
+__all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names", "rule_definitions"]
 
 
 def _imports(tokens: list[Token]) -> list[str]:
@@ -241,64 +239,11 @@ def upgrade_to_v1(source: str) -> str:
     Edits: `p[x] { }` -> `p contains x if { }`; `p[k] = v { }` -> `p[k] := v if { }`;
     `p = v { }` / `p { }` / `f(x) = y { }` -> `:=` and `if`; `else = v { }` -> `else := v if { }`;
     deprecated built-ins with exact successors (`re_match` -> `regex.match`) are renamed.
-    `default` rules, constants and imports are left as they are. Then `regopy_compat`
-    works around rego-cpp defects (see that module), for v1 modules too.
+    `default` rules, constants and imports are left as they are.
     """
     if is_v1(source):
-        return regopy_compat(source)
+        return source
     try:
-        return regopy_compat(_replace_deprecated(_Rewriter(tokenize(source)).run()), v0=True)
+        return _replace_deprecated(_Rewriter(tokenize(source)).run())
     except _Unbalanced:
         return source  # a syntax error: let the compiler report it at the user's position
-
-
-def function_arities(source: str) -> dict[str, set[int]]:
-    """Top-level function name -> the argument counts it is defined with."""
-    tokens = [t for t in tokenize(source) if t.kind not in {"ws", "comment"}]
-    found: dict[str, set[int]] = {}
-    depth, line_start = 0, True
-    for i, token in enumerate(tokens):
-        if token.kind == "nl":
-            line_start = depth == 0
-            continue
-        opens_call = i + 1 < len(tokens) and tokens[i + 1].text == "(" and tokens[i + 1].kind == "punct"
-        if depth == 0 and line_start and token.kind == "ident" and opens_call:
-            found.setdefault(token.text, set()).add(_count_args(tokens, i + 1))
-        if token.kind == "punct" and token.text in _OPENERS:
-            depth += 1
-        elif token.kind == "punct" and token.text in _CLOSERS:
-            depth = max(depth - 1, 0)
-        line_start = False
-    return found
-
-
-def _count_args(tokens: list[Token], open_idx: int) -> int:
-    depth, commas, empty = 0, 0, True
-    for token in tokens[open_idx:]:
-        if token.kind == "punct" and token.text in _OPENERS:
-            empty = empty and depth == 0
-            depth += 1
-        elif token.kind == "punct" and token.text in _CLOSERS:
-            depth -= 1
-            if depth == 0:
-                break
-        elif depth == 1 and token.text == "," and token.kind == "punct":
-            commas += 1
-        elif depth >= 1 and token.kind != "nl":
-            empty = False
-    return 0 if empty else commas + 1
-
-
-def rename_function_by_arity(source: str, name: str) -> str:
-    """Rename every definition and call of function `name` to `name__<arity>`.
-
-    Works around a regopy 1.5.2 crash: two packages defining functions of the same name
-    with different argument counts segfault the compiler. Calls are renamed whether local
-    (`f(x)`) or qualified (`data.pkg.f(x)`); lines and everything else stay as they are.
-    """
-    tokens = tokenize(source)
-    for i, token in enumerate(tokens):
-        if token.kind == "ident" and token.text == name and i + 1 < len(tokens) and tokens[i + 1].text == "(":
-            arity = _count_args([t for t in tokens[i + 1:] if t.kind not in {"ws", "comment"}], 0)
-            tokens[i] = Token("ident", f"{name}__{arity}")
-    return "".join(t.text for t in tokens)

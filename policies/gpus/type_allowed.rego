@@ -52,7 +52,7 @@ allowed(gpu_type) if {
 
 # No allowlist configured: nothing to check against.
 allowed(_) if {
-	not is_array(input.environment.gpus.allowed)
+	not is_array(object.get(input, ["environment", "gpus", "allowed"], null))
 }
 
 allowed(gpu_type) if {

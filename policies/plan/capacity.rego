@@ -34,7 +34,7 @@ reported_here if input.kind == "WorkflowTemplate"
 
 reported_here if {
 	input.kind == "Values"
-	not is_object(input.model.training)
+	not is_object(object.get(input, ["model", "training"], null))
 }
 
 reason(plan) := plan.reason if {
@@ -42,6 +42,6 @@ reason(plan) := plan.reason if {
 	plan.reason != ""
 }
 
-reason(plan) := "no reason given" if not is_string(plan.reason)
+reason(plan) := "no reason given" if not is_string(object.get(plan, "reason", null))
 
 reason(plan) := "no reason given" if plan.reason == ""

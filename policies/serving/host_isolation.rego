@@ -87,7 +87,7 @@ pods contains {"path": concat("", [wf_prefix, ".templates[", format_int(i, 10), 
 template_main(t) := object.union({"name": "main"}, t.container) if is_object(t.container)
 
 template_main(t) := object.union({"name": "main"}, t.script) if {
-	not is_object(t.container)
+	not is_object(object.get(t, "container", null))
 	is_object(t.script)
 }
 

@@ -24,7 +24,7 @@ deny contains result if {
 	some i, c in input.document.spec.template.spec.containers
 	is_object(c)
 	some probe in ["readinessProbe", "livenessProbe"]
-	not is_object(c[probe])
+	not is_object(object.get(c, probe, null))
 	result := {
 		"msg": concat("", ["container '", object.get(c, "name", ""), "' has no ", probe]),
 		"path": concat("", ["spec.template.spec.containers[", format_int(i, 10), "]"]),

@@ -72,13 +72,13 @@ no_retries_requested if input.model.training.retries == 0
 effective(t) := t.retryStrategy if is_object(t.retryStrategy)
 
 effective(t) := wf_spec.retryStrategy if {
-	not is_object(t.retryStrategy)
+	not is_object(object.get(t, "retryStrategy", null))
 	is_object(wf_spec.retryStrategy)
 }
 
 rs_path(i, t) := concat("", [template_path(i), ".retryStrategy"]) if is_object(t.retryStrategy)
 
-rs_path(_, t) := concat("", [wf_prefix, ".retryStrategy"]) if not is_object(t.retryStrategy)
+rs_path(_, t) := concat("", [wf_prefix, ".retryStrategy"]) if not is_object(object.get(t, "retryStrategy", null))
 
 template_path(i) := concat("", [wf_prefix, ".templates[", format_int(i, 10), "]"])
 

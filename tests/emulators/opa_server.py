@@ -1,4 +1,4 @@
-"""Emulates the documented OPA REST API subset modelops uses, evaluating with regopy.
+"""Emulates the documented OPA REST API subset modelops uses, evaluating with regorus (v1 only, as OPA 1.x).
 
 Endpoints (https://www.openpolicyagent.org/docs/rest-api):
   PUT  /v1/policies/{id}   body: Rego module as text/plain; 200 `{}`; 400 on parse errors or
@@ -20,57 +20,44 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import regopy
-import regopy.rego_shared as rs
+import regorus
 
-from generator.policy.engine import output_tree_value
-from generator.policy.rego_v1 import is_v1, upgrade_to_v1
+
+def _message(error: Exception) -> str:
+    return " ".join(str(error).split("Stack backtrace:")[0].split())
 
 
 class OpaState:
+    """Policies and data as OPA 1.x holds them: Rego v1 only (regorus in v1 mode, its default)."""
+
     def __init__(self) -> None:
         self.policies: dict[str, str] = {}
         self.data: dict[str, Any] = {}
         self.lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
 
-    def interpreter(self, modules: dict[str, str], *, strict: bool) -> regopy.Interpreter:
-        interp = regopy.Interpreter()
-        interp.log_level = regopy.LogLevel.NONE
-        interp.strict_built_in_errors = strict
+    def engine(self, modules: dict[str, str]) -> Any:
+        engine = regorus.Engine()
         for name, source in sorted(modules.items()):
-            interp.add_module(name, source)
+            engine.add_policy(name, source)
         if self.data:
-            interp.add_data_json(json.dumps(self.data))
-        return interp
+            engine.add_data(self.data)
+        return engine
 
     def evaluate(self, path: str, document: Any, *, strict: bool) -> tuple[bool, Any]:
         with self.lock:
-            builder = self.interpreter(self.policies, strict=strict)
-            bundle = builder.build(None, [path])
-        runner = regopy.Interpreter()
-        runner.log_level = regopy.LogLevel.NONE
-        runner.strict_built_in_errors = strict
+            engine = self.engine(self.policies)
         if document is not None:
-            runner.set_input_term(json.dumps(document))
-
-        impl = rs.rego_bundle_query_entrypoint(runner._impl, bundle._impl, path)
+            engine.set_input(document)
         try:
-            ok, text = rs.rego_output_ok(impl), rs.rego_output_string(impl)
-            if not ok:
-                root = rs.rego_output_node(impl)
-                text = "; ".join(rs.rego_node_json(rs.rego_node_get(root, i)) for i in range(rs.rego_node_size(root)))
-            if not ok or text.startswith("(error"):
-                raise RuntimeError(text)
-            if text.strip() == "undefined":
-                return False, None
-            try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError:  # regopy can print strings unescaped; read the tree
-                return True, output_tree_value(impl)
-        finally:
-            rs.rego_free_output(impl)
-        return True, (parsed[0] if isinstance(parsed, list) else parsed)["expressions"][0]
+            text = engine.eval_rule_as_json("data." + path.replace("/", "."))
+        except RuntimeError as error:
+            if str(error).startswith("not a valid rule path"):
+                return False, None  # OPA: no such document is undefined, not an error
+            if strict:
+                raise
+            return False, None  # OPA without strict-builtin-errors: a built-in error is undefined
+        return (False, None) if text == '"<undefined>"' else (True, json.loads(text))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -131,17 +118,12 @@ class Handler(BaseHTTPRequestHandler):
             self._error(400, "invalid_parameter", "policies must be uploaded as text/plain")
             return
         source = body.decode("utf-8")
-        if not is_v1(source) and upgrade_to_v1(source) != source:
-            self._error(400, "invalid_parameter", "error(s) occurred while compiling module(s)",
-                        [{"code": "rego_parse_error", "message": "`if` keyword is required before rule body",
-                          "location": {"file": policy_id, "row": 1, "col": 1}}])
-            return
         candidate = {**self.state.policies, policy_id: source}
         try:
-            self.state.interpreter(candidate, strict=True).build("true")
-        except regopy.RegoError as error:
+            self.state.engine(candidate)
+        except RuntimeError as error:
             self._error(400, "invalid_parameter", "error(s) occurred while compiling module(s)",
-                        [{"code": "rego_parse_error", "message": str(error).strip()[:500]}])
+                        [{"code": "rego_parse_error", "message": _message(error)[:500]}])
             return
         with self.state.lock:
             self.state.policies[policy_id] = source

@@ -132,3 +132,12 @@ is_numeric(v) if {
 	is_string(v)
 	regex.match(`^[0-9]+$`, v)
 }
+
+# A KServe predictor is a pod spec of its own: its containers plus the `model` container.
+pods contains {"path": "spec.predictor", "where": " (InferenceService predictor)", "spec": merged} if {
+	input.kind == "InferenceService"
+	predictor := input.document.spec.predictor
+	is_object(predictor)
+	model := [m | m := predictor.model; is_object(m)]
+	merged := object.union(predictor, {"containers": array.concat(object.get(predictor, "containers", []), model)})
+}

@@ -95,3 +95,15 @@ containers contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 1
 	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)
 }
+
+containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "where": " (InferenceService)", "container": c} if {
+	input.kind == "InferenceService"
+	some i, c in input.document.spec.predictor.containers
+	is_object(c)
+}
+
+containers contains {"path": "spec.predictor.model", "where": " (InferenceService)", "container": object.union({"name": "kserve-container"}, m)} if {
+	input.kind == "InferenceService"
+	m := input.document.spec.predictor.model
+	is_object(m)
+}

@@ -58,3 +58,15 @@ allowed(_) if {
 allowed(gpu_type) if {
 	gpu_type in input.environment.gpus.allowed
 }
+
+# KServe-served models have no Values file: the InferenceService carries the serving check.
+deny contains result if {
+	input.kind == "InferenceService"
+	gpu_type := input.model.serving.gpus.type
+	object.get(input.model.serving.gpus, "count", 1) != 0
+	not allowed(gpu_type)
+	result := {"msg": concat("", [
+		"serving GPU type '", gpu_type, "' is not allowed in environment '",
+		object.get(input, ["environment", "name"], ""), "' (allowed: ", concat(", ", allowed_types), ")",
+	])}
+}

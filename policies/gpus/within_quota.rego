@@ -44,3 +44,6 @@ reported_here if {
 }
 
 has_serving if is_object(input.model.serving)
+
+# A model served by KServe has no Values file: its InferenceService carries the finding.
+reported_here if input.kind == "InferenceService"

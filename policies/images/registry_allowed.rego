@@ -79,3 +79,24 @@ images contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), 
 	is_object(c)
 	is_string(c.image)
 }
+
+# ---- KServe: the ServingRuntime's containers and the InferenceService predictor ------
+
+images contains {"path": sprintf("spec.containers[%d].image", [i]), "image": c.image, "where": " (ServingRuntime)"} if {
+	input.kind == "ServingRuntime"
+	some i, c in input.document.spec.containers
+	is_object(c)
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("spec.predictor.containers[%d].image", [i]), "image": c.image, "where": ""} if {
+	input.kind == "InferenceService"
+	some i, c in input.document.spec.predictor.containers
+	is_object(c)
+	is_string(c.image)
+}
+
+images contains {"path": "spec.predictor.model.image", "image": input.document.spec.predictor.model.image, "where": ""} if {
+	input.kind == "InferenceService"
+	is_string(input.document.spec.predictor.model.image)
+}

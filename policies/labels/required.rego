@@ -50,3 +50,14 @@ present(labels, l) if {
 	is_string(v)
 	trim_space(v) != ""
 }
+
+# KServe: the InferenceService and the labels its predictor pods get.
+label_sets contains {"path": "metadata.labels", "labels": object.get(input.document, ["metadata", "labels"], {})} if {
+	input.kind == "InferenceService"
+	is_object(input.document)
+}
+
+label_sets contains {"path": "spec.predictor.labels", "labels": object.get(input.document, ["spec", "predictor", "labels"], {})} if {
+	input.kind == "InferenceService"
+	is_object(input.document)
+}

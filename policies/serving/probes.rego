@@ -30,3 +30,27 @@ deny contains result if {
 		"path": concat("", ["spec.template.spec.containers[", format_int(i, 10), "]"]),
 	}
 }
+
+# ---- KServe InferenceService predictor: its containers and its `model` container -------
+
+isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
+	input.kind == "InferenceService"
+	some i, c in input.document.spec.predictor.containers
+	is_object(c)
+}
+
+isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
+	input.kind == "InferenceService"
+	m := input.document.spec.predictor.model
+	is_object(m)
+}
+
+deny contains result if {
+	some ref in isvc_containers
+	some probe in ["readinessProbe", "livenessProbe"]
+	not is_object(object.get(ref.container, probe, null))
+	result := {
+		"msg": concat("", ["InferenceService container '", object.get(ref.container, "name", ""), "' has no ", probe]),
+		"path": ref.path,
+	}
+}

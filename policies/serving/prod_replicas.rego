@@ -42,3 +42,19 @@ prod if {
 	is_string(name)
 	lower(name) in {"prod", "production"}
 }
+
+# KServe: the InferenceService's predictor.minReplicas when the spec gives none.
+deny contains result if {
+	input.kind == "InferenceService"
+	prod
+	n := object.get(input, ["model", "serving", "replicas", "min"], object.get(input.document, ["spec", "predictor", "minReplicas"], 1))
+	is_number(n)
+	n < minimum
+	result := {
+		"msg": concat("", [
+			"production serving of model '", object.get(input, ["model", "name"], ""), "' has min replicas ",
+			sprintf("%v", [n]), "; at least ", format_int(minimum, 10), " are required for availability",
+		]),
+		"path": "spec.predictor.minReplicas",
+	}
+}

@@ -36,3 +36,28 @@ set(c, section, res) if {
 	v != null
 	v != ""
 }
+
+# ---- KServe InferenceService predictor: its containers and its `model` container -------
+
+isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
+	input.kind == "InferenceService"
+	some i, c in input.document.spec.predictor.containers
+	is_object(c)
+}
+
+isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
+	input.kind == "InferenceService"
+	m := input.document.spec.predictor.model
+	is_object(m)
+}
+
+deny contains result if {
+	some ref in isvc_containers
+	some section in ["requests", "limits"]
+	some res in ["cpu", "memory"]
+	not set(ref.container, section, res)
+	result := {
+		"msg": concat("", ["InferenceService container '", object.get(ref.container, "name", ""), "' has no resources.", section, ".", res]),
+		"path": concat("", [ref.path, ".resources.", section]),
+	}
+}

@@ -206,3 +206,22 @@ def test_abort_on_request_needs_no_prometheus(setup, forge, cli, monkeypatch):
     spec = yaml.safe_load(git(remote, "show", "rollout/support-chat/staging/abort:models/support-chat.yaml"))
     assert "canaries" not in spec and spec["releases"]["staging"]["modelVersion"] == "7"
     assert NEW_DIGEST not in spec["releases"]["staging"]["image"]
+
+
+def test_chart_canary_in_prod_through_the_gateway_route(setup, forge, cli):
+    work, remote = setup
+    code, out, err = cli("-C", str(work), "promote", "churn-scorer", "--to", "prod", *forge_args(forge))
+    assert code == 0, out + err
+    merge(work, remote, "promote/churn-scorer/prod")
+    spec = yaml.safe_load((work / "models/churn-scorer.yaml").read_text())
+    assert spec["canaries"]["prod"]["weight"] == 10 and spec["releases"]["prod"]["modelVersion"] == "2026.11.1"
+    values = yaml.safe_load((work / "environments/prod/churn-scorer/serving/values.yaml").read_text())
+    assert values["canary"] == {"enabled": True, "weight": 10, "image": spec["canaries"]["prod"]["image"],
+                                "modelUri": "s3://models/churn-scorer/", "version": "2026.11.3", "gateway": "ml-gateway",
+                                "gatewayNamespace": "gateway-system"}
+    assert values["model"]["version"] == "2026.11.1"  # the stable Deployment keeps the previous release
+    code, out, err = cli("-C", str(work), "rollout", "churn-scorer", "--env", "prod", "--abort", *forge_args(forge))
+    assert code == 0, out + err
+    merge(work, remote, "rollout/churn-scorer/prod/abort")
+    values = yaml.safe_load((work / "environments/prod/churn-scorer/serving/values.yaml").read_text())
+    assert values["canary"]["enabled"] is False and values["model"]["version"] == "2026.11.1"

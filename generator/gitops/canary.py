@@ -21,12 +21,15 @@ __all__ = ["canary_steps", "edit_for_promotion", "next_weight", "set_canary", "u
 def canary_steps(repo: Repository, model: str, env: str) -> list[int] | None:
     """The environment's canary steps when this model rolls out as a canary there, else None.
 
-    KServe splits traffic itself (canaryTrafficPercent); the chart target is promoted whole."""
+    KServe splits traffic itself (canaryTrafficPercent); the chart needs the environment's
+    Gateway (serving.canary.route) to weight its second Deployment, else it is promoted whole."""
     environment = repo.environment(env)
     if "canary" not in environment.data.get("serving", {}):
         return None
     resolved = resolve(repo.model(model), environment)
-    if resolved.serving is None or resolved.serving["target"] != "kserve":
+    if resolved.serving is None:
+        return None
+    if resolved.serving["target"] == "chart" and not environment.serving["canary"]["route"]:
         return None
     steps = sorted(set(environment.serving["canary"]["steps"]))
     return steps if steps and steps[-1] == 100 and len(steps) > 1 else None

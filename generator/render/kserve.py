@@ -113,6 +113,6 @@ def kserve_context(ctx: dict[str, Any], canary: dict[str, Any]) -> dict[str, Any
     serving = ctx["serving"]
     release = {"image": serving["image"], "modelUri": serving["modelUri"]}
     if canary:
-        release = {"image": canary.get("image", release["image"]), "modelUri": canary.get("modelUri", release["modelUri"])}
+        release = {"image": canary["image"], "modelUri": canary["modelUri"]}
     weight = canary.get("weight") if canary else None
     return {"predictor": _predictor(ctx, release, weight), "runtime": _serving_runtime(ctx, release["image"])}

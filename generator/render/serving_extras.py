@@ -55,14 +55,28 @@ def _monitoring(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
     }
 
 
+def _candidate(resolved: ResolvedModel) -> dict[str, Any]:
+    """The canary with every key set: what a release leaves out comes from the spec, not
+    from the release it replaces (as when a release is promoted whole)."""
+    if not resolved.canary:
+        return {}
+    env_serving = resolved.spec.data.get("environments", {}).get(resolved.environment.name, {}).get("serving", {})
+    spec_serving = {**resolved.spec.data["serving"], **env_serving}
+    return {"weight": resolved.canary["weight"], "modelVersion": resolved.canary.get("modelVersion"),
+            "image": resolved.canary.get("image") or spec_serving["image"],
+            "modelUri": resolved.canary.get("modelUri") or spec_serving["modelUri"]}
+
+
 def serving_extras(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
     """Context keys the KServe and monitoring blueprints read."""
-    canary = resolved.canary
+    canary = _candidate(resolved)
     version = (canary.get("modelVersion") if canary else None) or ctx["modelVersion"]
     pod_labels = dict(ctx["labels"])
     if version:
         pod_labels["app.kubernetes.io/version"] = version
-    out: dict[str, Any] = {"pod_labels_serving": pod_labels, "canary": canary or None}
+    route = resolved.environment.serving["canary"]["route"] or {}
+    out: dict[str, Any] = {"pod_labels_serving": pod_labels, "canary": canary or None,
+                           "canaryRoute": {"gateway": route.get("gateway"), "gatewayNamespace": route.get("gatewayNamespace")}}
     out["monitoring"] = _monitoring(ctx, resolved)
     if ctx["serving"]["target"] == "kserve":
         out["kserve"] = kserve_context({**ctx, **out}, canary)

@@ -182,3 +182,22 @@ def test_built_in_policies_apply_to_kserve_objects(tmp_path, cli):
     assert code == 1, out + err
     assert "[DENY] MO-IMG-001" in out and "tritonserver:24.08-py3' (ServingRuntime) is not pinned" in out
     assert "1 deny" in out
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("environments/dev/environment.yaml", "    steps: [10, 50, 100]\n", "    steps: [10, 50]\n"),
+     "environments/dev/environment.yaml:"),
+    (("models/churn-scorer.yaml", "releases:\n", "canaries:\n  staging: {weight: 10, modelVersion: \"9\"}\nreleases:\n"),
+     "models/churn-scorer.yaml:"),
+])
+def test_canary_configuration_errors_name_file_and_line(tmp_path, cli, edit, message):
+    from tests.conftest import copy_example
+
+    work = copy_example(tmp_path / "repo")
+    path, old, new = edit
+    text = (work / path).read_text()
+    assert old in text
+    (work / path).write_text(text.replace(old, new, 1))
+    code, _, err = cli("-C", str(work), "render")
+    assert code == 2 and message in err, err
+    assert ("canary steps must rise strictly and end at 100" in err) or ("cannot split traffic" in err)

@@ -201,3 +201,16 @@ def test_canary_configuration_errors_name_file_and_line(tmp_path, cli, edit, mes
     code, _, err = cli("-C", str(work), "render")
     assert code == 2 and message in err, err
     assert ("canary steps must rise strictly and end at 100" in err) or ("cannot split traffic" in err)
+
+
+def test_podmonitors_reach_each_runtimes_metrics_port():
+    def endpoint(env: str, model: str) -> dict:
+        doc = yaml.safe_load((ROOT / f"environments/{env}/{model}/monitoring/podmonitor.yaml").read_text())
+        assert doc["spec"]["podTargetLabels"] == ["modelops.dev/model", "modelops.dev/environment",
+                                                  "app.kubernetes.io/version"]
+        assert doc["spec"]["scrapeProtocols"] == ["PrometheusText0.0.4"]
+        return doc["spec"]["podMetricsEndpoints"][0]
+    assert endpoint("prod", "shelf-vision")["portNumber"] == 8002  # chart: Triton's metrics port is declared
+    kserve = endpoint("staging", "shelf-vision")  # Knative declares only 8080: rewrite the address to 8002
+    assert kserve["portNumber"] == 8080 and kserve["relabelings"][0]["replacement"] == "${1}:8002"
+    assert endpoint("prod", "support-chat")["portNumber"] == 8000 and endpoint("prod", "churn-scorer")["portNumber"] == 8080

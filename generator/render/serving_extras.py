@@ -39,6 +39,18 @@ def _metrics_port(ctx: dict[str, Any]) -> int:
     return KSERVE_PORT if serving["target"] == "kserve" else int(serving["port"])
 
 
+def _endpoint(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The scrape endpoint. Knative lets a KServe predictor declare one port (8080), and pod
+    discovery only finds declared ports: a metrics port beside it (Triton's 8002) is
+    reached by rewriting the address of the declared port's target."""
+    port = _metrics_port(ctx)
+    if ctx["serving"]["target"] != "kserve" or port == KSERVE_PORT:
+        return {"portNumber": port, "path": "/metrics", "interval": "30s"}
+    return {"portNumber": KSERVE_PORT, "path": "/metrics", "interval": "30s",
+            "relabelings": [{"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_ip"], "regex": "(.+)",
+                             "targetLabel": "__address__", "replacement": f"${{1}}:{port}"}]}
+
+
 def _monitoring(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
     env = resolved.environment
     settings = env.serving["monitoring"]
@@ -47,7 +59,10 @@ def _monitoring(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, Any]:
         "labels": {**ctx["labels"], **settings["ruleLabels"]},
         "selector": {"modelops.dev/model": resolved.name, "modelops.dev/environment": env.name},
         "podTargetLabels": list(POD_LABELS),
-        "endpoints": [{"portNumber": _metrics_port(ctx), "path": "/metrics", "interval": "30s"}],
+        "endpoints": [_endpoint(ctx)],
+        # The classic text format keeps `vllm:` names: prometheus-client (vLLM's exporter)
+        # rewrites colons to underscores in its OpenMetrics output (seen with 0.26).
+        "scrapeProtocols": ["PrometheusText0.0.4"],
         "groups": rule_groups(target),
         "dashboardNamespace": settings["dashboardNamespace"] or env.namespace,
         "dashboardFile": f"{env.name}-{resolved.name}.json",

@@ -13,7 +13,7 @@ from generator.spec.load import load_repository
 from tests.conftest import copy_example
 from tests.emulators.forge import ForgeEmulator
 from tests.prometheus_fixture import ModelServer, prometheus, wait_for_series
-from tests.test_promote import NEW_DIGEST, REPO, TOKEN, bump_dev, git
+from tests.test_promote import REPO, TOKEN, bump_dev, git
 
 SOAK = "6s"
 WINDOW = "3s"
@@ -140,6 +140,8 @@ def test_canary_goes_10_50_100_through_prs_when_healthy(setup, forge, cli, kube)
     pulls = {p["head"]: p for p in forge.pulls("github", REPO)}
     assert set(pulls) == {"promote/support-chat/staging", "rollout/support-chat/staging/50",
                           "rollout/support-chat/staging/complete"}
+    promotion = pulls["promote/support-chat/staging"]["body"]
+    assert "- live metrics gate: support-chat in dev, version 8 over 6s" in promotion and "max_over_time" in promotion
     body = pulls["rollout/support-chat/staging/50"]["body"]
     assert "Live metrics: passed" in body and "max_over_time" in body and 'app_kubernetes_io_version="8"' in body
     message = git(remote, "log", "-1", "--format=%B", "rollout/support-chat/staging/complete")
@@ -196,19 +198,7 @@ def test_rollout_without_a_canary_is_one_clear_error(setup, cli):
     assert code == 2 and "no canary of 'support-chat' is rolling out in 'staging'" in err
 
 
-def test_abort_on_request_needs_no_prometheus(setup, forge, cli, monkeypatch):
-    work, remote = setup
-    _start_bad_canary(work, remote, cli, forge)
-    monkeypatch.setenv("MODELOPS_PROMETHEUS_URL", "http://127.0.0.1:9")
-    code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort", *forge_args(forge))
-    assert code == 0, out + err
-    assert "abort requested" in out
-    spec = yaml.safe_load(git(remote, "show", "rollout/support-chat/staging/abort:models/support-chat.yaml"))
-    assert "canaries" not in spec and spec["releases"]["staging"]["modelVersion"] == "7"
-    assert NEW_DIGEST not in spec["releases"]["staging"]["image"]
-
-
-def test_chart_canary_in_prod_through_the_gateway_route(setup, forge, cli):
+def test_chart_canary_in_prod_through_the_gateway_route(setup, forge, cli, monkeypatch):
     work, remote = setup
     code, out, err = cli("-C", str(work), "promote", "churn-scorer", "--to", "prod", *forge_args(forge))
     assert code == 0, out + err
@@ -220,8 +210,12 @@ def test_chart_canary_in_prod_through_the_gateway_route(setup, forge, cli):
                                 "modelUri": "s3://models/churn-scorer/", "version": "2026.11.3", "gateway": "ml-gateway",
                                 "gatewayNamespace": "gateway-system"}
     assert values["model"]["version"] == "2026.11.1"  # the stable Deployment keeps the previous release
+    monkeypatch.setenv("MODELOPS_PROMETHEUS_URL", "http://127.0.0.1:9")  # an abort on request needs no gate
     code, out, err = cli("-C", str(work), "rollout", "churn-scorer", "--env", "prod", "--abort", *forge_args(forge))
     assert code == 0, out + err
+    assert "abort requested" in out and "branch: rollout/churn-scorer/prod/abort" in out
     merge(work, remote, "rollout/churn-scorer/prod/abort")
     values = yaml.safe_load((work / "environments/prod/churn-scorer/serving/values.yaml").read_text())
     assert values["canary"]["enabled"] is False and values["model"]["version"] == "2026.11.1"
+    spec = yaml.safe_load((work / "models/churn-scorer.yaml").read_text())
+    assert "canaries" not in spec and spec["releases"]["prod"]["modelVersion"] == "2026.11.1"

@@ -219,3 +219,14 @@ def test_chart_canary_in_prod_through_the_gateway_route(setup, forge, cli, monke
     assert values["canary"]["enabled"] is False and values["model"]["version"] == "2026.11.1"
     spec = yaml.safe_load((work / "models/churn-scorer.yaml").read_text())
     assert "canaries" not in spec and spec["releases"]["prod"]["modelVersion"] == "2026.11.1"
+
+
+def test_prometheus_errors_are_one_line_without_credentials(setup, metrics):
+    from generator.errors import ModelopsError
+    from generator.gitops.prometheus_gate import PrometheusClient
+
+    with pytest.raises(ModelopsError, match=r"rejected the query 'sum\(rate\(x\[5m\]\)'") as raised:
+        PrometheusClient(metrics.replace("http://", "http://alice:s3cret@")).query("sum(rate(x[5m])")
+    assert "s3cret" not in str(raised.value) and "***@" in str(raised.value)
+    with pytest.raises(ModelopsError, match="cannot query Prometheus at http://127.0.0.1:9"):
+        PrometheusClient("http://127.0.0.1:9", timeout=2).query("up")

@@ -214,3 +214,12 @@ def test_podmonitors_reach_each_runtimes_metrics_port():
     kserve = endpoint("staging", "shelf-vision")  # Knative declares only 8080: rewrite the address to 8002
     assert kserve["portNumber"] == 8080 and kserve["relabelings"][0]["replacement"] == "${1}:8002"
     assert endpoint("prod", "support-chat")["portNumber"] == 8000 and endpoint("prod", "churn-scorer")["portNumber"] == 8080
+
+
+def test_quality_metric_gets_an_alert_and_a_panel():
+    rules = yaml.safe_load((ROOT / "environments/prod/churn-scorer/monitoring/prometheusrule.yaml").read_text())
+    quality = [r for r in rules["spec"]["groups"][0]["rules"] if r["alert"] == "ModelQualityDegraded"]
+    assert quality and quality[0]["expr"].startswith("max(churn_score_drift_psi{") and quality[0]["expr"].endswith("> 0.3")
+    dashboard = yaml.safe_load((ROOT / "environments/prod/churn-scorer/monitoring/dashboard.yaml").read_text())
+    panels = json.loads(dashboard["data"]["prod-churn-scorer.json"])["panels"]
+    assert any("churn_score_drift_psi" in p["targets"][0]["expr"] for p in panels)

@@ -7,9 +7,11 @@ No data is a failure, not a pass: a model that served nothing has proved nothing
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 import operator
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,24 +20,40 @@ from typing import Any
 
 from generator.errors import ModelopsError
 from generator.gitops.gates import parse_threshold
+from generator.gitops.git import redact
 from generator.monitoring.rules import MonitoringTarget, queries_for
 from generator.monitoring.runtimes import selector
 
 __all__ = ["MetricCheck", "MetricsVerdict", "PrometheusClient", "evaluate", "verdict_markdown"]
 
+TOKEN_VARIABLE = "MODELOPS_PROMETHEUS_TOKEN"
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
 
 class PrometheusClient:
-    """Instant queries against one Prometheus; errors name the query and the server."""
+    """Instant queries against one Prometheus; errors name the query and the server (its
+    URL with any credentials redacted). A bearer token comes from MODELOPS_PROMETHEUS_TOKEN."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0):
-        self.url, self.timeout = url.rstrip("/"), timeout
+    def __init__(self, url: str, *, timeout: float = 10.0, token: str | None = None):
+        parts = urllib.parse.urlsplit(url.rstrip("/"))
+        self.url, self.timeout = redact(url.rstrip("/")), timeout
+        self.base = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() \
+            if parts.username and parts.hostname else url.rstrip("/")
+        self.auth = ""
+        if parts.username:  # https://user:password@host: HTTP basic auth, never sent in the URL
+            pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+            self.auth = "Basic " + base64.b64encode(pair.encode()).decode()
+        token = token if token is not None else os.environ.get(TOKEN_VARIABLE, "")
+        if token:
+            self.auth = f"Bearer {token}"
 
     def query(self, expr: str) -> list[float]:
         """The values of an instant vector (NaN dropped); [] when nothing matched."""
-        request = urllib.request.Request(f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}",
-                                         headers={"Accept": "application/json"})
+        headers = {"Accept": "application/json"}
+        if self.auth:
+            headers["Authorization"] = self.auth
+        request = urllib.request.Request(f"{self.base}/api/v1/query?{urllib.parse.urlencode({'query': expr})}",
+                                         headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body: Any = json.loads(response.read().decode("utf-8"))
@@ -43,7 +61,7 @@ class PrometheusClient:
             detail = _error_text(error)
             raise ModelopsError(f"Prometheus at {self.url} rejected the query {expr!r}: {detail}") from None
         except (urllib.error.URLError, OSError, json.JSONDecodeError) as error:
-            raise ModelopsError(f"cannot query Prometheus at {self.url}: {error}") from None
+            raise ModelopsError(f"cannot query Prometheus at {self.url}: {redact(str(error))}") from None
         data = body.get("data", {}) if isinstance(body, dict) else {}
         if body.get("status") != "success" or data.get("resultType") not in ("vector", "scalar"):
             raise ModelopsError(f"Prometheus at {self.url}: unexpected answer to {expr!r}")

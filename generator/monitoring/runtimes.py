@@ -54,7 +54,10 @@ class Runtime:
                 .replace("{ns}", _quote(namespace)).replace("{pods}", _quote(pods)))
 
 
-_DCGM_UTIL = 'avg(DCGM_FI_DEV_GPU_UTIL{namespace="{ns}", pod=~"{pods}"}) / 100'
+# dcgm-exporter labels the GPU's pod `namespace`/`pod`; scraped without honorLabels (the
+# GPU operator's default) those become `exported_namespace`/`exported_pod`: match either.
+_DCGM_UTIL = ('avg(DCGM_FI_DEV_GPU_UTIL{namespace="{ns}", pod=~"{pods}"} '
+              'or DCGM_FI_DEV_GPU_UTIL{exported_namespace="{ns}", exported_pod=~"{pods}"}) / 100')
 _HTTP_ERRORS = ('sum(rate(http_requests_total{{sel}, status=~"5.."}[{w}])) '
                 '/ sum(rate(http_requests_total{{sel}}[{w}]))')
 

@@ -211,6 +211,9 @@ def test_chart_canary_in_prod_through_the_gateway_route(setup, forge, cli, monke
                                 "gatewayNamespace": "gateway-system"}
     assert values["model"]["version"] == "2026.11.1"  # the stable Deployment keeps the previous release
     monkeypatch.setenv("MODELOPS_PROMETHEUS_URL", "http://127.0.0.1:9")  # an abort on request needs no gate
+    code, out, err = cli("-C", str(work), "rollout", "churn-scorer", "--env", "prod", "--abort", "--dry-run")
+    assert code == 0 and "dry run: would change models/churn-scorer.yaml" in out, out + err
+    assert git(remote, "branch", "--list", "rollout/*") == ""
     code, out, err = cli("-C", str(work), "rollout", "churn-scorer", "--env", "prod", "--abort", *forge_args(forge))
     assert code == 0, out + err
     assert "abort requested" in out and "branch: rollout/churn-scorer/prod/abort" in out

@@ -118,6 +118,8 @@ def test_canary_goes_10_50_100_through_prs_when_healthy(setup, forge, cli, kube)
     code, out, err = cli("-C", str(work), "promote", "support-chat", "--to", "staging", "--live", *forge_args(forge))
     assert code == 0, out + err
     assert "live metrics gate: support-chat in dev, version 8" in out and "error_rate = 0 " in out
+    message = git(remote, "log", "-1", "--format=%B", "promote/support-chat/staging")
+    assert "Modelops-Gate: live metrics gate: support-chat in dev, version 8" in message
     merge(work, remote, "promote/support-chat/staging")
     assert canary(work)["weight"] == 10 and canary(work)["modelVersion"] == "8"
     spec = yaml.safe_load((work / "models/support-chat.yaml").read_text())

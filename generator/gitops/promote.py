@@ -220,7 +220,8 @@ def _check_gates(request: PromotionRequest, repo: Repository, source: str, git_r
         verdict = live_metrics(repo, request.model, source, version=spec.release(source).get("modelVersion"))
         if verdict is not None and not verdict.passed:
             raise PromotionFailed(f"live metrics gate failed: {verdict.reason()}")
-        notes.append(f"live metrics gate: {verdict.reason()}" if verdict else "live metrics gate: skipped (no Prometheus)")
+        notes.append(f"live metrics gate: {verdict.reason()}" if verdict else
+                     "live metrics gate: skipped (no serving, or no serving.monitoring.prometheusUrl)")
     return notes
 
 
@@ -341,6 +342,7 @@ def _commit_push_pr(request: PromotionRequest, git_repo: git.Repo, tree: Path, s
     paths = [p if prefix == "." else f"{prefix}/{p}" for p in paths]
     _git(worktree, "add", "--all", "--", *paths)
     message = _message(request.model, source, request.target, result.before, result.after)
+    message += "".join(f"Modelops-Gate: {m}\n" for m in result.messages if " gate: " in m)  # provenance
     try:
         _git(worktree, "commit", "--quiet", "--no-verify", "-m", message, env=bot_env())
     except git.GitCommandError as error:

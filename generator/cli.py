@@ -57,12 +57,25 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _version_text() -> str:
+    """modelops's version and each Rego engine's: which one produced findings matters."""
+    from generator.policy.engines import DEFAULT_ENGINE, ENGINES, engine_label
+
+    lines = [f"modelops {__version__}"]
+    for name in ENGINES:
+        if name != "opa-server":
+            default = " (default)" if name == DEFAULT_ENGINE else ""
+            lines.append(f"  engine {engine_label(name)}{default}")
+    return "\n".join(lines)
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole argparse tree; with `only`, just that subcommand is configured (others
     are listed with their help), so a command does not import every other command."""
-    parser = argparse.ArgumentParser(prog="modelops", description="Model specs to a GitOps repository Argo CD can "
+    parser = argparse.ArgumentParser(prog="modelops", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="Model specs to a GitOps repository Argo CD can "
                                      "sync, and the policy gate over everything rendered.")
-    parser.add_argument("--version", action="version", version=f"modelops {__version__}")
+    parser.add_argument("--version", action="version", version=_version_text())
     parser.add_argument("-C", "--repo-root", default=".", help="root of the GitOps repository (default: .)")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors and the final result")

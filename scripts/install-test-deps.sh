@@ -1,11 +1,18 @@
 #!/bin/sh
-# Install what the test suite needs beyond the virtualenv, from Debian:
-# - chromium, for the headless-browser check of `modelops report` (tests/test_report_html.py);
-# - prometheus (the server and promtool), for the live-metrics gates and `promtool check rules`
-#   (tests/test_rollout.py, tests/test_serving_monitoring.py).
-# Idempotent: installs only what is missing. Without root it only says what to run; the
-# tests that need a missing binary then skip with the same hint.
+# Install what the test suite needs beyond the virtualenv:
+# - OPA in-process (opa-golib-python-bindings), so the cross-engine tests run the reference
+#   engine; its binding declares Python >= 3.14 and runs on 3.11, hence --ignore-requires-python;
+# - Debian's chromium, for the headless-browser check of `modelops report` (tests/test_report_html.py);
+# - Debian's prometheus (the server and promtool), for the live-metrics gates and `promtool check
+#   rules` (tests/test_rollout.py, tests/test_serving_monitoring.py).
+# Idempotent. Without root it only says what to run; those tests then skip with the same hint.
 set -eu
+
+PYTHON="${PYTHON:-.venv/bin/python}"
+if ! "$PYTHON" -c "import opa_bindings" >/dev/null 2>&1; then
+    echo "install-test-deps: installing opa-golib-python-bindings (OPA in-process)" >&2
+    "$PYTHON" -m pip install --quiet --ignore-requires-python "opa-golib-python-bindings>=0.4.4"
+fi
 
 missing=""
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
@@ -29,4 +36,4 @@ echo "install-test-deps: installing$missing (apt-get)" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get install -y -qq $missing >/dev/null

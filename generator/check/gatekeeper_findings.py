@@ -8,8 +8,9 @@ referential constraints see. Findings point at the model spec like every other f
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from generator.check.documents import CheckDocument
 from generator.check.locate import locate_in_spec
@@ -24,10 +25,10 @@ def _key(kind: str, name: str, namespace: str) -> tuple[str, str, str]:
     return (kind, name, namespace)
 
 
-def gatekeeper_check(directories: Sequence[Path], *,
-                     engine: str = DEFAULT_ENGINE) -> Callable[[list[CheckDocument]], list[Finding]]:
+def gatekeeper_check(directories: Sequence[Path], *, engine: str = DEFAULT_ENGINE,
+                     engine_options: Mapping[str, Any] | None = None) -> Callable[[list[CheckDocument]], list[Finding]]:
     """A check over the collected documents; templates are loaded (and compiled) once, now."""
-    constraints = load_gatekeeper([str(d) for d in directories], engine=engine)
+    constraints = load_gatekeeper([str(d) for d in directories], engine=engine, engine_options=engine_options)
 
     def check(documents: list[CheckDocument]) -> list[Finding]:
         by_environment: dict[str, list[CheckDocument]] = defaultdict(list)

@@ -39,14 +39,9 @@ def _tools_digest(repo: Repository, options: CheckOptions) -> str:
 
 def _engine_identity(options: CheckOptions) -> str:
     """Which engine (and version) produced cached findings: another engine re-checks."""
-    if options.engine == "opa-server":
-        return f"opa-server {sorted(options.engine_options.items())}"
-    from generator.policy.engines import engine_class
+    from generator.policy.engines import engine_label
 
-    try:
-        return f"{options.engine} {engine_class(options.engine)().version()}"
-    except Exception:  # noqa: BLE001 - an engine that cannot start fails later, with its own message
-        return options.engine
+    return engine_label(options.engine, options.engine_options)
 
 
 class _Inputs:
@@ -124,7 +119,7 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     checked = sorted((model, env) for env, model in pairs if model)
     timings["cached-pairs"] = float(len(pairs) - len(missing))
     return CheckResult(findings=sort_findings(findings), checked=checked, documents_checked=documents,
-                       rules=rules, timings=timings)
+                       rules=rules, timings=timings, engine=_engine_identity(options))
 
 
 def _check_pairs(repo: Repository, options: CheckOptions, pairs: list[tuple[str, str]]) -> CheckResult:
@@ -174,4 +169,4 @@ def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[t
     timings["wall"] = time.perf_counter() - started
     return CheckResult(findings=sort_findings(findings), checked=sorted({c for r in results for c in r.checked}),
                        documents_checked=sum(r.documents_checked for r in results), rules=results[0].rules,
-                       timings=timings, per_pair_documents=per_pair)
+                       timings=timings, per_pair_documents=per_pair, engine=results[0].engine)

@@ -59,6 +59,7 @@ class CheckResult:
     rules: dict[str, RuleInfo]
     timings: dict[str, float]
     per_pair_documents: dict[tuple[str, str], int] = field(default_factory=dict)  # (env, model) -> count
+    engine: str = ""  # e.g. "regorus 0.13.0"
 
 
 def policy_input(doc: CheckDocument, env_view: dict[str, Any], kinds: list[str], plan: dict[str, Any] | None) -> dict[str, Any]:
@@ -222,7 +223,8 @@ def run_check(repo: Repository, files: list[RenderedFile], options: CheckOptions
     for doc in documents:
         per_pair[(doc.environment, doc.model)] += 1
     return CheckResult(findings=sort_findings(_dedupe(findings)), checked=checked, documents_checked=len(documents),
-                       rules=rule_catalogue(evaluator), timings=timings, per_pair_documents=dict(per_pair))
+                       rules=rule_catalogue(evaluator), timings=timings, per_pair_documents=dict(per_pair),
+                       engine=getattr(evaluator, "engine_label", ""))
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -18,7 +18,7 @@ from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.config import load_config
 from generator.console import Progress
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
-from generator.policy.engines.options import add_engine_option, engine_choice
+from generator.policy.engines.options import EngineChoice, add_engine_option, engine_choice
 from generator.render.committed import read_committed
 from generator.render.pipeline import render_repository
 from generator.report import FORMATS, render_report
@@ -67,10 +67,10 @@ def policy_dirs(repo: Repository, explicit: list[Path] | None, use_builtin: bool
     return dirs
 
 
-def _gatekeeper_check(dirs: list[Path], engine: str) -> Any:
+def _gatekeeper_check(dirs: list[Path], choice: EngineChoice) -> Any:
     from generator.check.gatekeeper_findings import gatekeeper_check
 
-    return gatekeeper_check(dirs, engine=engine)
+    return gatekeeper_check(dirs, engine=choice.name, engine_options=choice.options)
 
 
 def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
@@ -95,7 +95,7 @@ def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
         plan_for=plan_for_policy,
         progress=lambda total: Progress(total, "policies", quiet=args.quiet, verbose=args.verbose),
         extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(repo.root / d for d in config.gatekeeper)],
-                                        choice.name)]
+                                        choice)]
         if (args.gatekeeper or config.gatekeeper) else (),
     )
     if args.rendered or choice.name == "opa-server" or options.extra_checks:
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     result = check_repository(repo, args)
     fail_on = args.fail_on or load_config(repo.root).fail_on
     report = ReportInput(findings=result.findings, checked=result.checked, documents_checked=result.documents_checked,
-                         fail_on=fail_on, rules=result.rules,
+                         fail_on=fail_on, rules=result.rules, engine=result.engine,
                          color=args.format == "text" and not args.output and _use_color(sys.stdout))
     text = render_report(args.format, report)
     if args.output:

@@ -1,4 +1,4 @@
-"""Policy engine: Rego v0->v1 upgrade, METADATA, embedded regopy engine, remote OPA, tests.
+"""Policy engines (regorus, OPA in-process, OPA server), Rego v0 -> v1 syntax upgrade, METADATA, tests.
 
 Submodules are imported by name (`generator.policy.engine`, ...); this package only holds
 the error type they share, so importing it stays cheap.

@@ -20,17 +20,17 @@ from ruamel.yaml.error import YAMLError
 
 from generator.policy import PolicyError
 from generator.policy.engines import DEFAULT_ENGINE, Engine, create_engine
-from generator.policy.engines.base import NO_INPUT
+from generator.policy.engines.base import NO_INPUT, plain_input
 from generator.policy.exceptions import EXCEPTION_RULE, RuleException, apply_exceptions
 from generator.policy.metadata import Annotation, ModuleMetadata, parse_metadata
-from generator.policy.network import refuse_network_builtins
+from generator.policy.network import refuse_network_builtins, refuse_unlisted_builtins
 from generator.policy.rego_tokens import package_name, rule_definitions, rule_names
 
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
     "results_from_value", "entrypoint", "rules_by_package", "merge_metadata", "policy_file", "is_decision_rule",
     "input_term", "plain_input", "exception_packages", "decision_rule_definitions", "load_data_paths",
-    "aggregate_module", "AGGREGATE_PACKAGE", "NO_INPUT",
+    "NO_INPUT",
 ]
 
 # conftest's rule-name patterns: deny, deny_foo, violation_bar, warn_baz
@@ -187,55 +187,9 @@ def load_data_paths(paths: Sequence[str | Path], into: dict[str, Any] | None = N
     return data
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)  # YAML timestamps and the like, as conftest passes them: text
-
-
 def input_term(document: Any) -> str:
-    return json.dumps(document, default=_json_default, ensure_ascii=False)
+    return json.dumps(plain_input(document), ensure_ascii=False)
 
-
-def plain_input(document: Any) -> Any:
-    """`document` as JSON-shaped data, the input every engine is given: YAML timestamps
-    and other scalars become text, as conftest passes them; plain data is passed as is."""
-    return document if _is_plain(document) else json.loads(input_term(document))
-
-
-def _is_plain(value: Any) -> bool:
-    kind = type(value)
-    if kind in (str, int, float, bool) or value is None:
-        return True
-    if kind is dict:
-        return all(type(key) is str and _is_plain(item) for key, item in value.items())
-    if kind is list:
-        return all(_is_plain(item) for item in value)
-    return False
-
-
-AGGREGATE_PACKAGE = "modelops_internal_aggregate"
-
-
-def aggregate_module(package: str, entries: Sequence[tuple[str, str]]) -> str:
-    """A generated module whose `results` object holds the value of every listed rule that
-    is defined: one query answers them all (one query to prepare on OPA, one input
-    conversion on regorus). Each entry is an object comprehension, empty when its rule is
-    undefined, so an undefined rule leaves its key out instead of making the whole object
-    undefined; `results` is a complete rule, which every engine evaluates as a rule."""
-    lines = [f"package {package}", "", "results := object.union_n(["]
-    for namespace, rule in entries:
-        reference = f"data.{namespace}.{rule}" if _plain_ref(namespace) else f'data["{namespace}"].{rule}'
-        lines.append(f'\t{{"{namespace}/{rule}": value | value := {reference}}},')
-    lines.append("])")
-    return "\n".join(lines) + "\n"
-
-
-def _plain_ref(namespace: str) -> bool:
-    return all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) for part in namespace.split("."))
-
-
-# -- results -----------------------------------------------------------------------------
 
 def _annotation_value(rule_note: Annotation | None, package_note: Annotation | None, name: str) -> str:
     for note in (rule_note, package_note):
@@ -249,7 +203,7 @@ def results_from_value(namespace: str, rule: str, value: Any, *, metadata: Modul
     """Turn a rule's value into results: strings, objects with `msg`, or `true`."""
     kind = rule_kind(rule)
     where = f"data.{namespace}.{rule}"
-    if value is None or value is False:
+    if value is None or value is False or value == []:
         return []
     if value is True:
         items: list[Any] = [f"{where} is true"]
@@ -322,6 +276,10 @@ def decision_rule_definitions(modules: Sequence[PolicyModule], namespace: str) -
 
 # -- the policy set ---------------------------------------------------------------------------
 
+def _extra_builtins(engine_options: Mapping[str, Any] | None) -> list[str]:
+    return list((engine_options or {}).get("builtins") or ())
+
+
 class PolicySet:
     """Policies loaded once into one engine; `evaluate` is cheap per document.
 
@@ -334,15 +292,21 @@ class PolicySet:
 
     def __init__(self, modules: Sequence[PolicyModule], data: Mapping[str, Any] | None = None, *,
                  engine: str = DEFAULT_ENGINE, rule_filter: Callable[[str], bool] = is_decision_rule,
-                 allow_network: bool = False, engine_options: Mapping[str, Any] | None = None):
+                 allow_network: bool = False, engine_options: Mapping[str, Any] | None = None,
+                 capabilities: set[str] | None = None):
         self.modules = tuple(modules)
         self.data = dict(data or {})
+        if capabilities is not None:
+            refuse_unlisted_builtins(self.modules, capabilities | set(_extra_builtins(engine_options)))
         if not allow_network:
-            refuse_network_builtins(self.modules)
+            refuse_network_builtins(self.modules, allowed=capabilities or ())
         self.rules = rules_by_package(self.modules, rule_filter)
         self.exception_packages = exception_packages(self.modules, self.rules)
         self._metadata = merge_metadata(self.modules)
+        self._files: dict[tuple[str, str], str] = {}
+        self._entries_by_kind: dict[str | None, list[tuple[str, str]]] = {}
         self.engine_name = engine
+        self.skip_by_kind = True  # METADATA custom.kinds; off only to prove it changes nothing
         self._engine_options = dict(engine_options or {})
         self._owner = threading.get_ident()
         self._local = threading.local()
@@ -358,22 +322,26 @@ class PolicySet:
     def namespaces(self) -> list[str]:
         return sorted(self.rules)
 
-    def _entries(self) -> list[tuple[str, str]]:
-        """(package, rule) of everything one aggregate query answers."""
-        return [(namespace, rule) for namespace in self.namespaces
+    def _entries(self, kind: Any = None) -> list[tuple[str, str]]:
+        """(package, rule) of every rule to evaluate for an input of `kind`: a package whose
+        METADATA lists `custom.kinds` is skipped for other kinds (None: every package)."""
+        key = kind if isinstance(kind, str) else None
+        if key not in self._entries_by_kind:
+            self._entries_by_kind[key] = [
+                (namespace, rule) for namespace in self.namespaces if self._applies(namespace, key)
                 for rule in (*self.rules[namespace], *self._exception_rule(namespace))]
+        return self._entries_by_kind[key]
+
+    def _applies(self, namespace: str, kind: str | None) -> bool:
+        note = self._metadata[namespace].package_annotation if namespace in self._metadata else None
+        return kind is None or note is None or note.kinds is None or kind in note.kinds
 
     def _exception_rule(self, namespace: str) -> tuple[str, ...]:
         return (EXCEPTION_RULE,) if namespace in self.exception_packages else ()
 
     def _new_engine(self) -> Engine:
         engine = create_engine(self.engine_name, **self._engine_options)
-        modules = list(self.modules)
-        if self.rules:
-            source = aggregate_module(AGGREGATE_PACKAGE, self._entries())
-            modules.append(PolicyModule(path="<modelops aggregate>", package=AGGREGATE_PACKAGE, source=source,
-                                        rules=("results",), metadata=ModuleMetadata(package=AGGREGATE_PACKAGE)))
-        engine.load(modules, self.data)
+        engine.load(self.modules, self.data)
         return engine
 
     def engine(self) -> Engine:
@@ -386,25 +354,31 @@ class PolicySet:
         return engine
 
     def policy_file(self, namespace: str, rule: str) -> str:
-        return policy_file(self.modules, namespace, rule)
+        key = (namespace, rule)
+        if key not in self._files:
+            self._files[key] = policy_file(self.modules, namespace, rule)
+        return self._files[key]
 
     def query(self, namespace: str, rule: str, document: Any = NO_INPUT) -> tuple[bool, Any]:
         """(defined, value) of `data.<namespace>.<rule>`; errors raise PolicyError."""
-        given = document if document is NO_INPUT else plain_input(document)
         try:
-            outcome = self.engine().evaluate(f"{namespace}.{rule}", given)
+            outcome = self.engine().evaluate(f"{namespace}.{rule}", document)
         except PolicyError as error:
             raise PolicyError(f"data.{namespace}.{rule}: {error}") from error
         return outcome.defined, outcome.value
 
     def aggregate(self, document: Any = NO_INPUT) -> dict[str, Any]:
-        """Every selected rule's value by `package/rule` (undefined rules left out), in one
-        query; any error raises PolicyError."""
-        if not self.rules:
+        """Every selected rule's value by `package/rule` (undefined rules left out), the
+        engine's fastest way; any error raises PolicyError."""
+        return self._values(document)
+
+    def _values(self, given: Any) -> dict[str, Any]:
+        entries = self._entries(given.get("kind") if isinstance(given, dict) and self.skip_by_kind else None)
+        if not entries:
             return {}
-        given = document if document is NO_INPUT else plain_input(document)
-        outcome = self.engine().evaluate(f"{AGGREGATE_PACKAGE}.results", given)
-        return outcome.value if outcome.defined and isinstance(outcome.value, dict) else {}
+        outcomes = self.engine().evaluate_rules([f"{ns}.{rule}" for ns, rule in entries], given)
+        return {f"{ns}/{rule}": outcome.value for ns, rule in entries
+                if (outcome := outcomes[f"{ns}.{rule}"]).defined}
 
     def take_prints(self) -> list[str]:
         """`print()` output of the evaluations so far (conftest shows it)."""
@@ -419,9 +393,8 @@ class PolicySet:
                           namespaces: Sequence[str] | None = None) -> tuple[list[RuleResult], list[RuleException]]:
         """`evaluate`, plus the exceptions that exempted rules (for conftest's report)."""
         wanted = self.namespaces if namespaces is None else [ns for ns in namespaces if ns in self.rules]
-        document = plain_input(document)
         try:
-            values = self.aggregate(document)
+            values = self._values(document)  # the engine's fastest way to answer every rule
         except PolicyError:
             values = self._rule_by_rule(document, wanted)  # its error names the rule
         return self._results(values, wanted)

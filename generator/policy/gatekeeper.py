@@ -103,10 +103,12 @@ class ConstraintTemplate:
     schema: Mapping[str, Any] | None = None
     reads_inventory: bool = False
 
-    def compile(self, inventory: Mapping[str, Any] | None = None, *, engine: str = DEFAULT_ENGINE) -> PolicySet:
+    def compile(self, inventory: Mapping[str, Any] | None = None, *, engine: str = DEFAULT_ENGINE,
+                engine_options: Mapping[str, Any] | None = None) -> PolicySet:
         data = {"inventory": dict(inventory)} if inventory else None
         try:
-            return PolicySet(self.modules, data, engine=engine, rule_filter=lambda rule: rule == "violation")
+            return PolicySet(self.modules, data, engine=engine, engine_options=engine_options,
+                             rule_filter=lambda rule: rule == "violation")
         except PolicyError as error:
             raise PolicyError(f"ConstraintTemplate {self.name} ({self.file}): {error}") from error
 
@@ -507,14 +509,15 @@ class GatekeeperSet:
     """Templates compiled once and the Constraints that instantiate them."""
 
     def __init__(self, templates: Sequence[ConstraintTemplate], constraints: Sequence[Constraint], *,
-                 engine: str = DEFAULT_ENGINE):
+                 engine: str = DEFAULT_ENGINE, engine_options: Mapping[str, Any] | None = None):
         self.engine = engine
+        self.engine_options = dict(engine_options or {})
         self.templates = {t.kind: t for t in templates}
         self.constraints = sorted(constraints, key=lambda c: (c.kind, c.name))
         missing = sorted({c.kind for c in self.constraints} - set(self.templates))
         if missing:
             raise ModelopsError(f"no ConstraintTemplate for constraint kinds {', '.join(missing)}")
-        self._compiled = {kind: template.compile(engine=engine) for kind, template in sorted(self.templates.items())}
+        self._compiled = {kind: template.compile(engine=engine, engine_options=engine_options) for kind, template in sorted(self.templates.items())}
 
     def evaluate(self, objects: Sequence[Any], *, inventory: Sequence[Any] | None = None,
                  default_namespace: str | None = None) -> list[GatekeeperViolation]:
@@ -547,7 +550,7 @@ class GatekeeperSet:
         for constraint in self.constraints:
             template = self.templates[constraint.kind]
             if template.kind not in compiled:
-                compiled[template.kind] = template.compile(data, engine=self.engine) if template.reads_inventory and data \
+                compiled[template.kind] = template.compile(data, engine=self.engine, engine_options=self.engine_options) if template.reads_inventory and data \
                     else self._compiled[template.kind]
             for review in reviews:
                 namespace = namespaces.get(review.namespace)
@@ -590,7 +593,8 @@ def _classify(docs: Iterable[Located]) -> tuple[list[Located], list[Located]]:
     return templates, constraints
 
 
-def _bind(template_docs: list[Located], constraint_docs: list[Located], engine: str) -> GatekeeperSet:
+def _bind(template_docs: list[Located], constraint_docs: list[Located], engine: str,
+          engine_options: Mapping[str, Any] | None = None) -> GatekeeperSet:
     templates: dict[str, ConstraintTemplate] = {}
     for doc in template_docs:
         template = template_from_document(doc)
@@ -609,14 +613,16 @@ def _bind(template_docs: list[Located], constraint_docs: list[Located], engine: 
             raise ModelopsError(f"{where}: {constraint.kind}/{constraint.name} is defined twice")
         templates[constraint.kind].validate_parameters((doc.data.get("spec") or {}).get("parameters"), where)
         constraints[(constraint.kind, constraint.name)] = constraint
-    return GatekeeperSet(list(templates.values()), list(constraints.values()), engine=engine)
+    return GatekeeperSet(list(templates.values()), list(constraints.values()), engine=engine,
+                         engine_options=engine_options)
 
 
-def load_gatekeeper(paths: str | Path | Sequence[str | Path], *, engine: str = DEFAULT_ENGINE) -> GatekeeperSet:
+def load_gatekeeper(paths: str | Path | Sequence[str | Path], *, engine: str = DEFAULT_ENGINE,
+                    engine_options: Mapping[str, Any] | None = None) -> GatekeeperSet:
     """Every ConstraintTemplate and Constraint in YAML files under `paths` (files or directories).
 
     Other documents (sample objects, gator Suites) are skipped.
     """
     roots = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     docs = [doc for root in roots for file in _yaml_files(root) for doc in read_documents(file)]
-    return _bind(*_classify(docs), engine)
+    return _bind(*_classify(docs), engine, engine_options)

@@ -115,7 +115,8 @@ def _relative(suite: Path, value: Any, what: str) -> Path:
     return suite.parent / value
 
 
-def _load_pair(suite: Path, test: Mapping[str, Any], engine: str) -> GatekeeperSet:
+def _load_pair(suite: Path, test: Mapping[str, Any], engine: str,
+               engine_options: Mapping[str, Any] | None = None) -> GatekeeperSet:
     template_docs = read_documents(_relative(suite, test.get("template"), "template"))
     constraint_docs = read_documents(_relative(suite, test.get("constraint"), "constraint"))
     templates, _ = _classify(template_docs)
@@ -123,7 +124,7 @@ def _load_pair(suite: Path, test: Mapping[str, Any], engine: str) -> GatekeeperS
     if len(templates) != 1 or len(constraints) != 1:
         raise ModelopsError(f"{suite}: test {test.get('name')!r}: want one ConstraintTemplate and one Constraint, "
                             f"got {len(templates)} and {len(constraints)}")
-    return _bind(templates, constraints, engine)
+    return _bind(templates, constraints, engine, engine_options)
 
 
 def _case_objects(suite: Path, case: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -160,14 +161,14 @@ def _run_case(suite: Path, gk: GatekeeperSet, test: str, case: Mapping[str, Any]
 
 
 def _run_test(suite: Path, test: Mapping[str, Any], wanted: re.Pattern[str] | None,
-              engine: str) -> list[CaseResult]:
+              engine: str, engine_options: Mapping[str, Any] | None = None) -> list[CaseResult]:
     name = str(test.get("name", ""))
     cases = [c for c in test.get("cases") or [] if isinstance(c, dict)]
     selected = [c for c in cases if wanted is None or wanted.search(name) or wanted.search(str(c.get("name", "")))]
     if test.get("skip") or (wanted is not None and not selected and not wanted.search(name)):
         return [CaseResult(str(suite), name, "", "skip")]
     try:
-        gk = _load_pair(suite, test, engine)
+        gk = _load_pair(suite, test, engine, engine_options)
     except ConstraintSchemaError as error:
         if test.get("invalid"):
             return [CaseResult(str(suite), name, "", "ok")]
@@ -180,8 +181,8 @@ def _run_test(suite: Path, test: Mapping[str, Any], wanted: re.Pattern[str] | No
             else _run_case(suite, gk, name, c) for c in selected]
 
 
-def verify_suites(paths: Sequence[str | Path], *, run: str | None = None,
-                  engine: str = DEFAULT_ENGINE) -> VerifyReport:
+def verify_suites(paths: Sequence[str | Path], *, run: str | None = None, engine: str = DEFAULT_ENGINE,
+                  engine_options: Mapping[str, Any] | None = None) -> VerifyReport:
     """Run every gator Suite found in `paths` (files or directories). Suite files that cannot
     be read raise ModelopsError; problems inside a test are reported as errors."""
     wanted = re.compile(run) if run else None
@@ -193,7 +194,7 @@ def verify_suites(paths: Sequence[str | Path], *, run: str | None = None,
         for test in doc.data.get("tests") or []:
             if not isinstance(test, dict):
                 raise ModelopsError(f"{_where(doc, ('tests',))}: each test must be a mapping")
-            report.results += _run_test(file, test, wanted, engine)
+            report.results += _run_test(file, test, wanted, engine, engine_options)
     return report
 
 
@@ -213,7 +214,8 @@ def render_verify(report: VerifyReport) -> str:
 def run_verify(args: argparse.Namespace) -> int:
     """`modelops policy verify`: 0 all pass, 1 any assertion failed, 2 anything failed to load."""
     try:
-        report = verify_suites(args.suites, run=args.run, engine=engine_choice(args).name)
+        choice = engine_choice(args)
+        report = verify_suites(args.suites, run=args.run, engine=choice.name, engine_options=choice.options)
     except re.error as error:
         raise ModelopsError(f"--run {args.run!r}: {error}") from error
     print(render_verify(report))

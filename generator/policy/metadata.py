@@ -1,4 +1,4 @@
-"""OPA `# METADATA` annotations, parsed from the comments (regopy cannot read them).
+"""OPA `# METADATA` annotations, parsed from the comments (policies cannot read their own portably).
 
 A block is a run of comment lines starting with `# METADATA`; the rest is YAML. Its scope
 is `package` when it precedes the package clause, otherwise `rule` (for the rule that
@@ -33,6 +33,7 @@ class Annotation:
     severity: str = ""
     remediation: str = ""
     custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False, hash=False)
+    kinds: frozenset[str] | None = None  # custom.kinds: the only input kinds the package reviews
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,11 @@ def _annotation(path: str, line: int, data: Any, kind: str, target: str) -> Anno
     if severity and severity not in SEVERITIES:
         raise PolicyError(f"{path}:{line}:1: METADATA custom.severity {severity!r} "
                           f"is not one of {', '.join(SEVERITIES)}")
+    kinds = custom.get("kinds")
+    if kinds is not None and (not isinstance(kinds, list) or not all(isinstance(k, str) and k for k in kinds)):
+        raise PolicyError(f"{path}:{line}:1: METADATA custom.kinds must be a list of kinds")
     return Annotation(
-        scope=scope, line=line, target=target,
+        scope=scope, line=line, target=target, kinds=frozenset(kinds) if kinds is not None else None,
         title=str(data.get("title", "") or ""), description=str(data.get("description", "") or "").strip(),
         id=str(custom.get("id", "") or ""), severity=severity,
         remediation=str(custom.get("remediation", "") or "").strip(),

@@ -82,13 +82,13 @@ def _one_by_one(policies: PolicySet, tests: Sequence[tuple[str, str, str]]) -> l
 
 
 def run_tests(paths: Sequence[str | Path], *, engine: str = DEFAULT_ENGINE, data_paths: Sequence[str | Path] = (),
-              namespaces: Sequence[str] = (), allow_network: bool = False,
+              namespaces: Sequence[str] = (), allow_network: bool = False, capabilities: set[str] | None = None,
               engine_options: Mapping[str, Any] | None = None) -> TestReport:
     """Run every `test_*` rule of the packages under `paths` (including *_test.rego)."""
     modules, data = load_modules(paths, include_tests=True)
     data = load_data_paths(data_paths, into=data)
     policies = PolicySet(modules, data, engine=engine, rule_filter=is_test_rule, allow_network=allow_network,
-                         engine_options=engine_options)
+                         engine_options=engine_options, capabilities=capabilities)
     tests = [(package, rule, policies.policy_file(package, rule)) for package in policies.namespaces
              if _selected(package, namespaces) for rule in policies.rules[package]]
     try:

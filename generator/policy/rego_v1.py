@@ -210,7 +210,7 @@ class _Rewriter:
         return j
 
 
-# Built-ins OPA deprecated and v1 (and regopy) no longer know, with same-meaning successors.
+# Built-ins OPA deprecated and v1 no longer knows, with same-meaning successors.
 _DEPRECATED = {"re_match": "regex.match", "net.cidr_overlap": "net.cidr_contains"}
 
 

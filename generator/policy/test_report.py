@@ -59,5 +59,5 @@ RENDERERS: dict[str, Callable[[TestReport, bool], str]] = {
 }
 
 
-def render_test_report(report: TestReport, output: str, *, quiet: bool = False) -> str:
-    return RENDERERS[output](report, quiet)
+def render_test_report(report: TestReport, output: str) -> str:
+    return RENDERERS[output](report, False)

@@ -49,5 +49,6 @@ def render(report: ReportInput) -> str:
     lines = [annotation(finding) for finding in sort_findings(report.findings)]
     lines.extend(f"::error title=modelops::{escape_data(error)}" for error in report.errors)
     summary = summarize(report)
-    lines.append(summary.line() + (" - passed" if summary.passed else " - failed"))
+    lines.append(summary.line() + (" - passed" if summary.passed else " - failed")
+                 + (f" ({report.engine})" if report.engine else ""))
     return "\n".join(lines) + "\n"

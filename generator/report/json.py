@@ -16,7 +16,7 @@ SCHEMA_VERSION = 1
 def render(report: ReportInput) -> str:
     document = {
         "version": SCHEMA_VERSION,
-        "tool": {"name": "modelops", "version": report.tool_version},
+        "tool": {"name": "modelops", "version": report.tool_version, "engine": report.engine},
         "summary": asdict(summarize(report)),
         "checked": [{"model": model, "environment": env} for model, env in pairs(report)],
         "findings": [finding.to_dict() for finding in sort_findings(report.findings)],

@@ -81,6 +81,10 @@ def _suites(report: ReportInput) -> list[ET.Element]:
 def render(report: ReportInput) -> str:
     root = ET.Element("testsuites", name="modelops")
     suites = _suites(report)
+    for suite in suites:
+        properties = ET.Element("properties")
+        ET.SubElement(properties, "property", name="engine", value=report.engine)
+        suite.insert(0, properties)
     root.extend(suites)
     for attribute in ("tests", "failures", "errors", "skipped"):
         root.set(attribute, str(sum(int(suite.get(attribute, "0")) for suite in suites)))

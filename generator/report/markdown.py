@@ -68,8 +68,9 @@ def _summary_table(report: ReportInput) -> str:
 def _head(report: ReportInput) -> str:
     summary = summarize(report)
     status = "passed" if summary.passed else "failed"
+    engine = f", {report.engine}" if report.engine else ""
     totals = (f"**{cell(summary.line())}** (fail on {summary.fail_on},"
-              f" {summary.documents_checked} documents checked)")
+              f" {summary.documents_checked} documents checked{cell(engine)})")
     parts = [MARKER, f"## Policy check: {status}", "", totals, "", _summary_table(report)]
     if report.errors:
         parts.append("### Checker errors\n")

@@ -37,6 +37,7 @@ class ReportInput:
     rules: dict[str, RuleInfo] = field(default_factory=dict)
     tool_version: str = __version__
     color: bool = False
+    engine: str = ""  # the Rego engine and version that produced the findings, e.g. "regorus 0.13.0"
 
 
 @dataclass(frozen=True)

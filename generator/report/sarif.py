@@ -96,6 +96,7 @@ def to_sarif(report: ReportInput) -> dict[str, Any]:
     run = {
         "tool": {"driver": {"name": "modelops", "informationUri": INFORMATION_URI,
                             "version": report.tool_version,
+                            "properties": {"engine": report.engine},
                             "rules": [_rule(info) for info in rules.values()]}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",

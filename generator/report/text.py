@@ -59,5 +59,6 @@ def render(report: ReportInput) -> str:
         lines.append(f"{summary.errors} checker error{'s' if summary.errors != 1 else ''}")
     result = "passed" if summary.passed else "failed"
     lines.append(_paint(f"Policy check {result}", result, report.color)
-                 + f" (fail on {summary.fail_on}, {summary.documents_checked} documents checked)")
+                 + f" (fail on {summary.fail_on}, {summary.documents_checked} documents checked"
+                 + (f", {report.engine})" if report.engine else ")"))
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-ACD-002
+#   kinds: [Application]
 #   severity: high
 #   remediation: >-
 #     Set spec.destination.namespace to environment.namespace (the blueprint does this);
@@ -19,16 +20,22 @@ package modelops.argocd.destination_namespace
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	input.kind == "Application"
 	not root_app
 	expected := input.environment.namespace
 	is_string(expected)
-	actual := object.get(input.document, ["spec", "destination", "namespace"], "")
+	actual := object.get(reviewed, ["spec", "destination", "namespace"], "")
 	actual != expected
 	result := {
 		"msg": concat("", [
-			"Application '", object.get(input.document, ["metadata", "name"], ""), "' deploys to namespace '", actual,
+			"Application '", object.get(reviewed, ["metadata", "name"], ""), "' deploys to namespace '", actual,
 			"' but environment '", object.get(input.environment, "name", ""), "' uses namespace '", expected, "'",
 		]),
 		"path": "spec.destination.namespace",
@@ -38,7 +45,7 @@ deny contains result if {
 root_app if regex.match(`(^|/)apps\.yaml$`, object.get(input, "file", ""))
 
 root_app if {
-	include := input.document.spec.source.directory.include
+	include := reviewed.spec.source.directory.include
 	is_string(include)
 	contains(include, "app-")
 }

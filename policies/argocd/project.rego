@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-ACD-001
+#   kinds: [Application]
 #   severity: high
 #   remediation: >-
 #     Set spec.project to the environment's project (environment.project in
@@ -17,25 +18,31 @@ package modelops.argocd.project
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	input.kind == "Application"
-	object.get(input.document, ["spec", "project"], "default") in {"", "default"}
+	object.get(reviewed, ["spec", "project"], "default") in {"", "default"}
 	result := {
-		"msg": concat("", ["Application '", object.get(input.document, ["metadata", "name"], ""), "' uses the unrestricted 'default' project"]),
+		"msg": concat("", ["Application '", object.get(reviewed, ["metadata", "name"], ""), "' uses the unrestricted 'default' project"]),
 		"path": "spec.project",
 	}
 }
 
 deny contains result if {
 	input.kind == "Application"
-	project := object.get(input.document, ["spec", "project"], "default")
+	project := object.get(reviewed, ["spec", "project"], "default")
 	not project in {"", "default"}
 	expected := input.environment.project
 	is_string(expected)
 	project != expected
 	result := {
 		"msg": concat("", [
-			"Application '", object.get(input.document, ["metadata", "name"], ""), "' uses project '", project,
+			"Application '", object.get(reviewed, ["metadata", "name"], ""), "' uses project '", project,
 			"' but environment '", object.get(input.environment, "name", ""), "' requires project '", expected, "'",
 		]),
 		"path": "spec.project",

@@ -12,6 +12,7 @@
 # scope: package
 # custom:
 #   id: MO-ACD-004
+#   kinds: [Application]
 #   severity: high
 #   remediation: >-
 #     Render spec.syncPolicy from the environment's syncPolicy (the blueprint does this);
@@ -20,12 +21,18 @@ package modelops.argocd.sync_policy
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 env_automated := object.get(input, ["environment", "syncPolicy", "automated"], false) == true
 
 env_prune := object.get(input, ["environment", "syncPolicy", "prune"], false) == true
 
-automated := input.document.spec.syncPolicy.automated if {
-	a := input.document.spec.syncPolicy.automated
+automated := reviewed.spec.syncPolicy.automated if {
+	a := reviewed.spec.syncPolicy.automated
 	is_object(a)
 	object.get(a, "enabled", true) != false
 }
@@ -64,7 +71,7 @@ deny contains result if {
 	}
 }
 
-app_name := concat("", ["Application '", object.get(input.document, ["metadata", "name"], ""), "'"])
+app_name := concat("", ["Application '", object.get(reviewed, ["metadata", "name"], ""), "'"])
 
 env_name := object.get(input, ["environment", "name"], "")
 

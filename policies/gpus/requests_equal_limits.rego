@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-003
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: high
 #   remediation: >-
 #     Set resources.requests and resources.limits of every nvidia.com/ resource to the same
@@ -18,6 +19,12 @@
 package modelops.gpus.requests_equal_limits
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 deny contains result if {
 	some ref in containers
@@ -60,13 +67,13 @@ show(res, name) := "unset" if not res[name]
 containers contains {"path": concat("", ["spec.template.spec.", f, "[", format_int(i, 10), "]"]), "where": "", "container": c} if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
-	some i, c in input.document.spec.template.spec[f]
+	some i, c in reviewed.spec.template.spec[f]
 	is_object(c)
 }
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+wf_spec := reviewed.spec.workflowSpec if input.kind == "CronWorkflow"
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"
 
@@ -90,7 +97,7 @@ containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i,
 # source embedded).
 containers contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec.", f, "[", format_int(k, 10), "]"]), "where": concat("", [" in JobSet replicatedJob '", object.get(rj, "name", ""), "'"]), "container": c} if {
 	input.kind == "JobSet"
-	some j, rj in input.document.spec.replicatedJobs
+	some j, rj in reviewed.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
 	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)

@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-IMG-001
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: high
 #   remediation: >-
 #     Pin the image with @sha256:<digest> (e.g. registry.example.com/vllm/vllm-openai@sha256:...)
@@ -19,6 +20,12 @@
 package modelops.images.digest_pinned
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 deny contains result if {
 	env_name != "dev"
@@ -43,22 +50,22 @@ templated(image) if contains(image, "{{")
 
 # ---- image references in the document -------------------------------------------
 
-images contains {"path": "image", "image": input.document.image, "where": ""} if {
+images contains {"path": "image", "image": reviewed.image, "where": ""} if {
 	input.kind == "Values"
-	is_string(input.document.image)
+	is_string(reviewed.image)
 }
 
 images contains {"path": sprintf("spec.template.spec.%s[%d].image", [f, i]), "image": c.image, "where": ""} if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
-	some i, c in input.document.spec.template.spec[f]
+	some i, c in reviewed.spec.template.spec[f]
 	is_object(c)
 	is_string(c.image)
 }
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+wf_spec := reviewed.spec.workflowSpec if input.kind == "CronWorkflow"
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"
 
@@ -83,7 +90,7 @@ images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i,
 # source embedded).
 images contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec.", f, "[", format_int(k, 10), "].image"]), "image": c.image, "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "' container '", object.get(c, "name", ""), "')"])} if {
 	input.kind == "JobSet"
-	some j, rj in input.document.spec.replicatedJobs
+	some j, rj in reviewed.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
 	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)

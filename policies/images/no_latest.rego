@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-IMG-002
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: high
 #   remediation: >-
 #     Use an immutable version tag (e.g. vllm/vllm-openai:v0.6.3) or, better, a digest
@@ -17,6 +18,12 @@
 package modelops.images.no_latest
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 deny contains result if {
 	some ref in images
@@ -55,22 +62,22 @@ image_tag(image) := tag if {
 
 # ---- image references in the document -------------------------------------------
 
-images contains {"path": "image", "image": input.document.image, "where": ""} if {
+images contains {"path": "image", "image": reviewed.image, "where": ""} if {
 	input.kind == "Values"
-	is_string(input.document.image)
+	is_string(reviewed.image)
 }
 
 images contains {"path": sprintf("spec.template.spec.%s[%d].image", [f, i]), "image": c.image, "where": ""} if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
-	some i, c in input.document.spec.template.spec[f]
+	some i, c in reviewed.spec.template.spec[f]
 	is_object(c)
 	is_string(c.image)
 }
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+wf_spec := reviewed.spec.workflowSpec if input.kind == "CronWorkflow"
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"
 
@@ -95,7 +102,7 @@ images contains {"path": sprintf("%s.templates[%d].%s[%d].image", [wf_prefix, i,
 # source embedded).
 images contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec.", f, "[", format_int(k, 10), "].image"]), "image": c.image, "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "' container '", object.get(c, "name", ""), "')"])} if {
 	input.kind == "JobSet"
-	some j, rj in input.document.spec.replicatedJobs
+	some j, rj in reviewed.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
 	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-LBL-001
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow]
 #   severity: medium
 #   remediation: >-
 #     Set team and costCenter in the model spec; the blueprints and the chart render the
@@ -18,16 +19,22 @@ package modelops.labels.required
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 required := ["modelops.dev/team", "modelops.dev/cost-center", "modelops.dev/model", "modelops.dev/environment"]
 
-label_sets contains {"path": "metadata.labels", "labels": object.get(input.document, ["metadata", "labels"], {})} if {
+label_sets contains {"path": "metadata.labels", "labels": object.get(reviewed, ["metadata", "labels"], {})} if {
 	input.kind in {"Deployment", "WorkflowTemplate", "CronWorkflow"}
-	is_object(input.document)
+	is_object(reviewed)
 }
 
-label_sets contains {"path": "spec.template.metadata.labels", "labels": object.get(input.document, ["spec", "template", "metadata", "labels"], {})} if {
+label_sets contains {"path": "spec.template.metadata.labels", "labels": object.get(reviewed, ["spec", "template", "metadata", "labels"], {})} if {
 	input.kind == "Deployment"
-	is_object(input.document)
+	is_object(reviewed)
 }
 
 deny contains result if {
@@ -41,7 +48,7 @@ deny contains result if {
 }
 
 name := n if {
-	n := input.document.metadata.name
+	n := reviewed.metadata.name
 	is_string(n)
 } else := ""
 

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-CAP-001
+#   kinds: [Values, WorkflowTemplate]
 #   severity: high
 #   remediation: >-
 #     Follow the planner's reason: use more or larger GPUs (training.gpus), a sharding

@@ -20,6 +20,12 @@ package modelops.secrets.credential_values
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 patterns := {
 	"an AWS access key id": `(^|[^0-9A-Z])(AKIA|ASIA)[0-9A-Z]{16}([^0-9A-Z]|$)`,
 	"a GitHub token": `(^|[^A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})`,
@@ -33,7 +39,7 @@ patterns := {
 # serialised document about twice what this literal prefix screen costs. Every pattern
 # above contains one of these prefixes, so a document that fails the screen cannot match.
 suspicious if {
-	text := json.marshal(input.document)
+	text := json.marshal(reviewed)
 	regex.match(`AKIA|ASIA|gh[pousr]_|github_pat_|hf_|xox[abprs]-|PRIVATE KEY`, text)
 	regex.match(any_pattern, text)
 }
@@ -56,7 +62,7 @@ deny contains result if {
 	suspicious
 	some kind, pattern in patterns
 	not found(kind)
-	regex.match(pattern, json.marshal(input.document))
+	regex.match(pattern, json.marshal(reviewed))
 	result := {"msg": concat("", ["the document contains what looks like ", kind, " (nested too deep to locate); never commit credentials"])}
 }
 
@@ -72,82 +78,82 @@ found(kind) if {
 # crashes on chains of about ten dependent rules under `with`).
 
 string_leaves contains [[k1], v] if {
-	v := input.document[k1]
+	v := reviewed[k1]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2], v] if {
-	v := input.document[k1][k2]
+	v := reviewed[k1][k2]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3], v] if {
-	v := input.document[k1][k2][k3]
+	v := reviewed[k1][k2][k3]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4], v] if {
-	v := input.document[k1][k2][k3][k4]
+	v := reviewed[k1][k2][k3][k4]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5], v] if {
-	v := input.document[k1][k2][k3][k4][k5]
+	v := reviewed[k1][k2][k3][k4][k5]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6]
+	v := reviewed[k1][k2][k3][k4][k5][k6]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15]
 	is_string(v)
 }
 
 string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15, k16], v] if {
-	v := input.document[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15][k16]
+	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15][k16]
 	is_string(v)
 }
 

@@ -39,7 +39,8 @@ test_denied_private_key_in_manifest if {
 }
 
 test_denied_deeper_than_enumeration if {
-	deep := {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {"m": {"n": {"o": {"p": {"q": {"r": "hf_0123456789abcdefghijABCDEFGHIJ0123"}}}}}}}}}}}}}}}}}}
+	# built from text: a literal nested this deep takes regorus's parser seconds (it is exponential in depth)
+	deep := json.unmarshal(`{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {"m": {"n": {"o": {"p": {"q": {"r": "hf_0123456789abcdefghijABCDEFGHIJ0123"}}}}}}}}}}}}}}}}}}`)
 	result := data.modelops.secrets.credential_values.deny with input.kind as "Values"
 		with input.document as deep
 	count(result) == 1

@@ -14,6 +14,7 @@
 # scope: package
 # custom:
 #   id: MO-SEC-001
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: critical
 #   remediation: >-
 #     Remove the value from the model spec and Git history (rotate the credential), store it
@@ -22,6 +23,12 @@
 package modelops.secrets.plaintext_env
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 deny contains result if {
 	some ref in env_entries
@@ -59,7 +66,7 @@ literal(v) if is_number(v)
 
 env_entries contains {"path": concat("", ["env[", format_int(i, 10), "]"]), "where": "", "env": e} if {
 	input.kind == "Values"
-	some i, e in input.document.env
+	some i, e in reviewed.env
 	is_object(e)
 }
 
@@ -75,13 +82,13 @@ env_entries contains {"path": concat("", [ref.path, ".env[", format_int(i, 10), 
 containers contains {"path": concat("", ["spec.template.spec.", f, "[", format_int(i, 10), "]"]), "where": "", "container": c} if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
-	some i, c in input.document.spec.template.spec[f]
+	some i, c in reviewed.spec.template.spec[f]
 	is_object(c)
 }
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+wf_spec := reviewed.spec.workflowSpec if input.kind == "CronWorkflow"
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"
 
@@ -105,7 +112,7 @@ containers contains {"path": concat("", [wf_prefix, ".templates[", format_int(i,
 # source embedded).
 containers contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec.", f, "[", format_int(k, 10), "]"]), "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "' container '", object.get(c, "name", ""), "')"]), "container": c} if {
 	input.kind == "JobSet"
-	some j, rj in input.document.spec.replicatedJobs
+	some j, rj in reviewed.spec.replicatedJobs
 	some f in ["containers", "initContainers"]
 	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-005
+#   kinds: [Deployment]
 #   severity: high
 #   remediation: >-
 #     Set securityContext.runAsNonRoot: true (pod level) and
@@ -19,9 +20,15 @@ package modelops.serving.non_root
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	input.kind == "Deployment"
-	pod := input.document.spec.template.spec
+	pod := reviewed.spec.template.spec
 	some f in ["containers", "initContainers"]
 	some i, c in pod[f]
 	is_object(c)
@@ -35,7 +42,7 @@ deny contains result if {
 deny contains result if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
-	some i, c in input.document.spec.template.spec[f]
+	some i, c in reviewed.spec.template.spec[f]
 	is_object(c)
 	object.get(c, ["securityContext", "allowPrivilegeEscalation"], true) != false
 	result := {

@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-004
+#   kinds: [Deployment]
 #   severity: medium
 #   remediation: >-
 #     Enable the chart's PodDisruptionBudget (pdb.enabled with minAvailable or
@@ -17,13 +18,19 @@ package modelops.serving.pdb
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	input.kind == "Deployment"
 	prod
 	not "PodDisruptionBudget" in object.get(input, ["context", "kinds"], [])
 	result := {
 		"msg": concat("", [
-			"production Deployment '", object.get(input.document, ["metadata", "name"], ""),
+			"production Deployment '", object.get(reviewed, ["metadata", "name"], ""),
 			"' has no PodDisruptionBudget; voluntary disruptions can take all replicas down at once",
 		]),
 		"path": "metadata.name",

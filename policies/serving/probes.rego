@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-002
+#   kinds: [Deployment]
 #   severity: medium
 #   remediation: >-
 #     Add readinessProbe and livenessProbe on the serving port (the chart does this per
@@ -19,9 +20,15 @@ package modelops.serving.probes
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	input.kind == "Deployment"
-	some i, c in input.document.spec.template.spec.containers
+	some i, c in reviewed.spec.template.spec.containers
 	is_object(c)
 	some probe in ["readinessProbe", "livenessProbe"]
 	not is_object(object.get(c, probe, null))

@@ -8,6 +8,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-003
+#   kinds: [Values]
 #   severity: high
 #   remediation: >-
 #     Set serving.replicas.min to 2 or more for production (an environment override in the
@@ -15,6 +16,12 @@
 package modelops.serving.prod_replicas
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 minimum := 2
 
@@ -35,7 +42,7 @@ deny contains result if {
 
 min_replicas := input.model.serving.replicas.min
 
-min_replicas := input.document.replicas.min if not input.model.serving.replicas.min
+min_replicas := reviewed.replicas.min if not input.model.serving.replicas.min
 
 prod if {
 	name := input.environment.name

@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-001
+#   kinds: [Deployment]
 #   severity: medium
 #   remediation: >-
 #     Set serving resources (cpu, memory) in the model spec; the chart renders them as
@@ -17,10 +18,16 @@ package modelops.serving.resources
 
 import rego.v1
 
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
+
 deny contains result if {
 	input.kind == "Deployment"
 	some f in ["containers", "initContainers"]
-	some i, c in input.document.spec.template.spec[f]
+	some i, c in reviewed.spec.template.spec[f]
 	is_object(c)
 	some section in ["requests", "limits"]
 	some res in ["cpu", "memory"]

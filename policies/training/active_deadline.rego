@@ -9,6 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-001
+#   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: high
 #   remediation: >-
 #     Set spec.activeDeadlineSeconds (the blueprint derives it from
@@ -16,6 +17,12 @@
 package modelops.training.active_deadline
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 deny contains result if {
 	wf_spec
@@ -61,11 +68,11 @@ positive(v) if {
 # WorkflowTemplates always; CronWorkflows only when they inline their templates (one
 # that references a WorkflowTemplate inherits these settings from it).
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if {
+wf_spec := reviewed.spec.workflowSpec if {
 	input.kind == "CronWorkflow"
-	count(object.get(input.document.spec.workflowSpec, "templates", [])) > 0
+	count(object.get(reviewed.spec.workflowSpec, "templates", [])) > 0
 }
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"

@@ -10,6 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-003
+#   kinds: [WorkflowTemplate]
 #   severity: medium
 #   remediation: >-
 #     Set training.checkpoints in the model spec to a durable location (e.g.
@@ -17,6 +18,12 @@
 package modelops.training.checkpoints
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 deny contains result if {
 	input.kind == "WorkflowTemplate"
@@ -35,12 +42,12 @@ retries_enabled if {
 }
 
 retries_enabled if {
-	rs := input.document.spec.retryStrategy
+	rs := reviewed.spec.retryStrategy
 	nonzero(object.get(rs, "limit", 1))
 }
 
 retries_enabled if {
-	some t in input.document.spec.templates
+	some t in reviewed.spec.templates
 	rs := t.retryStrategy
 	nonzero(object.get(rs, "limit", 1))
 }

@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-002
+#   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: medium
 #   remediation: >-
 #     Set retryStrategy {limit: <=10, retryPolicy: Always, backoff: {duration: "1m",
@@ -18,6 +19,12 @@
 package modelops.training.retry_strategy
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 max_limit := 10
 
@@ -108,11 +115,11 @@ workload(t) if is_object(t.containerSet)
 # WorkflowTemplates always; CronWorkflows only when they inline their templates (one
 # that references a WorkflowTemplate inherits these settings from it).
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if {
+wf_spec := reviewed.spec.workflowSpec if {
 	input.kind == "CronWorkflow"
-	count(object.get(input.document.spec.workflowSpec, "templates", [])) > 0
+	count(object.get(reviewed.spec.workflowSpec, "templates", [])) > 0
 }
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"

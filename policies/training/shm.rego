@@ -11,6 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-006
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
 #   severity: medium
 #   remediation: >-
 #     Add a volume {name: dshm, emptyDir: {medium: Memory, sizeLimit: 16Gi}} and a
@@ -19,6 +20,12 @@
 package modelops.training.shm
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 deny contains result if {
 	some pod in pods
@@ -65,14 +72,14 @@ shm_mounted(spec, c) if {
 # spec; for Argo container/script templates, the template's fields merged over the
 # workflow-level defaults).
 
-pods contains {"path": "spec.template.spec", "where": "", "spec": input.document.spec.template.spec} if {
+pods contains {"path": "spec.template.spec", "where": "", "spec": reviewed.spec.template.spec} if {
 	input.kind == "Deployment"
-	is_object(input.document.spec.template.spec)
+	is_object(reviewed.spec.template.spec)
 }
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if input.kind == "CronWorkflow"
+wf_spec := reviewed.spec.workflowSpec if input.kind == "CronWorkflow"
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"
 
@@ -104,7 +111,7 @@ template_main(t) := object.union({"name": "main"}, t.script) if {
 # source embedded): one pod per replicated job.
 pods contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), "].template.spec.template.spec"]), "where": concat("", [" (JobSet replicatedJob '", object.get(rj, "name", ""), "')"]), "spec": rj.template.spec.template.spec} if {
 	input.kind == "JobSet"
-	some j, rj in input.document.spec.replicatedJobs
+	some j, rj in reviewed.spec.replicatedJobs
 	is_object(rj.template.spec.template.spec)
 }
 

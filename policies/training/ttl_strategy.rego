@@ -8,6 +8,7 @@
 # scope: package
 # custom:
 #   id: MO-TRN-005
+#   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: low
 #   remediation: >-
 #     Set spec.ttlStrategy, e.g. {secondsAfterSuccess: 86400, secondsAfterFailure: 604800};
@@ -15,6 +16,12 @@
 package modelops.training.ttl_strategy
 
 import rego.v1
+
+# The object under review: modelops's envelope carries it in `document`; a plain
+# Kubernetes manifest (`modelops policy eval`, conftest) is the input itself.
+reviewed := input.document if {
+	is_object(input.document)
+} else := input
 
 fields := ["secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"]
 
@@ -37,11 +44,11 @@ has_ttl if {
 # WorkflowTemplates always; CronWorkflows only when they inline their templates (one
 # that references a WorkflowTemplate inherits these settings from it).
 
-wf_spec := input.document.spec if input.kind == "WorkflowTemplate"
+wf_spec := reviewed.spec if input.kind == "WorkflowTemplate"
 
-wf_spec := input.document.spec.workflowSpec if {
+wf_spec := reviewed.spec.workflowSpec if {
 	input.kind == "CronWorkflow"
-	count(object.get(input.document.spec.workflowSpec, "templates", [])) > 0
+	count(object.get(reviewed.spec.workflowSpec, "templates", [])) > 0
 }
 
 wf_prefix := "spec" if input.kind == "WorkflowTemplate"

@@ -12,7 +12,8 @@ from typing import Any
 from generator.policy import PolicyError
 from generator.policy.engines.base import Engine, Outcome
 
-__all__ = ["ENGINES", "DEFAULT_ENGINE", "Engine", "Outcome", "create_engine", "installed_engines", "engine_names"]
+__all__ = ["ENGINES", "DEFAULT_ENGINE", "Engine", "Outcome", "create_engine", "installed_engines", "engine_names",
+           "engine_label"]
 
 DEFAULT_ENGINE = "regorus"
 
@@ -48,6 +49,19 @@ def create_engine(name: str = DEFAULT_ENGINE, **options: Any) -> Engine:
     """A new, empty engine of kind `name` (options: `url`, `token`, `timeout` for opa-server)."""
     engine: Engine = engine_class(name)(**options)
     return engine
+
+
+def engine_label(name: str, options: dict[str, Any] | None = None) -> str:
+    """`name version` of an engine, without starting it (`name (not installed)` when it
+    cannot be imported); a server is named by its address, never its token."""
+    if name == "opa-server":
+        options = options or {}
+        scheme = "https" if options.get("ssl") else "http"
+        return f"opa-server at {scheme}://{options.get('host', 'localhost')}:{options.get('port', 8181)}"
+    try:
+        return f"{name} {engine_class(name)().version()}"
+    except PolicyError:
+        return f"{name} (not installed)"
 
 
 def installed_engines(*, include_remote: bool = False) -> list[str]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from generator.policy.engine import PolicyModule
 
-__all__ = ["Engine", "Outcome", "NO_INPUT", "plain_value", "one_line"]
+__all__ = ["Engine", "Outcome", "NO_INPUT", "plain_value", "plain_input", "one_line"]
 
 NO_INPUT: Any = object()  # evaluate with no `input` document at all (tests)
 
@@ -51,9 +51,26 @@ class Engine(Protocol):
         """`evaluate` for each document, in order."""
         ...
 
+    def evaluate_rules(self, paths: Sequence[str], document: Any = NO_INPUT) -> dict[str, Outcome]:
+        """Several rules for one input, each engine its fastest way (regorus: the input
+        set once, then a rule at a time; OPA: one aggregate query). Any error raises."""
+        ...
+
     def take_prints(self) -> list[str]:
         """`print()` lines since the last call, as `file:line: message`."""
         ...
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)  # YAML timestamps and the like, as conftest passes them: text
+
+
+def plain_input(document: Any) -> Any:
+    """`document` as JSON-shaped data, for when an engine cannot take it as it is: YAML
+    timestamps and other scalars become text, as conftest passes them."""
+    return json.loads(json.dumps(document, default=_json_default, ensure_ascii=False))
 
 
 def _sort_key(value: Any) -> str:

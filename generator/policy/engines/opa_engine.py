@@ -7,14 +7,19 @@ Python >= 3.14; on 3.11-3.13 install it with `pip install --ignore-requires-pyth
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
-from collections.abc import Mapping, Sequence
+import re
+from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import opa_bindings
 from opa_bindings import OpaEngine, OpaError, OpaUndefinedError
 
 from generator.policy import PolicyError
-from generator.policy.engines.base import NO_INPUT, Outcome, plain_value
+from generator.policy.engines.aggregate import aggregate_module, aggregate_package
+from generator.policy.engines.base import NO_INPUT, Outcome, plain_input, plain_value
 from generator.policy.engines.opa_engine_hints import V0_HINTS
 from generator.policy.engines.v0_builtins import V0_BUILTINS
 from generator.policy.rego_v1 import upgrade_to_v1
@@ -31,21 +36,45 @@ def _message(error: OpaError) -> str:
     return "; ".join(line.removeprefix("1 error occurred: ") for line in useful)
 
 
+def _trace_lines(events: Any) -> list[str]:
+    """OPA's trace events, one line each (`Enter data.main.deny  p.rego:3`), as `--trace`."""
+    lines = []
+    for event in events or []:
+        lines.append(f"{event.get('op', ''):<6} {str(event.get('node', ''))[:160]}  {event.get('location', '')}".rstrip())
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def _opa_version() -> str:
+    """OPA's own version, from the Go build information in the bridge library (`dep
+    github.com/open-policy-agent/opa v1.20.2`), with the binding's version beside it."""
+    try:
+        binding = importlib.metadata.version("opa-golib-python-bindings")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a vendored copy
+        binding = "unknown"
+    library = Path(opa_bindings.__file__).parent / "libopabridge.so"
+    try:
+        found = re.search(rb"dep\tgithub\.com/open-policy-agent/opa\t(v[0-9][0-9A-Za-z.+-]*)", library.read_bytes())
+    except OSError:
+        found = None
+    return f"{found.group(1).decode() if found else 'unknown'} (bindings {binding})"
+
+
 class OpaInProcessEngine:
     name = "opa"
 
-    def __init__(self) -> None:
+    def __init__(self, *, builtins: Mapping[str, tuple[int, Callable[..., Any]]] | None = None,
+                 trace: bool = False) -> None:
         self._engine = OpaEngine()
+        self._trace = trace
         self._prints: list[str] = []
+        self._aggregates: set[str] = set()
         self._engine.print_handler = lambda message, location: self._prints.append(f"{location}: {message}")
-        for name, (arity, function) in V0_BUILTINS.items():
+        for name, (arity, function) in {**V0_BUILTINS, **(builtins or {})}.items():
             self._engine.register_function(name, function, arity=arity)
 
     def version(self) -> str:
-        try:
-            return "bindings " + importlib.metadata.version("opa-golib-python-bindings")
-        except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-            return "unknown"
+        return _opa_version()
 
     def load(self, modules: Sequence[PolicyModule], data: Mapping[str, Any]) -> None:
         errors = [problem for module in modules if (problem := self._add(module))]
@@ -71,13 +100,33 @@ class OpaInProcessEngine:
                 return _message(upgraded_error)
 
     def evaluate(self, path: str, document: Any = NO_INPUT) -> Outcome:
+        given = None if document is NO_INPUT else document
         try:
-            value = self._engine.eval_document(path, None if document is NO_INPUT else document)
+            try:
+                value = self._engine.eval_document(path, given, trace=self._trace)
+            except (TypeError, ValueError, OverflowError):  # dates and other YAML scalars as text
+                value = self._engine.eval_document(path, plain_input(given), trace=self._trace)
+            finally:
+                self._prints += _trace_lines(self._engine.last_trace)
         except OpaUndefinedError:
             return Outcome(False)
         except OpaError as error:
             raise PolicyError(_message(error)) from error
         return Outcome(True, plain_value(value))
+
+    def evaluate_rules(self, paths: Sequence[str], document: Any = NO_INPUT) -> dict[str, Outcome]:
+        """One aggregate query (loaded once per set of rules): the input is encoded once
+        and one prepared query answers every rule."""
+        package = aggregate_package(paths)
+        if package not in self._aggregates:
+            try:
+                self._engine.add_policy(f"<{package}>", aggregate_module(package, paths))
+            except OpaError as error:
+                raise PolicyError(_message(error)) from error
+            self._aggregates.add(package)
+        outcome = self.evaluate(f"{package}.results", document)
+        values = outcome.value if outcome.defined and isinstance(outcome.value, dict) else {}
+        return {path: Outcome(True, values[path]) if path in values else Outcome(False) for path in paths}
 
     def evaluate_batch(self, path: str, documents: Sequence[Any]) -> list[Outcome]:
         return [self.evaluate(path, document) for document in documents]

@@ -17,7 +17,8 @@ from opa_client.errors import ConnectionsError, RegoParseError
 from opa_client.opa import OpaClient
 
 from generator.policy import PolicyError
-from generator.policy.engines.base import NO_INPUT, Outcome, plain_value
+from generator.policy.engines.aggregate import aggregate_module, aggregate_package
+from generator.policy.engines.base import NO_INPUT, Outcome, plain_input, plain_value
 from generator.policy.engines.opa_engine_hints import V0_HINTS
 from generator.policy.rego_v1 import upgrade_to_v1
 
@@ -53,6 +54,7 @@ class OpaServerEngine:
     def __init__(self, *, host: str = "localhost", port: int = 8181, timeout: float = 5.0, retries: int = 0,
                  token: str | None = None, ssl: bool = False):
         self.url = f"{'https' if ssl else 'http'}://{host}:{port}"
+        self._aggregates: set[str] = set()
         self._client = OpaClient(host=host, port=port, timeout=timeout, retries=retries, token=token, ssl=ssl)
 
     def version(self) -> str:
@@ -96,7 +98,7 @@ class OpaServerEngine:
 
     def evaluate(self, path: str, document: Any = NO_INPUT) -> Outcome:
         package, _, rule = path.rpartition(".")
-        given = None if document is NO_INPUT else document
+        given = None if document is NO_INPUT else plain_input(document)
         try:
             answer = self._client.query_rule(given, package, rule, query_params={"strict-builtin-errors": "true"})
         except _CLIENT_ERRORS as error:
@@ -104,6 +106,20 @@ class OpaServerEngine:
         if not isinstance(answer, dict):
             raise PolicyError(f"OPA server at {self.url}: unexpected answer for data.{path}: {answer!r}")
         return Outcome(True, plain_value(answer["result"])) if "result" in answer else Outcome(False)
+
+    def evaluate_rules(self, paths: Sequence[str], document: Any = NO_INPUT) -> dict[str, Outcome]:
+        """One aggregate query (uploaded once per set of rules): one round trip per input."""
+        package = aggregate_package(paths)
+        if package not in self._aggregates:
+            try:
+                self._client.update_policy_from_string(aggregate_module(package, paths), policy_id(package),
+                                                       rego_compat=False)
+            except _CLIENT_ERRORS as error:
+                raise self._fail("uploading the aggregate query", error) from error
+            self._aggregates.add(package)
+        outcome = self.evaluate(f"{package}.results", document)
+        values = outcome.value if outcome.defined and isinstance(outcome.value, dict) else {}
+        return {path: Outcome(True, values[path]) if path in values else Outcome(False) for path in paths}
 
     def evaluate_batch(self, path: str, documents: Sequence[Any]) -> list[Outcome]:
         return [self.evaluate(path, document) for document in documents]

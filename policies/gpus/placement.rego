@@ -12,7 +12,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-004
-#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet, InferenceService]
 #   severity: medium
 #   remediation: >-
 #     Add a nodeSelector (e.g. nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3) or a
@@ -143,7 +143,7 @@ is_numeric(v) if {
 # A KServe predictor is a pod spec of its own: its containers plus the `model` container.
 pods contains {"path": "spec.predictor", "where": " (InferenceService predictor)", "spec": merged} if {
 	input.kind == "InferenceService"
-	predictor := input.document.spec.predictor
+	predictor := reviewed.spec.predictor
 	is_object(predictor)
 	model := [m | m := predictor.model; is_object(m)]
 	merged := object.union(predictor, {"containers": array.concat(object.get(predictor, "containers", []), model)})

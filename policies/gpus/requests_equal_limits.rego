@@ -11,7 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-003
-#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Set resources.requests and resources.limits of every nvidia.com/ resource to the same
@@ -105,12 +105,12 @@ containers contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 1
 
 containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "where": " (InferenceService)", "container": c} if {
 	input.kind == "InferenceService"
-	some i, c in input.document.spec.predictor.containers
+	some i, c in reviewed.spec.predictor.containers
 	is_object(c)
 }
 
 containers contains {"path": "spec.predictor.model", "where": " (InferenceService)", "container": object.union({"name": "kserve-container"}, m)} if {
 	input.kind == "InferenceService"
-	m := input.document.spec.predictor.model
+	m := reviewed.spec.predictor.model
 	is_object(m)
 }

@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-001
-#   kinds: [Values, WorkflowTemplate]
+#   kinds: [Values, WorkflowTemplate, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Use one of the environment's allowed GPU types in the model spec (training.gpus.type /

@@ -9,7 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-002
-#   kinds: [Values, WorkflowTemplate]
+#   kinds: [Values, WorkflowTemplate, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Reduce GPU requests (fewer nodes or GPUs per node, smaller serving replica ranges),

@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-005
-#   kinds: [Deployment]
+#   kinds: [Deployment, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Set securityContext.runAsNonRoot: true (pod level) and
@@ -63,19 +63,19 @@ non_root(pod, c) if {
 
 isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
 	input.kind == "InferenceService"
-	some i, c in input.document.spec.predictor.containers
+	some i, c in reviewed.spec.predictor.containers
 	is_object(c)
 }
 
 isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
 	input.kind == "InferenceService"
-	m := input.document.spec.predictor.model
+	m := reviewed.spec.predictor.model
 	is_object(m)
 }
 
 deny contains result if {
 	some ref in isvc_containers
-	not non_root(input.document.spec.predictor, ref.container)
+	not non_root(reviewed.spec.predictor, ref.container)
 	result := {
 		"msg": concat("", ["InferenceService container '", object.get(ref.container, "name", ""), "' may run as root: set securityContext.runAsNonRoot: true"]),
 		"path": concat("", [ref.path, ".securityContext.runAsNonRoot"]),

@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-002
-#   kinds: [Deployment]
+#   kinds: [Deployment, InferenceService]
 #   severity: medium
 #   remediation: >-
 #     Add readinessProbe and livenessProbe on the serving port (the chart does this per
@@ -42,13 +42,13 @@ deny contains result if {
 
 isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
 	input.kind == "InferenceService"
-	some i, c in input.document.spec.predictor.containers
+	some i, c in reviewed.spec.predictor.containers
 	is_object(c)
 }
 
 isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
 	input.kind == "InferenceService"
-	m := input.document.spec.predictor.model
+	m := reviewed.spec.predictor.model
 	is_object(m)
 }
 

@@ -8,7 +8,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-003
-#   kinds: [Values]
+#   kinds: [Values, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Set serving.replicas.min to 2 or more for production (an environment override in the
@@ -54,7 +54,7 @@ prod if {
 deny contains result if {
 	input.kind == "InferenceService"
 	prod
-	n := object.get(input, ["model", "serving", "replicas", "min"], object.get(input.document, ["spec", "predictor", "minReplicas"], 1))
+	n := object.get(input, ["model", "serving", "replicas", "min"], object.get(reviewed, ["spec", "predictor", "minReplicas"], 1))
 	is_number(n)
 	n < minimum
 	result := {

@@ -9,7 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-001
-#   kinds: [Deployment]
+#   kinds: [Deployment, InferenceService]
 #   severity: medium
 #   remediation: >-
 #     Set serving resources (cpu, memory) in the model spec; the chart renders them as
@@ -48,13 +48,13 @@ set(c, section, res) if {
 
 isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
 	input.kind == "InferenceService"
-	some i, c in input.document.spec.predictor.containers
+	some i, c in reviewed.spec.predictor.containers
 	is_object(c)
 }
 
 isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
 	input.kind == "InferenceService"
-	m := input.document.spec.predictor.model
+	m := reviewed.spec.predictor.model
 	is_object(m)
 }
 

@@ -124,6 +124,8 @@ def test_canary_goes_10_50_100_through_prs_when_healthy(setup, forge, cli, kube)
     assert canary(work)["weight"] == 10 and canary(work)["modelVersion"] == "8"
     spec = yaml.safe_load((work / "models/support-chat.yaml").read_text())
     assert spec["releases"]["staging"]["modelVersion"] == "7"  # the previous release stays until complete
+    code, out, _ = cli("-C", str(work), "status")
+    assert code == 0 and "v7 + canary v8 @10%" in out
     predictor = isvc(work)["spec"]["predictor"]
     assert predictor["canaryTrafficPercent"] == 10 and predictor["model"]["storageUri"] == "s3://models/support-chat/v8/"
     assert predictor["labels"]["app.kubernetes.io/version"] == "8"

@@ -184,20 +184,27 @@ def test_built_in_policies_apply_to_kserve_objects(tmp_path, cli):
     assert "1 deny" in out
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("environments/dev/environment.yaml", "    steps: [10, 50, 100]\n", "    steps: [10, 50]\n"),
+CANARY_V15 = "canaries:\n  staging: {weight: 10, modelVersion: \"15\"}\nreleases:\n"
+
+
+@pytest.mark.parametrize("edits, message", [
+    ([("environments/dev/environment.yaml", "    steps: [10, 50, 100]\n", "    steps: [10, 50]\n")],
      "environments/dev/environment.yaml:"),
-    (("models/churn-scorer.yaml", "releases:\n", "canaries:\n  staging: {weight: 10, modelVersion: \"9\"}\nreleases:\n"),
-     "models/churn-scorer.yaml:"),
+    # the chart in staging has no Gateway route to weight a canary
+    ([("models/churn-scorer.yaml", "releases:\n", CANARY_V15)], "models/churn-scorer.yaml:"),
+    # KServe's canaryTrafficPercent needs Knative: not in RawDeployment mode
+    ([("models/shelf-vision.yaml", "releases:\n", CANARY_V15),
+      ("environments/staging/environment.yaml", "  target: chart\n", "  target: chart\n  kserveDeploymentMode: RawDeployment\n")],
+     "models/shelf-vision.yaml:"),
 ])
-def test_canary_configuration_errors_name_file_and_line(tmp_path, cli, edit, message):
+def test_canary_configuration_errors_name_file_and_line(tmp_path, cli, edits, message):
     from tests.conftest import copy_example
 
     work = copy_example(tmp_path / "repo")
-    path, old, new = edit
-    text = (work / path).read_text()
-    assert old in text
-    (work / path).write_text(text.replace(old, new, 1))
+    for path, old, new in edits:
+        text = (work / path).read_text()
+        assert old in text
+        (work / path).write_text(text.replace(old, new, 1))
     code, _, err = cli("-C", str(work), "render")
     assert code == 2 and message in err, err
     assert ("canary steps must rise strictly and end at 100" in err) or ("cannot split traffic" in err)

@@ -31,6 +31,8 @@ def canary_steps(repo: Repository, model: str, env: str) -> list[int] | None:
         return None
     if resolved.serving["target"] == "chart" and not environment.serving["canary"]["route"]:
         return None
+    if resolved.serving["target"] == "kserve" and environment.serving["kserveDeploymentMode"] == "RawDeployment":
+        return None  # canaryTrafficPercent is a Knative (Serverless) feature
     steps = sorted(set(environment.serving["canary"]["steps"]))
     return steps if steps and steps[-1] == 100 and len(steps) > 1 else None
 

@@ -95,4 +95,5 @@ def serving_extras(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, An
     out["monitoring"] = _monitoring(ctx, resolved)
     if ctx["serving"]["target"] == "kserve":
         out["kserve"] = kserve_context({**ctx, **out}, canary)
+        out["kserveDeploymentMode"] = resolved.environment.serving["kserveDeploymentMode"]
     return out

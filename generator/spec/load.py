@@ -266,10 +266,12 @@ def _canary_semantics(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]
     if not resolved.canary:
         return []
     declared = env.data.get("serving", {}).get("canary")
-    if declared is None or (resolved.serving and resolved.serving["target"] == "chart" and not declared.get("route")):
+    target = resolved.serving["target"] if resolved.serving else ""
+    raw = target == "kserve" and env.serving["kserveDeploymentMode"] == "RawDeployment"
+    if declared is None or raw or (target == "chart" and not declared.get("route")):
         return [spec.located.problem(("canaries", env.name), f"environment '{env.name}' cannot split traffic for "
-                                     f"this model: it needs serving.canary (and serving.canary.route for the chart "
-                                     f"target) in {env.path}", at_key=True)]
+                                     f"this model: it needs serving.canary (with serving.canary.route for the chart "
+                                     f"target, Serverless mode for KServe) in {env.path}", at_key=True)]
     return []
 
 

@@ -71,7 +71,7 @@ class Environment:
         """The environment's serving settings with defaults (target, canary steps, monitoring)."""
         data = self.data.get("serving", {})
         canary = data.get("canary", {})
-        return {"target": data.get("target", "chart"),
+        return {"target": data.get("target", "chart"), "kserveDeploymentMode": data.get("kserveDeploymentMode", "Serverless"),
                 "canary": {"steps": list(canary.get("steps", DEFAULT_CANARY_STEPS)), "route": canary.get("route")},
                 "monitoring": {"window": "5m", "ruleLabels": {}, "prometheusUrl": None, "dashboardNamespace": None,
                                **data.get("monitoring", {})}}

@@ -179,6 +179,8 @@ MODEL_SCHEMA: dict[str, Any] = {
 
 ENVIRONMENT_SERVING = _object({
     "target": {"enum": ["chart", "kserve"], "default": "chart", "description": "default serving target"},
+    "kserveDeploymentMode": {"enum": ["Serverless", "RawDeployment"], "default": "Serverless",
+                             "description": "KServe mode; canaries (canaryTrafficPercent) need Serverless (Knative)"},
     "canary": _object({
         "steps": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 100},
                   "minItems": 1, "default": [10, 50, 100],

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "release": ("generator.commands.release", "record a new release (flags, training run or MLflow registry) via a pull request"),
     "rollback": ("generator.commands.rollback", "roll an environment back to an earlier release from git history"),
     "validate": ("generator.commands.validate", "validate any Kubernetes manifests (kubeconform's job, CEL rules too)"),
+    "rollout": ("generator.commands.rollout", "advance, complete or abort a canary, one pull request per step"),
 }
 
 

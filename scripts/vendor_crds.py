@@ -18,7 +18,12 @@ from generator.validate.cel import rule_paths
 
 WANTED = {("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow"), ("argoproj.io", "Workflow"),
           ("argoproj.io", "Application"), ("argoproj.io", "ApplicationSet"), ("argoproj.io", "AppProject"),
-          ("jobset.x-k8s.io", "JobSet")}
+          ("jobset.x-k8s.io", "JobSet"), ("serving.kserve.io", "InferenceService"),
+          ("serving.kserve.io", "ServingRuntime"), ("monitoring.coreos.com", "PodMonitor"),
+          ("monitoring.coreos.com", "ServiceMonitor"), ("monitoring.coreos.com", "PrometheusRule"),
+          # Gateway API v1.6.1 standard channel (kubernetes-sigs/gateway-api, config/crd/standard),
+          # for the chart canary's weighted HTTPRoute: python scripts/vendor_crds.py DIR-WITH-IT
+          ("gateway.networking.k8s.io", "HTTPRoute")}
 
 
 def main(source: str) -> None:
@@ -46,4 +51,5 @@ def main(source: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/conformance/crds")
+    for folder in sys.argv[1:] or ["../shared/conformance/crds"]:
+        main(folder)

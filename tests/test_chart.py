@@ -214,6 +214,7 @@ def test_runtime_commands() -> None:
     assert triton["args"] == [
         "--model-repository=s3://models/support-chat/",
         "--http-port=8000", "--grpc-port=8001", "--metrics-port=8002",
+        "--metrics-config=summary_latencies=true",  # the p95 summary alerts and gates read
     ]
     custom = _container(_render("custom-cpu"))
     assert "command" not in custom

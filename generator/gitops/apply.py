@@ -22,6 +22,7 @@ from generator.gitops.promote import (
 )
 from generator.gitops.provenance import fit_body, provenance_block
 from generator.gitops.pull_request import labels_for, manual_hint, title_for
+from generator.gitops.canary import edit_for_promotion
 from generator.gitops.spec_edit import set_release
 from generator.render.pipeline import render_repository
 from generator.render.writer import apply_changes, plan_changes
@@ -103,8 +104,10 @@ def _edit_and_render(ctx: Context, repo: Repository, root: Path, spec_path: str,
     target, model = ctx.request.target, ctx.request.model
     path = root / spec_path
     try:
-        path.write_text(set_release(path.read_text(encoding="utf-8"), target, after, file=spec_path),
-                        encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        edited_text = (edit_for_promotion(text, repo, model, target, after, file=spec_path)
+                       if ctx.request.kind == "promote" else set_release(text, target, after, file=spec_path))
+        path.write_text(edited_text, encoding="utf-8")
         ctx.steps.done.append("edit spec")
         edited = load_repository(root)
         files = render_repository(edited, [target], [model])
@@ -170,6 +173,7 @@ def _message(ctx: Context, result: PromotionResult) -> str:
     for key in ("image", "trainingImage", "modelVersion", "modelUri", "chartRevision"):
         if after.get(key):
             lines.append(f"Modelops-{key[0].upper()}{key[1:]}: {after[key]}")
+    lines += [f"Modelops-Gate: {m}" for m in result.messages if " gate: " in m]  # provenance of the gates
     if result.kind == "rollback":
         lines.append(f"Modelops-Rollback: {before.get('modelVersion', '(none)')} -> {after.get('modelVersion', '(none)')}")
     lines += result.trailers

@@ -143,7 +143,21 @@ def _live_step(gate: GateInput) -> tuple[bool, str] | None:
     return live_gate(gate.repo, gate.model, gate.source, revision, contains=gate.contains)
 
 
-GATES: list[tuple[str, Gate]] = [("metrics", _metrics_step), ("live", _live_step)]
+def _live_metrics_step(gate: GateInput) -> tuple[bool, str] | None:
+    """Prometheus over the soak window for the source environment (issue 17)."""
+    if not gate.live or gate.kind != "promote":
+        return None
+    from generator.gitops.live_metrics import live_metrics
+
+    version = gate.repo.model(gate.model).release(gate.source).get("modelVersion")
+    verdict = live_metrics(gate.repo, gate.model, gate.source, version=version)
+    if verdict is None:
+        return True, "skipped (no serving, or no serving.monitoring.prometheusUrl)"
+    return verdict.passed, verdict.reason()
+
+
+GATES: list[tuple[str, Gate]] = [("metrics", _metrics_step), ("live", _live_step),
+                                 ("live metrics", _live_metrics_step)]
 
 
 def run_gates(gate: GateInput) -> list[str]:

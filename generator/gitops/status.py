@@ -58,8 +58,9 @@ def release_matrix(repo: Repository, live: Callable[[str, str], dict[str, str]] 
             source = repo.environments[env].promotes_from
             release = spec.release(env)
             lagging = source is not None and spec.release(source) != release and bool(spec.release(source))
-            cells[(name, env)] = Cell(name, env, release, release_label(release), source, lagging,
-                                      live(name, env) if live else None)
+            canary = spec.canary(env)  # a canary rolling out beside the release
+            label = release_label(release) + (f" + canary {release_label(canary)} @{canary['weight']}%" if canary else "")
+            cells[(name, env)] = Cell(name, env, release, label, source, lagging, live(name, env) if live else None)
     return StatusMatrix(envs, tuple(repo.models), cells)
 
 

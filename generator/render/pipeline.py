@@ -14,6 +14,7 @@ from typing import Any
 from generator.errors import ModelopsError
 from generator.render.blueprints import Blueprints
 from generator.render.context import model_context
+from generator.render.serving_extras import serving_extras
 from generator.spec.load import Repository
 from generator.spec.model import Environment, ResolvedModel, resolve
 from generator.yamlio import dump_documents, load_all_fast
@@ -106,6 +107,22 @@ def _training_extras(ctx: dict[str, Any], resolved: ResolvedModel) -> dict[str, 
             "training_resources": {"requests": amounts, "limits": amounts}, "training_capabilities": capabilities}
 
 
+def _serving_files(ctx: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, blueprint) of a model's serving and monitoring files, by serving target."""
+    if ctx["serving"]["target"] == "kserve":
+        files = [("serving/inferenceservice.yaml", "kserve-inferenceservice.yaml.j2"),
+                 ("serving/serviceaccount.yaml", "kserve-serviceaccount.yaml.j2"),
+                 ("app-serving.yaml", "app-serving-kserve.yaml.j2")]
+        if ctx["kserve"]["runtime"] is not None:
+            files.append(("serving/servingruntime.yaml", "kserve-servingruntime.yaml.j2"))
+    else:
+        files = [("serving/values.yaml", "serving-values.yaml.j2"), ("app-serving.yaml", "app-serving.yaml.j2")]
+    return files + [("monitoring/podmonitor.yaml", "monitoring-podmonitor.yaml.j2"),
+                    ("monitoring/prometheusrule.yaml", "monitoring-prometheusrule.yaml.j2"),
+                    ("monitoring/dashboard.yaml", "monitoring-dashboard.yaml.j2"),
+                    ("app-monitoring.yaml", "app-monitoring.yaml.j2")]
+
+
 def _sync_policy(blueprints: Blueprints, team: str, ctx: dict[str, Any]) -> str:
     return blueprints.render(team, "_sync-policy.yaml.j2", ctx).strip("\n")
 
@@ -125,8 +142,9 @@ def render_model(resolved: ResolvedModel, blueprints: Blueprints) -> list[Render
         files.append(RenderedFile(f"{base}/{path}", tuple(documents), sources, name, env_name, resolved))
 
     if ctx["serving"] is not None:
-        add("serving/values.yaml", "serving-values.yaml.j2")
-        add("app-serving.yaml", "app-serving.yaml.j2")
+        ctx.update(serving_extras(ctx, resolved))
+        for path, template in _serving_files(ctx):
+            add(path, template)
     if ctx["training"] is not None:
         ctx.update(_training_extras(ctx, resolved))
         if ctx["training"]["multiNode"]:

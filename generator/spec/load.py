@@ -234,7 +234,7 @@ def _located_from_json(display: str, cached: dict) -> Located:
 def _model_semantics(spec: ModelSpec, environments: dict[str, Environment],
                      memo: dict[tuple[str, str], ResolvedModel] | None = None) -> list[Problem]:
     located, data, problems = spec.located, spec.data, []
-    for section in ("environments", "releases"):
+    for section in ("environments", "releases", "canaries"):
         for env in data.get(section, {}):
             if env not in environments:
                 hint = did_you_mean(env, sorted(environments))
@@ -307,7 +307,22 @@ def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list
         for key in ("port", "healthPath"):
             if key not in serving:
                 problems.append(located.problem(("serving", "runtime"), f"runtime 'custom' needs serving.{key}"))
-    return problems
+    return problems + _canary_semantics(spec, resolved)
+
+
+def _canary_semantics(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]:
+    """A canary needs somewhere to split traffic: KServe, or the chart behind the environment's Gateway."""
+    env = resolved.environment
+    if not resolved.canary:
+        return []
+    declared = env.data.get("serving", {}).get("canary")
+    target = resolved.serving["target"] if resolved.serving else ""
+    raw = target == "kserve" and env.serving["kserveDeploymentMode"] == "RawDeployment"
+    if declared is None or raw or (target == "chart" and not declared.get("route")):
+        return [spec.located.problem(("canaries", env.name), f"environment '{env.name}' cannot split traffic for "
+                                     f"this model: it needs serving.canary (with serving.canary.route for the chart "
+                                     f"target, Serverless mode for KServe) in {env.path}", at_key=True)]
+    return []
 
 
 def _get(data: dict, path: tuple) -> object:
@@ -322,6 +337,10 @@ def _get(data: dict, path: tuple) -> object:
 def _environment_semantics(environments: dict[str, Environment]) -> list[Problem]:
     problems = []
     for env in environments.values():
+        steps = _get(env.data, ("serving", "canary", "steps"))
+        if isinstance(steps, list) and (steps[-1:] != [100] or steps != sorted(set(steps))):
+            problems.append(env.located.problem(("serving", "canary", "steps"), "canary steps must rise strictly "
+                                                "and end at 100, e.g. [10, 50, 100]"))
         source, seen = env.promotes_from, {env.name}
         if source is not None and source not in environments:
             problems.append(env.located.problem(("promotesFrom",), f"environment '{source}' does not exist"

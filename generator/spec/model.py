@@ -15,6 +15,9 @@ from generator.yamlio import Located
 
 __all__ = ["Environment", "ModelSpec", "ResolvedModel", "resolve", "deep_merge", "parse_duration"]
 
+DEFAULT_CANARY_STEPS = (10, 50, 100)
+DEFAULT_ALERTS = {"p95LatencySeconds": 2, "errorRate": 0.05, "gpuUtilizationLow": 0.2, "gpuUtilizationHigh": 0.95,
+                  "queueDepth": 50}
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -68,6 +71,16 @@ class Environment:
         """The GPU types this environment knows: built-in ones plus its `gpuTypes`."""
         return gpu_catalogue(self.data)
 
+    @property
+    def serving(self) -> dict[str, Any]:
+        """The environment's serving settings with defaults (target, canary steps, monitoring)."""
+        data = self.data.get("serving", {})
+        canary = data.get("canary", {})
+        return {"target": data.get("target", "chart"), "kserveDeploymentMode": data.get("kserveDeploymentMode", "Serverless"),
+                "canary": {"steps": list(canary.get("steps", DEFAULT_CANARY_STEPS)), "route": canary.get("route")},
+                "monitoring": {"window": "5m", "ruleLabels": {}, "prometheusUrl": None, "dashboardNamespace": None,
+                               **data.get("monitoring", {})}}
+
     def node_selector(self, gpu_type: str, product: str) -> dict[str, str]:
         selectors = self.data["gpus"].get("nodeSelectors", {})
         return dict(selectors.get(gpu_type, {"nvidia.com/gpu.product": product}))
@@ -103,6 +116,10 @@ class ModelSpec:
     def release(self, env: str) -> dict[str, Any]:
         return dict(self.data.get("releases", {}).get(env, {}))
 
+    def canary(self, env: str) -> dict[str, Any]:
+        """The release rolling out as a canary in `env` (with its `weight`), or {}."""
+        return dict(self.data.get("canaries", {}).get(env, {}))
+
 
 @dataclass(frozen=True)
 class ResolvedModel:
@@ -113,6 +130,7 @@ class ResolvedModel:
     training: dict[str, Any] | None
     serving: dict[str, Any] | None
     release: dict[str, Any]
+    canary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -140,6 +158,7 @@ class ResolvedModel:
             "training": self.training,
             "serving": self.serving,
             "release": self.release,
+            "canary": self.canary,
         }
 
 
@@ -152,11 +171,15 @@ def _training_defaults(training: dict[str, Any], release: dict[str, Any]) -> dic
     return out
 
 
-def _serving_defaults(serving: dict[str, Any], release: dict[str, Any]) -> dict[str, Any]:
+def _serving_defaults(serving: dict[str, Any], release: dict[str, Any], environment: Environment) -> dict[str, Any]:
     out = dict(serving)
     for key in ("image", "modelUri"):
         if release.get(key):
             out[key] = release[key]
+    out["target"] = serving.get("target") or environment.serving["target"]
+    monitoring = serving.get("monitoring", {})
+    out["monitoring"] = {"alerts": {**DEFAULT_ALERTS, **monitoring.get("alerts", {})},
+                         "quality": monitoring.get("quality")}
     return out
 
 
@@ -167,5 +190,8 @@ def resolve(spec: ModelSpec, environment: Environment) -> ResolvedModel:
     if "training" in spec.data:
         training = _training_defaults(deep_merge(spec.data["training"], overrides.get("training", {})), release)
     if "serving" in spec.data:
-        serving = _serving_defaults(deep_merge(spec.data["serving"], overrides.get("serving", {})), release)
-    return ResolvedModel(spec=spec, environment=environment, training=training, serving=serving, release=release)
+        serving = _serving_defaults(deep_merge(spec.data["serving"], overrides.get("serving", {})), release,
+                                    environment)
+    canary = spec.canary(environment.name) if serving is not None else {}
+    return ResolvedModel(spec=spec, environment=environment, training=training, serving=serving, release=release,
+                         canary=canary)

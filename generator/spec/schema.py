@@ -94,6 +94,26 @@ SERVING = _object({
     "autoscaling": _object({"targetCPUUtilization": {"type": "integer", "minimum": 1, "maximum": 100}}),
     "resources": RESOURCES,
     "shmSize": _string(QUANTITY),
+    "target": {"enum": ["chart", "kserve"],
+               "description": "how it is served: the built-in Helm chart or a KServe InferenceService "
+                              "(default: the environment's serving.target, else chart)"},
+    "monitoring": _object({
+        "alerts": _object({
+            "p95LatencySeconds": {"type": "number", "exclusiveMinimum": 0, "default": 2},
+            "errorRate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.05,
+                          "description": "fraction of requests failing (5xx) that fires an alert and fails a gate"},
+            "gpuUtilizationLow": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.2,
+                                  "description": "below this for 1h: GPUs paid for and idle"},
+            "gpuUtilizationHigh": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.95},
+            "queueDepth": {"type": "integer", "minimum": 1, "default": 50},
+        }),
+        "quality": _object({
+            "metric": _string(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$",
+                              description="a model-quality or drift metric the server exports"),
+            "threshold": _string(r"^(>=|<=|>|<|==)\s*-?[0-9]+(\.[0-9]+)?$",
+                                 description="alert (and gate) when the metric breaks it, e.g. \"<= 0.3\""),
+        }, ("metric", "threshold")),
+    }),
 }, ("runtime", "image", "modelUri", "replicas"))
 
 RELEASE = _object({
@@ -172,6 +192,14 @@ MODEL_SCHEMA: dict[str, Any] = {
             "additionalProperties": RELEASE,
             "description": "what is promoted to each environment (written by `modelops promote`)",
         },
+        "canaries": {
+            "type": "object",
+            "propertyNames": {"pattern": DNS_LABEL},
+            "additionalProperties": _object({**RELEASE["properties"], "weight": {
+                "type": "integer", "minimum": 1, "maximum": 99,
+                "description": "percent of traffic the candidate gets"}}, ("weight",)),
+            "description": "a release rolling out as a canary (written by `modelops promote` and `modelops rollout`)",
+        },
         "promotion": _object({
             "metrics": {"type": "object", "additionalProperties": METRIC_GATE,
                         "description": "metric thresholds a candidate must meet, e.g. accuracy: \">= 0.92\""},
@@ -194,6 +222,29 @@ GPU_TYPES_SCHEMA: dict[str, Any] = {
                    "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
     }, ("product", "memoryGiB")),
 }
+
+
+ENVIRONMENT_SERVING = _object({
+    "target": {"enum": ["chart", "kserve"], "default": "chart", "description": "default serving target"},
+    "kserveDeploymentMode": {"enum": ["Serverless", "RawDeployment"], "default": "Serverless",
+                             "description": "KServe mode; canaries (canaryTrafficPercent) need Serverless (Knative)"},
+    "canary": _object({
+        "steps": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 100},
+                  "minItems": 1, "default": [10, 50, 100],
+                  "description": "traffic percentages a canary goes through; the last must be 100"},
+        "route": _object({
+            "gateway": _string(DNS_LABEL, description="Gateway API parent of the chart's weighted HTTPRoute"),
+            "gatewayNamespace": _string(DNS_LABEL),
+        }, ("gateway",)),
+    }),
+    "monitoring": _object({
+        "prometheusUrl": _string(URI, description="Prometheus HTTP API base the promotion gates query"),
+        "ruleLabels": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "labels the Prometheus ruleSelector / podMonitorSelector match"},
+        "dashboardNamespace": _string(DNS_LABEL, description="namespace Grafana's sidecar watches"),
+        "window": _string(DURATION, description="rate() window of alerts and gates (default 5m)"),
+    }),
+})
 
 ENVIRONMENT_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
@@ -240,6 +291,7 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
         }),
         "freezeWindows": {"type": "array", "items": FREEZE_WINDOW,
                           "description": "times when promote and release refuse (unless --override-freeze)"},
+        "serving": ENVIRONMENT_SERVING,
     }, ("apiVersion", "kind", "metadata", "namespace", "argocd", "syncPolicy", "gpus", "registries", "policy")),
 }
 

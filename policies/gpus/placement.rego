@@ -12,7 +12,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-004
-#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet, InferenceService]
 #   severity: medium
 #   remediation: >-
 #     Add a nodeSelector (e.g. nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3) or a
@@ -138,4 +138,13 @@ is_numeric(v) if is_number(v)
 is_numeric(v) if {
 	is_string(v)
 	regex.match(`^[0-9]+$`, v)
+}
+
+# A KServe predictor is a pod spec of its own: its containers plus the `model` container.
+pods contains {"path": "spec.predictor", "where": " (InferenceService predictor)", "spec": merged} if {
+	input.kind == "InferenceService"
+	predictor := reviewed.spec.predictor
+	is_object(predictor)
+	model := [m | m := predictor.model; is_object(m)]
+	merged := object.union(predictor, {"containers": array.concat(object.get(predictor, "containers", []), model)})
 }

@@ -96,3 +96,22 @@ spec:
 	count(data.modelops.gpus.placement.deny) == 0 with input.kind as "WorkflowTemplate"
 		with input.document as wf
 }
+
+test_denied_gpu_inferenceservice_without_placement if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {"model": {"resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}}}}}
+	result := data.modelops.gpus.placement.deny with input.kind as "InferenceService"
+		with input.document as d
+	count(result) == 2
+	some r in result
+	r.path == "spec.predictor"
+}
+
+test_allowed_gpu_inferenceservice_with_placement if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {
+		"nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-L4"},
+		"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+		"model": {"resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}},
+	}}}
+	count(data.modelops.gpus.placement.deny) == 0 with input.kind as "InferenceService"
+		with input.document as d
+}

@@ -11,7 +11,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-003
-#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet]
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, JobSet, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Set resources.requests and resources.limits of every nvidia.com/ resource to the same
@@ -101,4 +101,16 @@ containers contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 1
 	some f in ["containers", "initContainers"]
 	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)
+}
+
+containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "where": " (InferenceService)", "container": c} if {
+	input.kind == "InferenceService"
+	some i, c in reviewed.spec.predictor.containers
+	is_object(c)
+}
+
+containers contains {"path": "spec.predictor.model", "where": " (InferenceService)", "container": object.union({"name": "kserve-container"}, m)} if {
+	input.kind == "InferenceService"
+	m := reviewed.spec.predictor.model
+	is_object(m)
 }

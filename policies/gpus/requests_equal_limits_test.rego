@@ -74,3 +74,12 @@ spec:
 	count(data.modelops.gpus.requests_equal_limits.deny) == 0 with input.kind as "WorkflowTemplate"
 		with input.document as wf
 }
+
+test_denied_inferenceservice_gpu_request_below_limit if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {"model": {"resources": {"limits": {"nvidia.com/gpu": "2"}, "requests": {"nvidia.com/gpu": "1"}}}}}}
+	result := data.modelops.gpus.requests_equal_limits.deny with input.kind as "InferenceService"
+		with input.document as d
+	count(result) == 1
+	some r in result
+	r.path == "spec.predictor.model.resources"
+}

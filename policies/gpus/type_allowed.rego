@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-001
-#   kinds: [Values, WorkflowTemplate]
+#   kinds: [Values, WorkflowTemplate, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Use one of the environment's allowed GPU types in the model spec (training.gpus.type /
@@ -58,4 +58,16 @@ allowed(_) if {
 
 allowed(gpu_type) if {
 	gpu_type in input.environment.gpus.allowed
+}
+
+# KServe-served models have no Values file: the InferenceService carries the serving check.
+deny contains result if {
+	input.kind == "InferenceService"
+	gpu_type := input.model.serving.gpus.type
+	object.get(input.model.serving.gpus, "count", 1) != 0
+	not allowed(gpu_type)
+	result := {"msg": concat("", [
+		"serving GPU type '", gpu_type, "' is not allowed in environment '",
+		object.get(input, ["environment", "name"], ""), "' (allowed: ", concat(", ", allowed_types), ")",
+	])}
 }

@@ -43,3 +43,10 @@ test_denied_serving_type_reported_on_values_only if {
 		with input.environment as e
 		with input.model as m
 }
+
+test_denied_inferenceservice_gpu_type_not_allowed if {
+	result := data.modelops.gpus.type_allowed.deny with input.kind as "InferenceService"
+		with input.environment as {"name": "prod", "gpus": {"allowed": ["nvidia-l4"]}}
+		with input.model as {"name": "m", "serving": {"gpus": {"type": "nvidia-h100-80gb", "count": 1}}}
+	count(result) == 1
+}

@@ -9,7 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-GPU-002
-#   kinds: [Values, WorkflowTemplate]
+#   kinds: [Values, WorkflowTemplate, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Reduce GPU requests (fewer nodes or GPUs per node, smaller serving replica ranges),
@@ -45,3 +45,6 @@ reported_here if {
 }
 
 has_serving if is_object(input.model.serving)
+
+# A model served by KServe has no Values file: its InferenceService carries the finding.
+reported_here if input.kind == "InferenceService"

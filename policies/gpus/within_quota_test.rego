@@ -46,3 +46,10 @@ test_allowed_cpu_model_in_an_environment_over_quota if {
 		with input.environment as env(80)
 		with input.model as m
 }
+
+test_denied_over_quota_on_the_inferenceservice if {
+	m := model
+	count(data.modelops.gpus.within_quota.deny) == 1 with input.kind as "InferenceService"
+		with input.environment as env(80)
+		with input.model as m
+}

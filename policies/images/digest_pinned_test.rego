@@ -110,3 +110,29 @@ test_allowed_workflow_template_manifest_not_parsed if {
 		with input.environment as {"name": "prod"}
 		with input.document as wf
 }
+
+test_denied_tagged_serving_runtime_in_staging if {
+	d := {"kind": "ServingRuntime", "spec": {"containers": [{"name": "kserve-container", "image": "registry.example.com/vllm/vllm-openai:v0.9.0"}]}}
+	result := data.modelops.images.digest_pinned.deny with input.kind as "ServingRuntime"
+		with input.environment as {"name": "staging"}
+		with input.document as d
+	count(result) == 1
+	some r in result
+	r.path == "spec.containers[0].image"
+	contains(r.msg, "(ServingRuntime)")
+}
+
+test_denied_tagged_inferenceservice_container_in_prod if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {"containers": [{"name": "kserve-container", "image": "registry.example.com/growth/churn:1.2"}]}}}
+	result := data.modelops.images.digest_pinned.deny with input.kind as "InferenceService"
+		with input.environment as {"name": "prod"}
+		with input.document as d
+	{r.path | some r in result} == {"spec.predictor.containers[0].image"}
+}
+
+test_allowed_pinned_serving_runtime if {
+	d := {"kind": "ServingRuntime", "spec": {"containers": [{"name": "kserve-container", "image": sprintf("registry.example.com/vllm/vllm-openai@%s", [digest])}]}}
+	count(data.modelops.images.digest_pinned.deny) == 0 with input.kind as "ServingRuntime"
+		with input.environment as {"name": "prod"}
+		with input.document as d
+}

@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-IMG-002
-#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet]
+#   kinds: [Values, Deployment, WorkflowTemplate, CronWorkflow, JobSet, InferenceService, ServingRuntime]
 #   severity: high
 #   remediation: >-
 #     Use an immutable version tag (e.g. vllm/vllm-openai:v0.6.3) or, better, a digest
@@ -107,4 +107,25 @@ images contains {"path": concat("", ["spec.replicatedJobs[", format_int(j, 10), 
 	some k, c in rj.template.spec.template.spec[f]
 	is_object(c)
 	is_string(c.image)
+}
+
+# ---- KServe: the ServingRuntime's containers and the InferenceService predictor ------
+
+images contains {"path": sprintf("spec.containers[%d].image", [i]), "image": c.image, "where": " (ServingRuntime)"} if {
+	input.kind == "ServingRuntime"
+	some i, c in reviewed.spec.containers
+	is_object(c)
+	is_string(c.image)
+}
+
+images contains {"path": sprintf("spec.predictor.containers[%d].image", [i]), "image": c.image, "where": ""} if {
+	input.kind == "InferenceService"
+	some i, c in reviewed.spec.predictor.containers
+	is_object(c)
+	is_string(c.image)
+}
+
+images contains {"path": "spec.predictor.model.image", "image": reviewed.spec.predictor.model.image, "where": ""} if {
+	input.kind == "InferenceService"
+	is_string(reviewed.spec.predictor.model.image)
 }

@@ -110,3 +110,10 @@ test_allowed_workflow_template_manifest_not_parsed if {
 	count(data.modelops.images.no_latest.deny) == 0 with input.kind as "WorkflowTemplate"
 		with input.document as wf
 }
+
+test_denied_latest_in_inferenceservice_model if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {"model": {"image": "registry.example.com/x/y:latest"}}}}
+	result := data.modelops.images.no_latest.deny with input.kind as "InferenceService"
+		with input.document as d
+	count(result) == 1
+}

@@ -101,3 +101,11 @@ test_allowed_workflow_template_manifest_not_parsed if {
 		with input.environment as e
 		with input.document as wf
 }
+
+test_denied_serving_runtime_from_another_registry if {
+	d := {"kind": "ServingRuntime", "spec": {"containers": [{"name": "kserve-container", "image": "docker.io/vllm/vllm-openai:v0.9.0"}]}}
+	result := data.modelops.images.registry_allowed.deny with input.kind as "ServingRuntime"
+		with input.environment as {"name": "prod", "registries": ["registry.example.com/"]}
+		with input.document as d
+	count(result) == 1
+}

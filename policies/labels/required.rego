@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-LBL-001
-#   kinds: [Deployment, WorkflowTemplate, CronWorkflow]
+#   kinds: [Deployment, WorkflowTemplate, CronWorkflow, InferenceService]
 #   severity: medium
 #   remediation: >-
 #     Set team and costCenter in the model spec; the blueprints and the chart render the
@@ -56,4 +56,15 @@ present(labels, l) if {
 	v := labels[l]
 	is_string(v)
 	trim_space(v) != ""
+}
+
+# KServe: the InferenceService and the labels its predictor pods get.
+label_sets contains {"path": "metadata.labels", "labels": object.get(reviewed, ["metadata", "labels"], {})} if {
+	input.kind == "InferenceService"
+	is_object(reviewed)
+}
+
+label_sets contains {"path": "spec.predictor.labels", "labels": object.get(reviewed, ["spec", "predictor", "labels"], {})} if {
+	input.kind == "InferenceService"
+	is_object(reviewed)
 }

@@ -42,3 +42,10 @@ test_denied_workflow_template_empty_cost_center if {
 	some r in result
 	r.msg == "WorkflowTemplate 'support-chat-train' is missing required labels at metadata.labels: modelops.dev/cost-center"
 }
+
+test_denied_inferenceservice_predictor_without_labels if {
+	l := {"modelops.dev/team": "t", "modelops.dev/cost-center": "c", "modelops.dev/model": "m", "modelops.dev/environment": "e"}
+	result := data.modelops.labels.required.deny with input.kind as "InferenceService"
+		with input.document as {"metadata": {"name": "m", "labels": l}, "spec": {"predictor": {}}}
+	{r.path | some r in result} == {"spec.predictor.labels"}
+}

@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-005
-#   kinds: [Deployment]
+#   kinds: [Deployment, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Set securityContext.runAsNonRoot: true (pod level) and
@@ -57,4 +57,36 @@ non_root(_, c) if c.securityContext.runAsNonRoot == true
 non_root(pod, c) if {
 	object.get(c, ["securityContext", "runAsNonRoot"], null) == null
 	pod.securityContext.runAsNonRoot == true
+}
+
+# ---- KServe InferenceService predictor: its containers and its `model` container -------
+
+isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
+	input.kind == "InferenceService"
+	some i, c in reviewed.spec.predictor.containers
+	is_object(c)
+}
+
+isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
+	input.kind == "InferenceService"
+	m := reviewed.spec.predictor.model
+	is_object(m)
+}
+
+deny contains result if {
+	some ref in isvc_containers
+	not non_root(reviewed.spec.predictor, ref.container)
+	result := {
+		"msg": concat("", ["InferenceService container '", object.get(ref.container, "name", ""), "' may run as root: set securityContext.runAsNonRoot: true"]),
+		"path": concat("", [ref.path, ".securityContext.runAsNonRoot"]),
+	}
+}
+
+deny contains result if {
+	some ref in isvc_containers
+	object.get(ref.container, ["securityContext", "allowPrivilegeEscalation"], true) != false
+	result := {
+		"msg": concat("", ["InferenceService container '", object.get(ref.container, "name", ""), "' allows privilege escalation: set securityContext.allowPrivilegeEscalation: false"]),
+		"path": concat("", [ref.path, ".securityContext.allowPrivilegeEscalation"]),
+	}
 }

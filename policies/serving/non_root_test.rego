@@ -36,3 +36,17 @@ test_denied_no_security_context if {
 	paths := {r.path | some r in result}
 	paths == {"spec.template.spec.containers[0].securityContext.runAsNonRoot", "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation"}
 }
+
+test_allowed_inferenceservice_non_root_by_predictor if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {"securityContext": {"runAsNonRoot": true},
+		"model": {"securityContext": {"allowPrivilegeEscalation": false}}}}}
+	count(data.modelops.serving.non_root.deny) == 0 with input.kind as "InferenceService"
+		with input.document as d
+}
+
+test_denied_inferenceservice_container_as_root if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {"containers": [{"name": "kserve-container", "image": "x"}]}}}
+	result := data.modelops.serving.non_root.deny with input.kind as "InferenceService"
+		with input.document as d
+	{r.path | some r in result} == {"spec.predictor.containers[0].securityContext.runAsNonRoot", "spec.predictor.containers[0].securityContext.allowPrivilegeEscalation"}
+}

@@ -10,7 +10,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-002
-#   kinds: [Deployment]
+#   kinds: [Deployment, InferenceService]
 #   severity: medium
 #   remediation: >-
 #     Add readinessProbe and livenessProbe on the serving port (the chart does this per
@@ -35,5 +35,29 @@ deny contains result if {
 	result := {
 		"msg": concat("", ["container '", object.get(c, "name", ""), "' has no ", probe]),
 		"path": concat("", ["spec.template.spec.containers[", format_int(i, 10), "]"]),
+	}
+}
+
+# ---- KServe InferenceService predictor: its containers and its `model` container -------
+
+isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
+	input.kind == "InferenceService"
+	some i, c in reviewed.spec.predictor.containers
+	is_object(c)
+}
+
+isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
+	input.kind == "InferenceService"
+	m := reviewed.spec.predictor.model
+	is_object(m)
+}
+
+deny contains result if {
+	some ref in isvc_containers
+	some probe in ["readinessProbe", "livenessProbe"]
+	not is_object(object.get(ref.container, probe, null))
+	result := {
+		"msg": concat("", ["InferenceService container '", object.get(ref.container, "name", ""), "' has no ", probe]),
+		"path": ref.path,
 	}
 }

@@ -29,3 +29,20 @@ test_denied_no_probes if {
 	count(data.modelops.serving.probes.deny) == 2 with input.kind as "Deployment"
 		with input.document as d
 }
+
+isvc(model) := {"kind": "InferenceService", "metadata": {"name": "m"}, "spec": {"predictor": {"model": model}}}
+
+test_denied_inferenceservice_model_without_probes if {
+	result := data.modelops.serving.probes.deny with input.kind as "InferenceService"
+		with input.document as isvc({"modelFormat": {"name": "triton"}, "readinessProbe": probe("/v2/health/ready")})
+	count(result) == 1
+	some r in result
+	r.msg == "InferenceService container 'kserve-container' has no livenessProbe"
+	r.path == "spec.predictor.model"
+}
+
+test_allowed_inferenceservice_with_probes if {
+	m := {"modelFormat": {"name": "triton"}, "readinessProbe": probe("/v2/health/ready"), "livenessProbe": probe("/v2/health/live")}
+	count(data.modelops.serving.probes.deny) == 0 with input.kind as "InferenceService"
+		with input.document as isvc(m)
+}

@@ -8,7 +8,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-003
-#   kinds: [Values]
+#   kinds: [Values, InferenceService]
 #   severity: high
 #   remediation: >-
 #     Set serving.replicas.min to 2 or more for production (an environment override in the
@@ -48,4 +48,20 @@ prod if {
 	name := input.environment.name
 	is_string(name)
 	lower(name) in {"prod", "production"}
+}
+
+# KServe: the InferenceService's predictor.minReplicas when the spec gives none.
+deny contains result if {
+	input.kind == "InferenceService"
+	prod
+	n := object.get(input, ["model", "serving", "replicas", "min"], object.get(reviewed, ["spec", "predictor", "minReplicas"], 1))
+	is_number(n)
+	n < minimum
+	result := {
+		"msg": concat("", [
+			"production serving of model '", object.get(input, ["model", "name"], ""), "' has min replicas ",
+			sprintf("%v", [n]), "; at least ", format_int(minimum, 10), " are required for availability",
+		]),
+		"path": "spec.predictor.minReplicas",
+	}
 }

@@ -37,3 +37,11 @@ test_denied_values_fallback if {
 		with input.model as {"name": "support-chat"}
 		with input.document as values(1)
 }
+
+test_denied_single_replica_inferenceservice_in_prod if {
+	result := data.modelops.serving.prod_replicas.deny with input.kind as "InferenceService"
+		with input.environment as {"name": "prod"}
+		with input.model as {"name": "m"}
+		with input.document as {"spec": {"predictor": {"minReplicas": 1}}}
+	{r.path | some r in result} == {"spec.predictor.minReplicas"}
+}

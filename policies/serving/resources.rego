@@ -9,7 +9,7 @@
 # scope: package
 # custom:
 #   id: MO-SRV-001
-#   kinds: [Deployment]
+#   kinds: [Deployment, InferenceService]
 #   severity: medium
 #   remediation: >-
 #     Set serving resources (cpu, memory) in the model spec; the chart renders them as
@@ -42,4 +42,29 @@ set(c, section, res) if {
 	v := c.resources[section][res]
 	v != null
 	v != ""
+}
+
+# ---- KServe InferenceService predictor: its containers and its `model` container -------
+
+isvc_containers contains {"path": sprintf("spec.predictor.containers[%d]", [i]), "container": c} if {
+	input.kind == "InferenceService"
+	some i, c in reviewed.spec.predictor.containers
+	is_object(c)
+}
+
+isvc_containers contains {"path": "spec.predictor.model", "container": object.union({"name": "kserve-container"}, m)} if {
+	input.kind == "InferenceService"
+	m := reviewed.spec.predictor.model
+	is_object(m)
+}
+
+deny contains result if {
+	some ref in isvc_containers
+	some section in ["requests", "limits"]
+	some res in ["cpu", "memory"]
+	not set(ref.container, section, res)
+	result := {
+		"msg": concat("", ["InferenceService container '", object.get(ref.container, "name", ""), "' has no resources.", section, ".", res]),
+		"path": concat("", [ref.path, ".resources.", section]),
+	}
 }

@@ -24,3 +24,10 @@ test_denied_no_resources_at_all if {
 	count(data.modelops.serving.resources.deny) == 4 with input.kind as "Deployment"
 		with input.document as d
 }
+
+test_denied_inferenceservice_model_without_limits if {
+	d := {"kind": "InferenceService", "spec": {"predictor": {"model": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}}}}
+	result := data.modelops.serving.resources.deny with input.kind as "InferenceService"
+		with input.document as d
+	{r.path | some r in result} == {"spec.predictor.model.resources.limits"}
+}

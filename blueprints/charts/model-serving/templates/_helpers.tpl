@@ -4,6 +4,8 @@ namespace (docs/architecture.md, rendered layout).
 */}}
 {{- define "model-serving.name" -}}
 {{- required "model.name is required" .Values.model.name -}}
+{{- /* The canary's objects (templates/canary.yaml) are named <model>-canary. */ -}}
+{{- with .Track }}-{{ . }}{{ end -}}
 {{- end -}}
 
 {{- define "model-serving.serviceAccountName" -}}
@@ -62,7 +64,8 @@ both read it, so the container ports and the Service ports cannot drift apart.
 {{- $args := list $v.modelUri "--host" "0.0.0.0" "--port" "8000" "--tensor-parallel-size" $tp -}}
 {{- dict "command" (list "vllm" "serve") "args" (concat $args $v.args) "ports" (list (dict "name" "http" "port" 8000)) "ready" "/health" "live" "/health" "startup" "/health" | toJson -}}
 {{- else if eq $v.runtime "triton" -}}
-{{- $args := list (printf "--model-repository=%s" $v.modelUri) "--http-port=8000" "--grpc-port=8001" "--metrics-port=8002" -}}
+{{- /* summary_latencies: the p95 the alerts and promotion gates read (generator/monitoring/runtimes.py) */ -}}
+{{- $args := list (printf "--model-repository=%s" $v.modelUri) "--http-port=8000" "--grpc-port=8001" "--metrics-port=8002" "--metrics-config=summary_latencies=true" -}}
 {{- $ports := list (dict "name" "http" "port" 8000) (dict "name" "grpc" "port" 8001) (dict "name" "metrics" "port" 8002) -}}
 {{- dict "command" (list "tritonserver") "args" (concat $args $v.args) "ports" $ports "ready" "/v2/health/ready" "live" "/v2/health/live" "startup" "/v2/health/ready" | toJson -}}
 {{- else if eq $v.runtime "custom" -}}

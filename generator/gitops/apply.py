@@ -10,6 +10,7 @@ import git
 from generator import __version__
 from generator.check.gate import policy_gate
 from generator.errors import ModelopsError
+from generator.gitops.canary import edit_for_promotion
 from generator.gitops.diff import diff_files, format_diff
 from generator.gitops.gates import GateFailed, GateInput, run_gates
 from generator.gitops.identity import commit_identity
@@ -22,7 +23,6 @@ from generator.gitops.promote import (
 )
 from generator.gitops.provenance import fit_body, provenance_block
 from generator.gitops.pull_request import labels_for, manual_hint, title_for
-from generator.gitops.canary import edit_for_promotion
 from generator.gitops.spec_edit import set_release
 from generator.render.pipeline import render_repository
 from generator.render.writer import apply_changes, plan_changes

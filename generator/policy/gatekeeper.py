@@ -29,8 +29,8 @@ from generator.errors import ModelopsError
 from generator.findings import Finding
 from generator.policy import PolicyError
 from generator.policy.engine import PolicyModule, PolicySet
-from generator.policy.metadata import ModuleMetadata
 from generator.policy.engines import DEFAULT_ENGINE
+from generator.policy.metadata import ModuleMetadata
 from generator.policy.rego_tokens import package_name, rule_names, tokenize
 from generator.yamlio import Located, load_located
 

@@ -17,9 +17,17 @@ from typing import Any
 from generator.errors import ModelopsError
 from generator.policy.engines import DEFAULT_ENGINE
 from generator.policy.engines.options import add_engine_option, engine_choice
-from generator.policy.gatekeeper import (Constraint, ConstraintSchemaError, ConstraintTemplate, GatekeeperSet,
-                                         _bind, _classify, _where, _yaml_files, admission_request,
-                                         is_admission_review, matches, read_documents)
+from generator.policy.gatekeeper import (
+    ConstraintSchemaError,
+    GatekeeperSet,
+    _bind,
+    _classify,
+    _where,
+    _yaml_files,
+    admission_request,
+    is_admission_review,
+    read_documents,
+)
 from generator.yamlio import Located
 
 __all__ = ["SUITE_API", "Assertion", "CaseResult", "VerifyReport", "verify_suites", "render_verify", "run_verify",
@@ -37,7 +45,7 @@ class Assertion:
     message: str | None = None
 
     @classmethod
-    def parse(cls, data: Any) -> "Assertion":
+    def parse(cls, data: Any) -> Assertion:
         if not isinstance(data, dict):
             raise ModelopsError(f"an assertion must be a mapping, got {data!r}")
         want = data.get("violations", "yes")

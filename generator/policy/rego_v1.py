@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-from generator.policy.rego_tokens import (CLOSERS as _CLOSERS, OPENERS as _OPENERS, Token, package_name, rule_definitions,
-                                          rule_names, tokenize)
+from generator.policy.rego_tokens import CLOSERS as _CLOSERS
+from generator.policy.rego_tokens import OPENERS as _OPENERS
+from generator.policy.rego_tokens import Token, package_name, rule_definitions, rule_names, tokenize
 
 # The token-level names stay importable from here, where callers have always found them.
 __all__ = ["upgrade_to_v1", "is_v1", "tokenize", "Token", "package_name", "rule_names", "rule_definitions"]

@@ -22,8 +22,8 @@ ENGINES: dict[str, tuple[str, str, str]] = {
     "regorus": ("generator.policy.engines.regorus_engine", "RegorusEngine",
                 "pip install gordon-to-regorus (a dependency of modelops: reinstall modelops)"),
     "opa": ("generator.policy.engines.opa_engine", "OpaInProcessEngine",
-            "pip install 'modelops-gitops[opa]' on Python >= 3.14, or "
-            "pip install --ignore-requires-python opa-golib-python-bindings on 3.11-3.13"),
+            ("pip install 'modelops-gitops[opa]' on Python >= 3.14, or "
+            "pip install --ignore-requires-python opa-golib-python-bindings on 3.11-3.13")),
     "opa-server": ("generator.policy.engines.opa_server", "OpaServerEngine",
                    "give the server with --opa-url URL"),
 }

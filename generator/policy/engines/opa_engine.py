@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import re
-from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import opa_bindings

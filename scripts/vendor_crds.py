@@ -29,7 +29,6 @@ WANTED = {("argoproj.io", "WorkflowTemplate"), ("argoproj.io", "CronWorkflow"), 
 def main(source: str) -> None:
     out = Path(__file__).resolve().parent.parent / "generator" / "data" / "crds"
     out.mkdir(parents=True, exist_ok=True)
-    cel_index: dict[str, list] = {}
     for path in sorted(Path(source).rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
@@ -44,9 +43,16 @@ def main(source: str) -> None:
                     data = json.dumps(schema, sort_keys=True, separators=(",", ":")).encode()
                     name.write_bytes(gzip.compress(data, mtime=0))
                     print(f"{name.name}: {len(data)} bytes")
-                    paths = rule_paths(schema)
-                    if paths:
-                        cel_index[name.name] = paths
+    write_cel_index(out)
+
+
+def write_cel_index(out: Path) -> None:
+    """Where the rules are, for every vendored schema (those vendored from other folders too)."""
+    cel_index: dict[str, list] = {}
+    for name in sorted(out.glob("*.json.gz")):
+        paths = rule_paths(json.loads(gzip.decompress(name.read_bytes())))
+        if paths:
+            cel_index[name.name] = paths
     (out / "cel-rules.json").write_text(json.dumps(cel_index, sort_keys=True, indent=1) + "\n")
 
 

@@ -147,3 +147,17 @@ def test_vendored_cel_index_is_current():
         schema = json.loads(gzip.decompress(path.read_bytes()))
         assert index.get(path.name, []) == rule_paths(schema), path.name
     assert "jobset.x-k8s.io_jobset_v1alpha2.json.gz" in index
+
+
+def _route(rule: dict) -> dict:
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+            "spec": {"parentRefs": [{"name": "gw"}], "rules": [rule]}}
+
+
+def test_schema_defaults_apply_before_cel_rules_as_the_api_server_does():
+    """HTTPRoute's rules read `matches` and a backendRef's `kind`, both defaulted by the
+    schema: without the defaults a valid route was reported (rule error: no such key)."""
+    assert _messages(_route({"backendRefs": [{"name": "svc", "port": 8080, "weight": 90}]})) == []
+    # the default kind is Service, and a Service reference needs a port: a real rejection
+    assert _messages(_route({"backendRefs": [{"name": "svc", "weight": 90}]})) == [
+        "Must have port for Service reference"]

@@ -34,6 +34,7 @@ import yaml
 
 from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
+from generator.validate.defaults import DefaultsPlan, defaults_plan, with_defaults
 
 __all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation"]
 
@@ -61,8 +62,10 @@ class CompiledSchema:
     been seen COMPILE_AFTER times, and validated by python-jsonschema until then."""
 
     def __init__(self, compile_fast: Callable[[], Any], readable: jsonschema.protocols.Validator,
-                 cel: CelPlan | None = None):
+                 cel: CelPlan | None = None, defaults_from: dict[str, Any] | None = None):
         self._compile_fast = compile_fast
+        self._defaults_from = defaults_from  # the CRD schema whose defaults the API server applies
+        self._defaults: DefaultsPlan | None | bool = False  # False: not computed yet
         self._fast: Any = None
         self._seen = 0
         self.readable = readable
@@ -88,10 +91,18 @@ class CompiledSchema:
             found += [SchemaViolation(_path_text(e.absolute_path), _short_message(e), tuple(e.absolute_path))
                       for e in errors[:MAX_ERRORS_PER_DOCUMENT]]
         if self.cel is not None:
-            for broken in evaluate_plan(self.cel, document):
+            for broken in evaluate_plan(self.cel, self._defaulted(document)):
                 found.append(SchemaViolation(_path_text(broken.path), broken.message, broken.path,
                                              "cel-unevaluable" if broken.unevaluable else "cel", broken.rule))
         return found
+
+
+    def _defaulted(self, document: dict[str, Any]) -> Any:
+        """The document as the API server validates it: schema defaults filled in (only
+        CEL needs this: the OpenAPI checks of these CRDs do not depend on defaults)."""
+        if self._defaults is False:
+            self._defaults = defaults_plan(self._defaults_from) if self._defaults_from is not None else None
+        return with_defaults(self._defaults if isinstance(self._defaults, DefaultsPlan) else None, document)
 
 
 def _path_text(parts: Iterable[Any]) -> str:
@@ -175,8 +186,9 @@ class SchemaRegistry:
         group, version = _group_version(api_version)
         crd = self._crd_schema(group, version, kind)
         if crd is not None:
+            cel = self._cel_plan(group, version, kind, crd)
             return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(crd, validate_formats=False),
-                                  jsonschema.Draft7Validator(crd), self._cel_plan(group, version, kind, crd))
+                                  jsonschema.Draft7Validator(crd), cel, crd if cel is not None else None)
         return self._kubernetes_validator(api_version, kind)
 
     # ----- CRDs -----

@@ -76,7 +76,6 @@ def fill_placeholders(root: Path) -> None:
 
 
 def test_only_placeholders_fail_right_after_init(scaffold, cli):
-    # One policy thread: the threaded engine can crash in regopy (save_bundle racing a query).
     code, out, err = cli("-C", str(scaffold), "check", "--workers", "1", "-f", "json")
     findings = json.loads(out)["findings"]
     assert code == 1 and {f["rule"] for f in findings} == {"MO-PLACEHOLDER-001", "MO-PLACEHOLDER-002"}

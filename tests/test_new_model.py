@@ -110,7 +110,7 @@ def test_new_specs_pass_check(repo, cli):
     for spec in repo.glob("models/[abc]-*.yaml"):  # the TODO a user fills in: the real image digest
         spec.write_text(spec.read_text().replace("@sha256:" + "0" * 64, "@sha256:" + "ab" * 32))
     code, out, err = cli("-C", str(repo), "check", "--model", "a-llm", "--model", "b-vision", "--model", "c-scorer",
-                         "--workers", "1")  # one policy thread: regopy can crash when threads race
+                         "--workers", "1")  # one process: three models are not worth spawning workers
     assert code == 0, out + err
 
 

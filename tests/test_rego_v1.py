@@ -131,7 +131,7 @@ def test_future_keywords_module_with_mixed_heads_is_upgraded() -> None:
     upgraded = upgrade_to_v1(source)
     assert "deny contains msg if { some msg in input.m }" in upgraded
     assert "allow if { true }" in upgraded
-    assert "import future.keywords.if" in upgraded  # regopy accepts the import; kept
+    assert "import future.keywords.if" in upgraded  # v1 accepts the import; kept
     assert query(upgraded, "deny", {"m": ["a", "b"]}) == ["a", "b"]
 
 

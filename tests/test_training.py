@@ -1,9 +1,8 @@
 """The reference trainer, end to end under torchrun (2 CPU processes, gloo).
 
-torch is only ever imported in subprocesses: loading torch for the first time after
-regopy (which other test modules import at collection) aborts the interpreter with a
-double free in libtorch's static initialisers. So the module is skipped by looking torch
-up rather than importing it (pytest.importorskip would import it).
+torch is only ever imported in subprocesses (its import costs seconds of every test run
+that does not train), so the module is skipped by looking torch up rather than importing
+it (pytest.importorskip would import it).
 """
 from __future__ import annotations
 

@@ -149,14 +149,9 @@ def _policy_record(report: ReportInput) -> dict[str, Any]:
 
 
 def _default_engine() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from generator.policy.engines import DEFAULT_ENGINE, engine_label
 
-    for name, label in (("gordon-to-regorus", "regorus"), ("regopy", "regopy")):
-        try:
-            return f"{label} {version(name)}"
-        except PackageNotFoundError:
-            continue
-    return "unknown"
+    return engine_label(DEFAULT_ENGINE)
 
 
 def _message(ctx: Context, result: PromotionResult) -> str:

@@ -16,7 +16,12 @@ from tests.lifecycle_helpers import (
     remote_file,
     repo_with_remote,
 )
-from tests.mlflow_registry import digest_image, mlflow_server, seed_registry, seed_run_model
+from tests.mlflow_registry import (
+    digest_image,
+    mlflow_server,
+    seed_registry,
+    seed_run_model,
+)
 
 TOKEN = "ghp_lifecycle0123456789TOKEN"
 REPO = "acme/gitops"

@@ -16,7 +16,11 @@ from generator.commands._change import add_git_options, request_options, run_req
 from generator.errors import ModelopsError
 from generator.gitops.gates import read_metrics_file
 from generator.gitops.promote import PromotionRequest
-from generator.releases.candidate import Candidate, numeric_metrics, servable_uri_problem
+from generator.releases.candidate import (
+    Candidate,
+    numeric_metrics,
+    servable_uri_problem,
+)
 from generator.spec.load import Repository, load_repository
 
 __all__ = ["candidate_for", "configure", "run"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RegistrySeed", "digest_image", "mlflow_server", "seed_registry"]
+__all__ = ["RegistrySeed", "digest_image", "mlflow_server", "seed_registry", "seed_run_model"]
 
 STARTUP_TIMEOUT = 240.0  # sqlite migrations take a while on a loaded 2-core machine
 
@@ -111,3 +111,16 @@ def seed_registry(url: str, model: str) -> RegistrySeed:
         versions[str(version.version)] = (loss, digest_image(model, digit))
     client.set_registered_model_alias(model, "champion", "2")
     return RegistrySeed(url, model, versions)
+
+
+def seed_run_model(url: str, model: str) -> str:
+    """A version registered from `runs:/RUN/model` (the MLflow UI's way): its weights live in
+    the run's artifact store, here the server's local folder. Returns that run's artifact URI."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=url, registry_uri=url)
+    run = client.create_run(client.create_experiment(f"{model}-runs"))
+    client.log_metric(run.info.run_id, "eval_loss", 1.5)
+    client.create_registered_model(model)
+    client.create_model_version(model, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    return str(run.info.artifact_uri)

@@ -16,7 +16,12 @@ from tests.lifecycle_helpers import (
     remote_file,
     repo_with_remote,
 )
-from tests.mlflow_registry import digest_image, mlflow_server, seed_registry
+from tests.mlflow_registry import (
+    digest_image,
+    mlflow_server,
+    seed_registry,
+    seed_run_model,
+)
 
 TOKEN = "ghp_lifecycle0123456789TOKEN"
 REPO = "acme/gitops"
@@ -27,6 +32,7 @@ def registry(tmp_path_factory):
     with mlflow_server(tmp_path_factory.mktemp("mlflow")) as url:
         seed_registry(url, "example-model")
         seed_registry(url, "support-chat")
+        seed_run_model(url, "from-run")
         yield url
 
 
@@ -124,6 +130,8 @@ def test_release_pinned_version_and_gate_on_registry_metrics(env, forge, cli, tm
     ("models:/no-such-model/1", "MLflow registry: model 'no-such-model' has no version 1"),
     ("models:/support-chat", "expected models:/NAME@ALIAS or models:/NAME/VERSION"),
     ("unreachable", "cannot reach the MLflow registry at http://127.0.0.1:"),
+    # runs:/ resolves to the run's artifact folder on the MLflow server's disk: no runtime reads that.
+    ("models:/from-run/1", "models:/from-run/1: the model URI '/"),
 ])
 def test_bad_registry_input_is_one_line_and_writes_nothing(env, forge, cli, tmp_path, monkeypatch, uri, expected):
     work, remote = repo_with_remote(copy_example(tmp_path / "work"), tmp_path / "remote.git")
@@ -137,3 +145,12 @@ def test_bad_registry_input_is_one_line_and_writes_nothing(env, forge, cli, tmp_
     assert expected in err and len(err.strip().splitlines()) == 1
     assert snapshot(work) == before and forge.requests == []
     assert git(remote, "branch", "--list", "release/*") == ""
+
+
+def test_registry_version_stored_in_a_run_needs_an_explicit_model_uri(env, cli, tmp_path):
+    work, remote = repo_with_remote(copy_example(tmp_path / "work"), tmp_path / "remote.git", file_url=False)
+    code, out, err = cli("-C", str(work), "release", "support-chat", "--env", "dev", "--from-registry",
+                         "models:/from-run/1", "--model-uri", "s3://models/support-chat/from-run/", "--no-pr")
+    assert code == 0, out + err
+    dev = releases(remote_file(remote, "release/support-chat/dev", "models/support-chat.yaml"))["dev"]
+    assert dev["modelUri"] == "s3://models/support-chat/from-run/" and dev["metrics"] == {"eval_loss": 1.5}

@@ -4,6 +4,7 @@ a rollback to an earlier release found in the spec's git history."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -71,13 +72,12 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if refused else EXIT_OK
 
 
-def _workflow_metrics(args: argparse.Namespace, model: str) -> tuple[dict[str, float | int] | None, str]:
+def _workflow_metrics(args: argparse.Namespace) -> tuple[dict[str, float | int] | None, str]:
+    """The candidate's metrics from a finished training Workflow, when --metrics-from-workflow names one."""
     if not args.metrics_from_workflow:
         return None, ""
     if args.metrics:
         raise ModelopsError("pass --metrics or --metrics-from-workflow, not both")
-    import os
-
     from generator.releases.workflow import candidate_from_workflow
 
     repo = load_repository(args.repo_root)
@@ -89,7 +89,7 @@ def _workflow_metrics(args: argparse.Namespace, model: str) -> tuple[dict[str, f
 
 def _promote_one(args: argparse.Namespace, model: str) -> bool:
     """Promote one model; True when a gate refused it."""
-    metrics, label = _workflow_metrics(args, model)
+    metrics, label = _workflow_metrics(args)
     request = PromotionRequest(model=model, target=args.to, source=args.source, force=args.force,
                                metrics_file=args.metrics, metrics=metrics, metrics_label=label, live=args.live,
                                **request_options(args))

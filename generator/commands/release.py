@@ -16,7 +16,11 @@ from generator.commands._change import add_git_options, request_options, run_req
 from generator.errors import ModelopsError
 from generator.gitops.gates import read_metrics_file
 from generator.gitops.promote import PromotionRequest
-from generator.releases.candidate import Candidate, numeric_metrics
+from generator.releases.candidate import (
+    Candidate,
+    numeric_metrics,
+    servable_uri_problem,
+)
 from generator.spec.load import Repository, load_repository
 
 __all__ = ["candidate_for", "configure", "run"]
@@ -69,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
     spec = repo.model(args.model)
     repo.environment(args.env)
     candidate = candidate_for(args, repo)
+    problem = servable_uri_problem(candidate.model_uri) if candidate.model_uri else None
+    if problem:
+        raise ModelopsError(f"{candidate.source}: the model URI {problem}; pass --model-uri with where the weights "
+                            "are stored")
     release = candidate.release(spec.release(args.env), (spec.data.get("serving") or {}).get("image", ""))
     request = PromotionRequest(model=args.model, target=args.env, kind="release", release=release,
                                release_source=candidate.source, **request_options(args))

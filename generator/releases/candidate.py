@@ -4,7 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Candidate", "numeric_metrics"]
+__all__ = ["Candidate", "numeric_metrics", "servable_uri_problem"]
+
+# Where a serving runtime cannot read from: MLflow's own indirections, and paths on the
+# machine that recorded them.
+_NOT_SERVABLE = ("runs", "models", "mlflow-artifacts", "file", "dbfs")
+
+
+def servable_uri_problem(uri: str) -> str | None:
+    """Why a serving runtime could not load `uri`, or None when it looks fine."""
+    scheme, sep, _ = uri.partition(":")
+    if not sep or not uri[len(scheme) + 1:].startswith("//") and scheme not in _NOT_SERVABLE:
+        return f"{uri!r} is not a storage URI (s3://, gs://, hf://...)"
+    if scheme.lower() in _NOT_SERVABLE:
+        return f"{uri!r} is not readable by a serving runtime (it points into MLflow or at a local path)"
+    return None
 
 
 def numeric_metrics(raw: dict[str, Any]) -> dict[str, float | int]:

@@ -64,11 +64,22 @@ def _client(env: Mapping[str, str]) -> Any:
     return MlflowClient(tracking_uri=tracking, registry_uri=env.get("MLFLOW_REGISTRY_URI") or tracking)
 
 
+def _storage_uri(client: Any, uri: str) -> str:
+    """`runs:/RUN/path` and MLflow 3 logged models (`models:/m-...`) as the storage they live in."""
+    if uri.startswith("runs:/"):
+        run_id, _, path = uri.removeprefix("runs:/").partition("/")
+        base = str(client.get_run(run_id).info.artifact_uri).rstrip("/")
+        return f"{base}/{path}" if path else base
+    if uri.startswith("models:/m-"):
+        return str(client.get_logged_model(uri.removeprefix("models:/").strip("/")).artifact_location)
+    return uri
+
+
 def _read(client: Any, name: str, alias: str | None, version: str | None) -> tuple[Any, str, Any]:
     found = client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
     uri = client.get_model_version_download_uri(name, found.version)
     run = client.get_run(found.run_id) if found.run_id else None
-    return found, str(uri or found.source or ""), run
+    return found, _storage_uri(client, str(uri or found.source or "")), run
 
 
 def candidate_from_registry(uri: str, env: Mapping[str, str] = os.environ) -> Candidate:

@@ -10,6 +10,7 @@ from generator.cache import tree_digest
 from generator.check.run import CheckOptions, run_check
 from generator.config import load_config
 from generator.planning import plan_for_policy
+from generator.policy.engines import DEFAULT_ENGINE
 from generator.render.pipeline import render_repository
 from generator.report.model import ReportInput, summarize
 from generator.resources import BUNDLED_ROOT
@@ -44,8 +45,10 @@ def policy_gate(repo: Repository, environments: Sequence[str], models: Sequence[
     waivers = repo.root / config.waivers
     options = CheckOptions(policy_dirs=default_policy_dirs(repo), kubernetes_version=config.kubernetes_version,
                            waivers_file=waivers if waivers.is_file() else None, today=today or dt.date.today(),
-                           plan_for=plan_for_policy)
+                           plan_for=plan_for_policy, allow_network=config.allow_network,
+                           # the repository's engine; a server's address is a CI setting, not the repository's
+                           engine=config.engine if config.engine and config.engine != "opa-server" else DEFAULT_ENGINE)
     result = run_check(repo, render_repository(repo, environments, models), options)
     report = ReportInput(findings=result.findings, checked=result.checked, documents_checked=result.documents_checked,
-                         fail_on=fail_on or config.fail_on, rules=result.rules)
+                         fail_on=fail_on or config.fail_on, rules=result.rules, engine=result.engine)
     return summarize(report).passed, report

@@ -66,3 +66,10 @@ def test_output_file_still_prints_a_summary(latest_in_prod: Path, tmp_path: Path
 def test_output_file_summary_when_clean(example_repo: Path, tmp_path: Path, cli) -> None:
     code, _, err = _check(cli, example_repo, "-q", "-f", "sarif", "-o", str(tmp_path / "x.sarif"))
     assert code == 0 and err.startswith("modelops check passed: 0 findings")
+
+
+def test_html_report_lists_the_places_of_one_finding(latest_in_prod: Path, tmp_path: Path, cli) -> None:
+    page = tmp_path / "report.html"
+    assert cli("-q", "-C", str(latest_in_prod), "report", "--output", str(page))[0] == 0
+    html = page.read_text()
+    assert html.count("Deployment/support-chat, Values/support-chat") == 2  # MO-IMG-001 and MO-IMG-002

@@ -50,3 +50,8 @@ def test_ruff_passes() -> None:
     done = subprocess.run([_tool("ruff"), "check", "--quiet", "--no-cache", "generator", "tests", "bench", "scripts"],
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_warnings_fail_the_tests_that_cause_them() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["pytest"]["ini_options"]["filterwarnings"][0] == "error"

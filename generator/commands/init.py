@@ -187,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
               f"{rendered} rendered")
         if args.repo_url == DEFAULT_REPO_URL:
             print("note: argocd.repoURL is a placeholder; set it in environments/*/environment.yaml "
-                  "(or rerun with --repo-url)")
+                  "(or rerun with --repo-url); `check` fails on it in staging and prod")
+        print(f"note: models/{EXAMPLE_MODEL}.yaml has a placeholder image digest; `check` fails on it in staging "
+              "and prod until it names your image (README: The first release)")
         print(f"next: cd {root} && git init && modelops check")
     return 0

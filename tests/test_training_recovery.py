@@ -126,6 +126,20 @@ def test_config_error_under_the_launcher_is_one_line_exit_2(tmp_path: Path) -> N
 
 
 @needs_torch
+@pytest.mark.skipif(Path("/dev/nvidiactl").exists(), reason="needs a machine without GPUs")
+def test_a_rank_level_config_error_is_printed_once_by_the_launcher(tmp_path: Path) -> None:
+    """The old flake: a config error only a worker can see (no GPU for --device cuda) was
+    printed by local rank 0 alone, which torchrun could kill first. Every rank reports it
+    to the launcher, which prints it once."""
+    proc = _launch("--strategy", "ddp", "--device", "cuda", "--steps", "2", cwd=tmp_path)
+    assert proc.returncode == EXIT_CONFIG, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("generator.training: error:")]
+    assert errors == [("generator.training: error: --device cuda but no CUDA GPU is visible "
+                       "(check the pod's nvidia.com/gpu request)")]
+    assert "exit 2: bad configuration" in proc.stderr
+
+
+@needs_torch
 def test_rendezvous_host_that_never_resolves_is_infrastructure(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "generator.training.launch", "--nnodes=2", "--nproc-per-node=1", "--node-rank=1",
            "--master-addr=pod-0.never-resolves.invalid", "--master-port=29500", "-m", "generator.training",

@@ -20,7 +20,6 @@ from typing import Any, NoReturn
 
 from . import storage
 from .config import ConfigError, InfraError, TrainConfig, parse_model_config
-from .data import list_shards
 from .outcome import (
     EXIT_BUG,
     EXIT_CONFIG,
@@ -29,6 +28,7 @@ from .outcome import (
     record,
     under_launcher,
 )
+from .shards import list_shards
 
 __all__ = ["EXIT_CONFIG", "main", "parse_args"]
 
@@ -125,8 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_args(argv: Sequence[str] | None = None, *, check_data: bool = True) -> TrainConfig:
-    """Parse and fully validate; raises ConfigError with a one-line message."""
+def parse_args(argv: Sequence[str] | None = None, *, check_data: bool = True, resolve_device: bool = True) -> TrainConfig:
+    """Parse and fully validate; raises ConfigError with a one-line message.
+
+    `resolve_device=False` (the launcher) skips what needs torch: the device and precision
+    checks then happen in the workers, which report them through the launcher."""
     ns = build_parser().parse_args(argv)
     model = parse_model_config(ns.model_config)
     seq_len = ns.seq_len or model.block_size
@@ -137,7 +140,7 @@ def parse_args(argv: Sequence[str] | None = None, *, check_data: bool = True) ->
         raise ConfigError(f"--data {ns.data}: remote data needs --data-cache DIR (a local folder to stream through)")
     if ns.data != "synthetic" and check_data:
         list_shards(ns.data)
-    device = _resolve_device(ns.device)
+    device = _resolve_device(ns.device) if resolve_device else ("cpu" if ns.device == "auto" else ns.device)
     for flag in ("checkpoint_dir", "init_from", "metrics_out"):
         _check_uri("--" + flag.replace("_", "-"), getattr(ns, flag))
     if ns.run is not None and not _RUN.match(ns.run):
@@ -157,7 +160,7 @@ def parse_args(argv: Sequence[str] | None = None, *, check_data: bool = True) ->
         stats_out=ns.stats_out, data_cache=ns.data_cache, data_cache_bytes=int(ns.data_cache_gib * 2**30),
         eval_batches=ns.eval_batches, collective_timeout_s=ns.collective_timeout,
         activation_checkpointing=ns.activation_checkpointing, compile=ns.compile,
-        precision=_resolve_precision(ns.precision, device), device=device, log_every=ns.log_every,
+        precision=_resolve_precision(ns.precision, device) if resolve_device else ns.precision, device=device, log_every=ns.log_every,
         preempt_at_step=ns.simulate_preemption_at_step, hang_at_step=ns.simulate_hang_at_step,
     )
 
@@ -215,9 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = parse_args(argv)
     except (ConfigError, InfraError) as exc:
         code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_INFRA
-        if os.environ.get("LOCAL_RANK", "0") == "0":  # the launcher has usually said it already
+        if not under_launcher():  # under it, the launcher prints each rank's report once
             print(f"{PROG}: error: {exc}", file=sys.stderr)
-        record(code)
+        record(code, f"{PROG}: error: {exc}")
         return code
     logging.basicConfig(level=logging.INFO, format=f"[rank{os.environ.get('RANK', '0')}] %(message)s")
     return _train(cfg)

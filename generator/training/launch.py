@@ -71,7 +71,7 @@ def _local_world(options: list[str]) -> int:
     return int(value) if value.isdigit() else 1
 
 
-def _validate(module: str | None, trainer_args: list[str], local_world: int) -> int | None:
+def _validate(module: str | None, trainer_args: list[str]) -> int | None:
     """Exit code if the built-in trainer's configuration is bad, else None."""
     if module != BUILTIN:
         return None
@@ -79,17 +79,14 @@ def _validate(module: str | None, trainer_args: list[str], local_world: int) -> 
     from .cli import parse_args
     from .config import ConfigError, InfraError
 
-    os.environ.setdefault("LOCAL_WORLD_SIZE", str(local_world))
     try:
-        parse_args(trainer_args)
+        parse_args(trainer_args, resolve_device=False)  # no torch import: seconds per launch
     except ConfigError as exc:
         print(f"{TRAINER}: error: {exc}", file=sys.stderr, flush=True)
         return EXIT_CONFIG
     except InfraError as exc:
         print(f"{TRAINER}: error: {exc}", file=sys.stderr, flush=True)
         return EXIT_INFRA
-    finally:
-        os.environ.pop("LOCAL_WORLD_SIZE", None)
     return None
 
 
@@ -173,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     local_world = _local_world(options)
     forwarder = _Forwarder()
     forwarder.install()
-    refused = _validate(module, trainer_args, local_world)
+    refused = _validate(module, trainer_args)
     if refused is not None:
         return refused
     host = _rendezvous_host(options)

@@ -14,8 +14,9 @@
 #   kinds: [WorkflowTemplate, CronWorkflow]
 #   severity: medium
 #   remediation: >-
-#     Set retryStrategy {limit: <=10, retryPolicy: Always, backoff: {duration: "1m",
-#     factor: 2, maxDuration: "30m"}} on the workflow spec or on the training template.
+#     Set retryStrategy {limit: <=10, backoff: {duration: "1m", factor: 2, cap: "30m"}}
+#     on the workflow spec or on the training template (`cap` from Argo 3.7; not
+#     `maxDuration`, which Argo counts from the first attempt and so disables late retries).
 package modelops.training.retry_strategy
 
 import rego.v1

@@ -33,9 +33,9 @@ def _declare_b200(repo: Path, env: str, *, node_selector: bool = True) -> None:
 def _use_b200_in_prod(repo: Path) -> None:
     spec = repo / "models/support-chat.yaml"
     text = spec.read_text()
-    assert "\nenvironments:\n  prod:\n" in text
-    spec.write_text(text.replace("\nenvironments:\n  prod:\n",
-                                 "\nenvironments:\n  prod:\n    training: {gpus: {type: nvidia-b200}}\n", 1))
+    assert "\n  prod:\n    serving:\n" in text  # the prod override under `environments:`
+    spec.write_text(text.replace("\n  prod:\n    serving:\n",
+                                 "\n  prod:\n    training: {gpus: {type: nvidia-b200}}\n    serving:\n", 1))
 
 
 def test_environment_declares_a_new_gpu_type(example_repo: Path, cli) -> None:

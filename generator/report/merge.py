@@ -62,6 +62,16 @@ def _check_complete(named: list[tuple[str, dict[str, Any]]]) -> None:
             raise ModelopsError(f"shards written by different {what}: {', '.join(sorted(values))}")
 
 
+def _records(name: str, doc: dict[str, Any]) -> tuple[list[Finding], dict[str, RuleInfo]]:
+    try:
+        findings = [Finding(**{k: v for k, v in f.items() if k in _FINDING_FIELDS}) for f in doc["findings"]]
+        rules = {rid: RuleInfo(**{k: v for k, v in r.items() if k in _RULE_FIELDS})
+                 for rid, r in doc.get("rules", {}).items()}
+    except (TypeError, AttributeError) as error:
+        raise ModelopsError(f"{name}: malformed shard report: {error}") from None
+    return findings, rules
+
+
 def merge_shards(texts: Sequence[tuple[str, str]], *, fail_on: str | None = None) -> ReportInput:
     """One report from every shard's document ((display name, text) pairs)."""
     named = [(name, _load(name, text)) for name, text in texts]
@@ -69,19 +79,16 @@ def merge_shards(texts: Sequence[tuple[str, str]], *, fail_on: str | None = None
         raise ModelopsError("report merge: no shard reports given")
     _check_complete(named)
     findings: list[Finding] = []
-    checked: set[tuple[str, str]] = set()
     rules: dict[str, RuleInfo] = {}
-    errors: list[str] = []
-    documents = 0
-    for _, doc in named:
-        findings += [Finding(**{k: v for k, v in f.items() if k in _FINDING_FIELDS}) for f in doc["findings"]]
-        checked |= {(c["model"], c["environment"]) for c in doc.get("checked", [])}
-        rules |= {rid: RuleInfo(**{k: v for k, v in r.items() if k in _RULE_FIELDS})
-                  for rid, r in doc.get("rules", {}).items()}
-        errors += doc.get("errors", [])
-        documents += int(doc.get("summary", {}).get("documents_checked", 0))
+    for name, doc in named:
+        more, catalogue = _records(name, doc)
+        findings += more
+        rules |= catalogue
+    checked = {(c["model"], c["environment"]) for _, doc in named for c in doc.get("checked", [])}
     # Shards run with different --fail-on: the strictest wins, as a single run with it would.
     levels = {doc.get("summary", {}).get("fail_on", "deny") for _, doc in named}
-    engine = str(named[0][1].get("tool", {}).get("engine") or "")
-    return ReportInput(findings=sort_findings(findings), errors=errors, checked=sorted(checked),
-                       documents_checked=documents, engine=engine, fail_on=fail_on or ("warn" if "warn" in levels else "deny"), rules=dict(sorted(rules.items())))
+    return ReportInput(findings=sort_findings(findings), errors=[e for _, d in named for e in d.get("errors", [])],
+                       checked=sorted(checked), rules=dict(sorted(rules.items())),
+                       documents_checked=sum(int(d.get("summary", {}).get("documents_checked", 0)) for _, d in named),
+                       engine=str(named[0][1].get("tool", {}).get("engine") or ""),
+                       fail_on=fail_on or ("warn" if "warn" in levels else "deny"))

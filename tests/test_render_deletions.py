@@ -9,10 +9,10 @@ def test_removed_model_in_a_non_pruning_environment(example_repo: Path, cli) -> 
     code, out, err = cli("-q", "-C", str(example_repo), "render")
     assert code == 0 and out == ""
     notes = err.splitlines()
-    assert notes == [("modelops: note: prod does not prune: Argo CD keeps Application prod-churn-scorer-serving "
-                     "(from environments/prod/churn-scorer/app-serving.yaml) and everything it deployed running "
-                     "after this render; to finish removing it, run "
-                     "`argocd app delete prod-churn-scorer-serving --cascade`")]
+    assert notes == [(f"modelops: note: prod does not prune: Argo CD keeps Application prod-churn-scorer-{app} "
+                      f"(from environments/prod/churn-scorer/app-{app}.yaml) and everything it deployed running "
+                      "after this render; to finish removing it, run "
+                      f"`argocd app delete prod-churn-scorer-{app} --cascade`") for app in ("monitoring", "serving")]
     assert not (example_repo / "environments/prod/churn-scorer").exists()
 
 

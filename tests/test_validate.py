@@ -8,6 +8,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 
+import jsonschema_rs
 import pytest
 
 from generator.check.documents import collect_documents
@@ -69,14 +70,21 @@ def test_compiled_validators_agree_with_jsonschema_on_the_example():
     repo = load_repository(ROOT)
     documents = [d for d in collect_documents(render_repository(repo, None, None), repo.root) if d.has_schema]
     registry = SchemaRegistry("1.33")
-    verdicts = 0
+    verdicts, refused = 0, set()
     for doc in documents:
         compiled = registry.validator(doc.document["apiVersion"], doc.document["kind"])
+        try:
+            fast = compiled.fast
+        except jsonschema_rs.ValidationError:  # a schema jsonschema-rs will not compile
+            refused.add(doc.kind)
+            fast = None
         for variant in _mutations(doc.document):
-            fast = compiled.fast.is_valid(variant)
-            assert fast == (not list(compiled.readable.iter_errors(variant))), (doc.kind, doc.name)
+            expected = not list(compiled.readable.iter_errors(variant))
+            assert (fast.is_valid(variant) if fast is not None else expected) == expected, (doc.kind, doc.name)
+            assert compiled.is_valid(variant) == expected  # the path check takes, refused schemas included
             verdicts += 1
     assert verdicts == 3 * len(documents) and len(documents) > 50
+    assert refused <= {"PrometheusRule"}  # prometheus-operator's `(?i)` patterns are not ECMA-262
 
 
 def test_text_output_file_line_and_exit_code(tmp_path, cli):

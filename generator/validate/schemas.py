@@ -82,7 +82,13 @@ class CompiledSchema:
         self._seen += 1
         if self._fast is None and self._seen < COMPILE_AFTER:
             return not any(True for _ in self.readable.iter_errors(document))
-        return bool(self.fast.is_valid(document))
+        try:
+            return bool(self.fast.is_valid(document))
+        except jsonschema_rs.ValidationError:
+            # jsonschema-rs refuses some upstream schemas outright (prometheus-operator's
+            # `(?i)` pattern flags are not ECMA-262): python-jsonschema validates those kinds
+            self._compile_fast = _refused
+            return not any(True for _ in self.readable.iter_errors(document))
 
     def violations(self, document: dict[str, Any]) -> list[SchemaViolation]:
         found: list[SchemaViolation] = []
@@ -103,6 +109,10 @@ class CompiledSchema:
         if self._defaults is False:
             self._defaults = defaults_plan(self._defaults_from) if self._defaults_from is not None else None
         return with_defaults(self._defaults if isinstance(self._defaults, DefaultsPlan) else None, document)
+
+
+def _refused() -> Any:
+    raise jsonschema_rs.ValidationError("schema refused by jsonschema-rs", "", [], [])
 
 
 def _path_text(parts: Iterable[Any]) -> str:

@@ -67,6 +67,7 @@ class CompiledSchema:
         self._defaults_from = defaults_from  # the CRD schema whose defaults the API server applies
         self._defaults: DefaultsPlan | None | bool = False  # False: not computed yet
         self._fast: Any = None
+        self._refused = False  # jsonschema-rs would not compile the schema
         self._seen = 0
         self.readable = readable
         self.cel = cel
@@ -80,14 +81,14 @@ class CompiledSchema:
 
     def is_valid(self, document: dict[str, Any]) -> bool:
         self._seen += 1
-        if self._fast is None and self._seen < COMPILE_AFTER:
+        if self._refused or (self._fast is None and self._seen < COMPILE_AFTER):
             return not any(True for _ in self.readable.iter_errors(document))
         try:
             return bool(self.fast.is_valid(document))
         except jsonschema_rs.ValidationError:
             # jsonschema-rs refuses some upstream schemas outright (prometheus-operator's
             # `(?i)` pattern flags are not ECMA-262): python-jsonschema validates those kinds
-            self._compile_fast = _refused
+            self._refused = True
             return not any(True for _ in self.readable.iter_errors(document))
 
     def violations(self, document: dict[str, Any]) -> list[SchemaViolation]:
@@ -109,10 +110,6 @@ class CompiledSchema:
         if self._defaults is False:
             self._defaults = defaults_plan(self._defaults_from) if self._defaults_from is not None else None
         return with_defaults(self._defaults if isinstance(self._defaults, DefaultsPlan) else None, document)
-
-
-def _refused() -> Any:
-    raise jsonschema_rs.ValidationError("schema refused by jsonschema-rs", "", [], [])
 
 
 def _path_text(parts: Iterable[Any]) -> str:

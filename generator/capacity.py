@@ -25,7 +25,6 @@ from generator.training.config import (
 from generator.training.planner import (
     GPU_MEMORY_GIB,
     Plan,
-    parameters_from_config,
     plan_capacity,
     recommend,
 )

@@ -46,7 +46,8 @@ def model_weight(data: dict[str, Any], environments: int) -> int:
     per_environment = SERVING_DOCUMENTS if data.get("serving") else 0
     training = data.get("training")
     if isinstance(training, dict):
-        gpus = training.get("gpus") if isinstance(training.get("gpus"), dict) else {}
+        declared = training.get("gpus")
+        gpus: dict[str, Any] = declared if isinstance(declared, dict) else {}
         per_environment += TRAINING_DOCUMENTS + bool(training.get("schedule")) + (int(gpus.get("nodes") or 1) > 1)
     return max(1, per_environment * max(1, environments))
 

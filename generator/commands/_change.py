@@ -44,8 +44,9 @@ def request_options(args: argparse.Namespace) -> dict[str, Any]:
             "override_freeze": args.override_freeze, "reason": args.reason}
 
 
-def print_result(result: PromotionResult, quiet: bool) -> None:
-    arrow = f"{result.source} -> {result.target}" if result.kind == "promote" else f"{result.kind} -> {result.target}"
+def print_result(result: PromotionResult, quiet: bool, arrow: str | None = None) -> None:
+    if arrow is None:
+        arrow = f"{result.source} -> {result.target}" if result.kind == "promote" else f"{result.kind} -> {result.target}"
     print(f"{result.model}: {arrow}: {HEADS[result.status]}"
           + (f" {result.pull_request}" if result.pull_request else ""))
     if result.status == "frozen":

@@ -68,7 +68,8 @@ def merge_shards(texts: Sequence[tuple[str, str]], *, fail_on: str | None = None
     if not named:
         raise ModelopsError("report merge: no shard reports given")
     _check_complete(named)
-    findings, checked, rules, errors, documents = [], set(), {}, [], 0
+    findings, checked, errors, documents = [], set(), [], 0
+    rules: dict[str, RuleInfo] = {}
     for _, doc in named:
         findings += [Finding(**{k: v for k, v in f.items() if k in _FINDING_FIELDS}) for f in doc["findings"]]
         checked |= {(c["model"], c["environment"]) for c in doc.get("checked", [])}

@@ -310,10 +310,18 @@ def pr_body(ctx: Context, result: PromotionResult, diff_md: str, policy: dict[st
     head = "\n".join([provenance_block(provenance(ctx, result, policy)), "<!-- modelops:promotion -->",
                       f"## {title_for(result.kind, result.model, result.target, result.before, result.after)}", "",
                       "| Field | Before | After |", "| --- | --- | --- |", *rows, "",
-                      *([ctx.request.step.markdown()] if ctx.request.step else [])])
+                      *_gates_markdown(ctx, result)])
     tail = "\n_Opened by `modelops`. Re-running the same command updates this pull request._\n"
     return fit_body([head, diff_md.strip(), "", result.report.strip(), tail], forge,
                     hint="Run `modelops diff` and `modelops check` locally for the full output.")
+
+
+def _gates_markdown(ctx: Context, result: PromotionResult) -> list[str]:
+    """The gates that let the change through (a rollout step: its live checks, table and queries)."""
+    if ctx.request.step is not None:
+        return [ctx.request.step.markdown()]
+    notes = [f"- {m}" for m in result.messages if " gate: " in m]
+    return [*notes, ""] if notes else []
 
 
 def _cell(value: Any) -> str:

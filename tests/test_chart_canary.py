@@ -61,7 +61,8 @@ def test_without_canary_all_traffic_goes_to_stable():
     objects = _objects(_values())
     assert ("Deployment", "support-chat-canary") not in objects
     route = objects[("HTTPRoute", "support-chat")]
-    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "support-chat", "port": 8000, "weight": 100}]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"group": "", "kind": "Service", "name": "support-chat",
+                                                         "port": 8000, "weight": 100}]
 
 
 def test_no_gateway_no_route():

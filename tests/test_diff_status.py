@@ -62,7 +62,7 @@ def test_version_bump_names_the_image_change_per_environment(history, cli):
 def test_added_and_removed_models(history, cli):
     (history / "models/churn-scorer.yaml").unlink()
     assert cli("-C", str(history), "render")[0] == 0
-    _code, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "json")
+    _, out, _ = cli("-C", str(history), "diff", "--base", "HEAD", "--format", "json")
     statuses = {c["status"] for c in json.loads(out)["changes"] if c["model"] == "churn-scorer"}
     assert statuses == {"removed"}
 

@@ -25,6 +25,8 @@ from tests.mlflow_registry import (
 
 TOKEN = "ghp_lifecycle0123456789TOKEN"
 REPO = "acme/gitops"
+# A scaffold keeps its placeholder repoURL until told otherwise, and the policy gate denies it (MO-PLACEHOLDER-002).
+REPO_URL = "https://git.acme.internal/platform/gitops.git"
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def _walk(cli, work, remote, tmp_path, extra, merge_hint: bool) -> None:
 
 
 def test_init_to_prod_through_forge_pull_requests(env, forge, cli, tmp_path):
-    assert cli("init", str(tmp_path / "gitops"))[0] == 0
+    assert cli("init", "--repo-url", REPO_URL, str(tmp_path / "gitops"))[0] == 0
     work, remote = repo_with_remote(tmp_path / "gitops", tmp_path / "remote.git")
     _walk(cli, work, remote, tmp_path, forge_args(forge), merge_hint=False)
     pulls = forge.pulls("github", REPO)
@@ -102,7 +104,7 @@ def test_init_to_prod_through_forge_pull_requests(env, forge, cli, tmp_path):
 
 
 def test_init_to_prod_on_a_bare_remote_with_no_forge(env, cli, tmp_path):
-    assert cli("init", str(tmp_path / "gitops"))[0] == 0
+    assert cli("init", "--repo-url", REPO_URL, str(tmp_path / "gitops"))[0] == 0
     work, remote = repo_with_remote(tmp_path / "gitops", tmp_path / "remote.git", file_url=False)
     code, out, _ = cli("-C", str(work), "release", "example-model", "--env", "dev", "--from-registry",
                        "models:/example-model/2", "--dry-run")

@@ -237,3 +237,95 @@ def test_prometheus_errors_are_one_line_without_credentials(setup, metrics):
     assert "s3cret" not in str(raised.value) and "***@" in str(raised.value)
     with pytest.raises(ModelopsError, match="cannot query Prometheus at http://127.0.0.1:9"):
         PrometheusClient("http://127.0.0.1:9", timeout=2).query("up")
+
+
+# A rollout step is a release change of kind "rollout": the promotion machinery's guarantees hold for it.
+# `--abort` needs no gate, so these run without waiting on Prometheus.
+
+def _canary_on_main(work: Path, remote: Path, cli, *, push: bool = True) -> None:
+    """support-chat's canary in staging at 10%, promoted over the plain git remote (no forge)."""
+    code, out, err = cli("-C", str(work), "promote", "support-chat", "--to", "staging")
+    assert code == 0, out + err
+    git(work, "fetch", "--quiet", "origin", "promote/support-chat/staging")
+    git(work, "merge", "--quiet", "--ff-only", "FETCH_HEAD")
+    if push:
+        git(work, "push", "--quiet", "origin", "main")
+    assert canary(work)["weight"] == 10
+
+
+def test_a_step_over_a_plain_remote_is_a_modelops_commit_touching_only_canary_lines(setup, cli):
+    work, remote = setup
+    _canary_on_main(work, remote, cli)
+    code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort")
+    assert code == 0, out + err
+    branch = "rollout/support-chat/staging/abort"
+    assert f"branch: {branch}" in out and f"git request-pull main {remote.as_uri()} {branch}" in out
+    who = git(remote, "log", "-1", "--format=%an <%ae>|%cn <%ce>", branch)
+    assert who == "Test User <test@example.com>|modelops <modelops-bot@users.noreply.modelops.dev>"
+    message = git(remote, "log", "-1", "--format=%B", branch)
+    assert message.startswith("rollout(support-chat): staging abort 10% -> 0% (8)")
+    for trailer in ("Modelops-Kind: rollout", "Modelops-Rollout: abort 0", "Modelops-ModelVersion: 7",
+                    "Modelops-Promotion: support-chat/staging"):
+        assert trailer in message.splitlines(), message
+    diff = git(remote, "show", "--format=", "-U0", branch, "--", "models/support-chat.yaml")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    promoted = git(remote, "show", "--format=", "-U0", "main", "--", "models/support-chat.yaml")
+    added = [line[1:] for line in promoted.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert changed == [f"-{line}" for line in added]  # the abort takes out exactly what the promotion put in
+    # Re-running finds its own branch and leaves it as it is.
+    code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort")
+    assert code == 0 and "up to date" in out, out + err
+
+
+def test_a_step_respects_freeze_windows(setup, cli):
+    from tests.test_freeze_rollback import add_windows, now_window
+
+    work, remote = setup
+    _canary_on_main(work, remote, cli)
+    add_windows(work, "staging", now_window())
+    git(work, "commit", "--quiet", "-am", "freeze staging")
+    code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort")
+    assert code == 1 and "REFUSED: freeze window" in out and "'year-end'" in out, out + err
+    assert git(remote, "branch", "--list", "rollout/*") == ""
+    code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort",
+                         "--override-freeze", "--reason", "canary paging on-call")
+    assert code == 0, out + err
+    message = git(remote, "log", "-1", "--format=%B", "rollout/support-chat/staging/abort")
+    assert "Modelops-Freeze-Override: year-end" in message and "Modelops-Override-Reason: canary paging on-call" in message
+
+
+def test_a_step_planned_from_a_stale_checkout_is_refused(setup, cli):
+    work, remote = setup
+    _canary_on_main(work, remote, cli, push=False)  # the canary is in the checkout, not on origin/main
+    code, _, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort")
+    assert code == 2 and "on origin/main is none, not the 10% (8) of your checkout; pull main" in err, err
+    assert git(remote, "branch", "--list", "rollout/*") == ""
+
+
+def test_a_step_never_overwrites_commits_modelops_did_not_make(setup, cli):
+    work, remote = setup
+    _canary_on_main(work, remote, cli)
+    branch = "rollout/support-chat/staging/abort"
+    git(work, "commit", "--quiet", "--allow-empty", "-m", "a reviewer's fixup")
+    git(work, "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
+    git(work, "reset", "--quiet", "--hard", "HEAD~1")
+    tip = git(remote, "rev-parse", branch)
+    code, _, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort")
+    assert code == 2 and "that modelops did not make; refusing to overwrite it" in err, err
+    assert git(remote, "rev-parse", branch) == tip
+
+
+def test_the_pull_request_carries_the_step_in_its_provenance(setup, forge, cli):
+    from generator.gitops.provenance import read_provenance
+
+    work, remote = setup
+    _canary_on_main(work, remote, cli)
+    code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", "--abort", *forge_args(forge))
+    assert code == 0 and "opened pull request" in out, out + err
+    [pull] = [p for p in forge.pulls("github", REPO) if p["head"] == "rollout/support-chat/staging/abort"]
+    record = read_provenance(pull["body"])
+    assert record is not None and record["kind"] == "rollout" and record["target"] == "staging"
+    assert record["rollout"] == {"action": "abort", "weightBefore": 10, "weightAfter": 0, "liveMetrics": None}
+    assert record["before"]["modelVersion"] == "8" and record["after"]["modelVersion"] == "7"
+    assert pull["title"] == "Abort canary of support-chat 8 in staging (back to 7)"
+    assert "_No live metrics gate: abort requested._" in pull["body"]

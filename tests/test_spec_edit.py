@@ -201,3 +201,128 @@ def test_a_release_that_is_an_alias_is_refused_not_rewritten():
     with pytest.raises(ModelopsError, match="cannot edit releases.dev in place"):
         set_release(text, "dev", NEW, file="spec.yaml")
     assert _load(set_release(text, "qa", NEW, file="spec.yaml"))["releases"]["qa"] == NEW
+
+
+# Canary edits (`canaries.<env>`) go through the same text editor as releases.
+CANARY = {"weight": 10, "image": "registry.example.com/a/b:9", "modelUri": "s3://m/v9/", "modelVersion": "9"}
+
+CANARY_STYLES = {
+    "block-with-comments": """\
+metadata:
+  name: x
+releases:
+  staging:
+    image: old:1
+canaries:
+  # rolling out since Monday
+  staging:
+    weight: 10   # first step
+    image: 'old:2'
+    modelVersion: "2"
+  prod:
+    weight: 50
+    image: p:2
+# after the canaries
+""",
+    "flow-section": """\
+metadata: {name: x}
+canaries: {prod: {weight: 50, image: p:2}, staging: {weight: 10, image: "old:2", modelVersion: "2"}}
+releases:
+    staging:
+        image: old:1
+""",
+    "flow-entries": """\
+metadata:
+    name: x
+canaries:
+    staging: {weight: 10, image: 'old:2', modelVersion: '2'}   # flow
+    prod: {weight: 50, image: p:2}
+""",
+}
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("env", ["dev", "qa"])
+def test_a_canary_set_advanced_and_removed_leaves_the_spec_byte_identical(style, env):
+    from generator.gitops.canary import set_canary
+
+    old = STYLES[style]
+    started = set_canary(old, env, CANARY, file="spec.yaml")
+    assert _load(started) == {**_load(old), "canaries": {env: CANARY}}
+    removed, _ = _changed_lines(old, started)
+    assert removed == []  # a new section only adds lines
+    advanced = set_canary(started, env, {**CANARY, "weight": 50}, file="spec.yaml")
+    removed, added = _changed_lines(started, advanced)
+    assert [line.strip() for line in removed + added] == ["weight: 10", "weight: 50"]
+    assert set_canary(advanced, env, None, file="spec.yaml") == old
+
+
+@pytest.mark.parametrize("style", sorted(CANARY_STYLES))
+def test_advancing_a_canary_rewrites_only_its_weight(style):
+    from generator.gitops.canary import set_canary
+
+    old = CANARY_STYLES[style]
+    staging = _load(old)["canaries"]["staging"]
+    new = set_canary(old, "staging", {**staging, "weight": 50}, file="spec.yaml")
+    assert _load(new) == {**_load(old), "canaries": {**_load(old)["canaries"], "staging": {**staging, "weight": 50}}}
+    removed, added = _changed_lines(old, new)
+    assert len(removed) == len(added) == 1 and removed[0].replace("10", "50") == added[0]
+
+
+REMOVED_STAGING = {
+    "block-with-comments": (["  staging:", "    weight: 10   # first step", "    image: 'old:2'", '    modelVersion: "2"'],
+                            []),
+    "flow-section": (['canaries: {prod: {weight: 50, image: p:2}, staging: {weight: 10, image: "old:2", modelVersion: "2"}}'],
+                     ["canaries: {prod: {weight: 50, image: p:2}}"]),
+    "flow-entries": (["    staging: {weight: 10, image: 'old:2', modelVersion: '2'}   # flow"], []),
+}
+
+
+@pytest.mark.parametrize("style", sorted(CANARY_STYLES))
+def test_removing_one_canary_keeps_the_other_byte_for_byte(style):
+    from generator.gitops.spec_edit import remove_entry
+
+    old = CANARY_STYLES[style]
+    new = remove_entry(old, "canaries", "staging", file="spec.yaml")
+    expected = _load(old)
+    del expected["canaries"]["staging"]
+    assert _load(new) == expected
+    assert _changed_lines(old, new) == REMOVED_STAGING[style]
+    # The last canary gone, the section goes too (its comments inside with it); the rest is untouched.
+    bare = remove_entry(new, "canaries", "prod", file="spec.yaml")
+    assert _load(bare) == {k: v for k, v in expected.items() if k != "canaries"}
+    removed, added = _changed_lines(new, bare)
+    assert added == [] and removed[0].startswith("canaries:")
+    assert all(line.strip().startswith(("canaries:", "prod:", "weight: 50", "image: p:2", "# rolling out"))
+               for line in removed), removed
+
+
+def test_removing_an_absent_canary_changes_nothing():
+    from generator.gitops.spec_edit import remove_entry
+
+    text = CANARY_STYLES["block-with-comments"]
+    assert remove_entry(text, "canaries", "qa", file="spec.yaml") == text
+    assert remove_entry(STYLES["flow-maps"], "canaries", "dev", file="spec.yaml") == STYLES["flow-maps"]
+
+
+def test_completing_a_canary_changes_only_the_release_and_canary_lines():
+    from generator.gitops.canary import complete
+
+    old = CANARY_STYLES["block-with-comments"]
+    new = complete(old, "staging", _load(old)["canaries"]["staging"], file="spec.yaml")
+    data = _load(new)
+    assert data["releases"]["staging"] == {"image": "old:2", "modelVersion": "2"}
+    assert data["canaries"] == {"prod": {"weight": 50, "image": "p:2"}}
+    assert "  # rolling out since Monday\n" in new and "# after the canaries\n" in new
+    removed, added = _changed_lines(old, new)
+    assert added == ["    image: old:2", '    modelVersion: "2"']
+    assert removed == ["    image: old:1", "  staging:", "    weight: 10   # first step", "    image: 'old:2'",
+                       '    modelVersion: "2"']
+
+
+def test_a_canary_that_is_an_alias_is_refused_not_rewritten():
+    from generator.gitops.canary import set_canary
+
+    text = "base: &b\n  weight: 10\n  image: x:1\ncanaries:\n  dev: *b\n"
+    with pytest.raises(ModelopsError, match="cannot edit canaries.dev in place"):
+        set_canary(text, "dev", {**CANARY, "weight": 50}, file="spec.yaml")

@@ -20,7 +20,7 @@ def add_git_options(parser: argparse.ArgumentParser, *, commit: bool = False) ->
     parser.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     parser.add_argument("--rebase", action="store_true",
                         help="if others pushed to the branch modelops uses, build on top of their commits")
-    parser.add_argument("--remote", default="origin")
+    parser.add_argument("--remote", default="origin", help="git remote to fetch the base from and push to")
     parser.add_argument("--forge", choices=["github", "gitlab", "gitea"],
                         help="forge type (default: from the remote URL; none: push the branch only)")
     parser.add_argument("--forge-url", default=os.environ.get("MODELOPS_FORGE_URL"),
@@ -44,8 +44,9 @@ def request_options(args: argparse.Namespace) -> dict[str, Any]:
             "override_freeze": args.override_freeze, "reason": args.reason}
 
 
-def print_result(result: PromotionResult, quiet: bool) -> None:
-    arrow = f"{result.source} -> {result.target}" if result.kind == "promote" else f"{result.kind} -> {result.target}"
+def print_result(result: PromotionResult, quiet: bool, arrow: str | None = None) -> None:
+    if arrow is None:
+        arrow = f"{result.source} -> {result.target}" if result.kind == "promote" else f"{result.kind} -> {result.target}"
     print(f"{result.model}: {arrow}: {HEADS[result.status]}"
           + (f" {result.pull_request}" if result.pull_request else ""))
     if result.status == "frozen":

@@ -1,13 +1,16 @@
 """`modelops rollout MODEL --env ENV`: the next step of a canary as a pull request, gated on
-the canary's live metrics in Prometheus; a failed gate (or --abort) opens the abort instead."""
+the canary's live metrics in Prometheus; a failed gate (or --abort) opens the abort instead.
+The step is planned from your checkout and must match the remote base branch."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
+from generator.commands._change import add_git_options, exit_code, print_result, request_options
 from generator.errors import EXIT_FINDINGS, EXIT_OK
-from generator.gitops.rollout import RolloutRequest, RolloutResult, rollout
+from generator.gitops.promote import PromotionRequest, promote
+from generator.gitops.rollout import RolloutStep, plan_step
+from generator.spec.load import load_repository
 
 __all__ = ["configure", "run"]
 
@@ -19,35 +22,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prometheus", metavar="URL",
                         help="Prometheus HTTP API base (default: MODELOPS_PROMETHEUS_URL, "
                              "else the environment's serving.monitoring.prometheusUrl)")
-    parser.add_argument("--dry-run", action="store_true", help="print the step; change nothing")
-    parser.add_argument("--remote", default="origin")
-    parser.add_argument("--forge", choices=["github", "gitlab", "gitea"], help="forge type (default: from the remote URL)")
-    parser.add_argument("--forge-url", default=os.environ.get("MODELOPS_FORGE_URL"),
-                        help="forge API base for GitHub Enterprise or self-hosted instances (MODELOPS_FORGE_URL)")
-    parser.add_argument("--repo", dest="repo_slug", metavar="OWNER/NAME", help="repository on the forge")
-    parser.add_argument("--no-pr", action="store_true", help="push the branch only; open no pull request")
+    add_git_options(parser)
 
 
-def _print(result: RolloutResult, quiet: bool) -> None:
-    step = {"advance": f"{result.weight_before}% -> {result.weight_after}%",
-            "complete": f"{result.weight_before}% -> 100% (complete)",
-            "abort": f"{result.weight_before}% -> abort (previous release restored)"}[result.action]
-    print(f"{result.model} in {result.env}: {step}: {result.status}"
-          + (f" {result.pull_request}" if result.pull_request else ""))
-    if not quiet:
-        if result.branch:
-            print(f"  branch: {result.branch}" + (f" @ {result.commit[:12]}" if result.commit else ""))
-        for message in result.messages:
-            print("  " + message.replace("\n", "\n  ").rstrip())
+def _arrow(step: RolloutStep) -> str:
+    return {"advance": f"{step.weight_before}% -> {step.weight_after}%",
+            "complete": f"{step.weight_before}% -> 100% (complete)",
+            "abort": f"{step.weight_before}% -> abort (previous release restored)"}[step.action]
 
 
 def run(args: argparse.Namespace) -> int:
-    request = RolloutRequest(model=args.model, env=args.env, abort=args.abort, dry_run=args.dry_run,
-                             remote=args.remote, forge=args.forge, forge_url=args.forge_url,
-                             repo_slug=args.repo_slug, prometheus_url=args.prometheus,
-                             open_pull_request=not args.no_pr)
-    result = rollout(request, Path(args.repo_root))
-    _print(result, args.quiet)
+    step = plan_step(load_repository(args.repo_root), args.model, args.env, abort=args.abort,
+                     prometheus_url=args.prometheus)
+    request = PromotionRequest(model=args.model, target=args.env, kind="rollout", step=step,
+                               release_source="canary", **request_options(args))
+    result = promote(request, Path(args.repo_root))
+    print_result(result, args.quiet, arrow=f"{args.env} {_arrow(step)}")
     # An abort the gate forced is a finding (CI should go red); one the user asked for is not.
-    refused = result.status == "refused" or (result.action == "abort" and not args.abort)
-    return EXIT_FINDINGS if refused else EXIT_OK
+    forced_abort = step.action == "abort" and not args.abort
+    return EXIT_FINDINGS if exit_code(result) != EXIT_OK or forced_abort else EXIT_OK

@@ -1,5 +1,6 @@
-"""The steps of a release change inside the temporary worktree: edit the spec, render,
-gate, commit, then push and open the pull request (or fast-forward with `--commit`)."""
+"""The steps of a release change (promote, release, rollback, a canary's rollout step)
+inside the temporary worktree: edit the spec, render, gate, commit, then push and open
+the pull request (or fast-forward with `--commit`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,6 +30,7 @@ from generator.render.writer import apply_changes, plan_changes
 from generator.report import render_report
 from generator.report.model import ReportInput, summarize
 from generator.spec.load import Repository, load_repository
+from generator.spec.model import ModelSpec
 
 __all__ = ["apply_in_worktree"]
 
@@ -38,11 +40,30 @@ def _root(ctx: Context, tree: Path) -> Path:
     return tree / ctx.repo_root.relative_to(top)
 
 
-def _candidate(ctx: Context, spec_source_release: dict[str, Any]) -> dict[str, Any]:
-    """The release to write: the source environment's (promote) or the one given (release, rollback)."""
-    if ctx.request.kind == "promote":
-        return spec_source_release
-    return {k: v for k, v in (ctx.request.release or {}).items() if v not in (None, "", {})}
+def _candidate(ctx: Context, spec: ModelSpec) -> dict[str, Any]:
+    """The release to write: the source environment's (promote), the one given (release, rollback),
+    or what serves the canary's share after the step (rollout)."""
+    request = ctx.request
+    if request.step is not None:
+        return request.step.after(spec.release(request.target))
+    if request.kind == "promote":
+        return spec.release(ctx.source)
+    return {k: v for k, v in (request.release or {}).items() if v not in (None, "", {})}
+
+
+def _before(ctx: Context, spec: ModelSpec) -> dict[str, Any]:
+    """What the change replaces: the target's release, or (rollout) the canary the step was planned from,
+    which must still be the one on the base branch."""
+    step = ctx.request.step
+    if step is None:
+        return spec.release(ctx.request.target)
+    if spec.canary(step.env) != step.canary:
+        on_base = spec.canary(step.env)
+        found = f"at {on_base['weight']}% ({on_base.get('modelVersion', '?')})" if on_base else "none"
+        raise ModelopsError(f"{spec.path}: the canary of '{step.model}' in '{step.env}' on {ctx.base_ref} is {found}, "
+                            f"not the {step.weight_before}% ({step.canary.get('modelVersion', '?')}) of your checkout; "
+                            f"pull {ctx.base} and run `modelops rollout` again")
+    return step.canary
 
 
 def apply_in_worktree(ctx: Context, tree: Path) -> PromotionResult:
@@ -52,10 +73,11 @@ def apply_in_worktree(ctx: Context, tree: Path) -> PromotionResult:
     except ModelopsError as error:
         raise ctx.steps.fail("edit spec", f"the specs on {ctx.base_ref} do not load: {error}") from None
     spec = repo.model(request.model)
-    before = spec.release(request.target)
-    after = _candidate(ctx, spec.release(ctx.source) if request.kind == "promote" else {})
+    before, after = _before(ctx, spec), _candidate(ctx, spec)
     result = PromotionResult(request.model, ctx.source, request.target, "planned", request.kind, ctx.branch,
                              before=before, after=after, trailers=list(ctx.trailers))
+    if request.step is not None and request.step.note:
+        result.messages.append(request.step.note)
     if not after:
         raise ModelopsError(f"{spec.path}: model '{request.model}' has no release in '{ctx.source}' to promote")
     if before == after:
@@ -104,10 +126,7 @@ def _edit_and_render(ctx: Context, repo: Repository, root: Path, spec_path: str,
     target, model = ctx.request.target, ctx.request.model
     path = root / spec_path
     try:
-        text = path.read_text(encoding="utf-8")
-        edited_text = (edit_for_promotion(text, repo, model, target, after, file=spec_path)
-                       if ctx.request.kind == "promote" else set_release(text, target, after, file=spec_path))
-        path.write_text(edited_text, encoding="utf-8")
+        path.write_text(_edited_spec(ctx, repo, path.read_text(encoding="utf-8"), after, spec_path), encoding="utf-8")
         ctx.steps.done.append("edit spec")
         edited = load_repository(root)
         files = render_repository(edited, [target], [model])
@@ -116,6 +135,15 @@ def _edit_and_render(ctx: Context, repo: Repository, root: Path, spec_path: str,
     except ModelopsError as error:
         raise ctx.steps.fail("render", error) from None
     return edited, files, changes, format_diff(diff_files(old_files, files, ctx.base_ref), "markdown")
+
+
+def _edited_spec(ctx: Context, repo: Repository, text: str, after: dict[str, Any], spec_path: str) -> str:
+    request = ctx.request
+    if request.step is not None:
+        return request.step.edit(text, file=spec_path)
+    if request.kind == "promote":
+        return edit_for_promotion(text, repo, request.model, request.target, after, file=spec_path)
+    return set_release(text, request.target, after, file=spec_path)
 
 
 def _edit_render_gate(ctx: Context, repo: Repository, root: Path, spec_path: str,
@@ -155,11 +183,8 @@ def _default_engine() -> str:
 
 
 def _message(ctx: Context, result: PromotionResult) -> str:
-    before, after, model = result.before, result.after, result.model
-    version = after.get("modelVersion") or after.get("image", "")
-    verb = {"release": "release", "rollback": "rollback"}.get(result.kind, "promote")
-    lines = [f"{verb}({model}): {result.source} -> {result.target} ({version})", "",
-             f"{title_for(result.kind, model, result.target, before, after)}.", ""]
+    before, after, model, step = result.before, result.after, result.model, ctx.request.step
+    lines = [_subject(ctx, result), "", f"{title_for(result.kind, model, result.target, before, after)}.", ""]
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key):
             lines.append(f"- {key}: {before.get(key, '(none)')} -> {after.get(key, '(none)')}")
@@ -168,12 +193,24 @@ def _message(ctx: Context, result: PromotionResult) -> str:
     for key in ("image", "trainingImage", "modelVersion", "modelUri", "chartRevision"):
         if after.get(key):
             lines.append(f"Modelops-{key[0].upper()}{key[1:]}: {after[key]}")
-    lines += [f"Modelops-Gate: {m}" for m in result.messages if " gate: " in m]  # provenance of the gates
+    # provenance of the gates: a rollout step records each live check, whichever way it went
+    lines += step.trailers() if step else [f"Modelops-Gate: {m}" for m in result.messages if " gate: " in m]
     if result.kind == "rollback":
         lines.append(f"Modelops-Rollback: {before.get('modelVersion', '(none)')} -> {after.get('modelVersion', '(none)')}")
     lines += result.trailers
     lines.append(f"{TRAILER}: {model}/{result.target}")
     return "\n".join(lines) + "\n"
+
+
+def _subject(ctx: Context, result: PromotionResult) -> str:
+    after, step = result.after, ctx.request.step
+    version = after.get("modelVersion") or after.get("image", "")
+    if step is not None:
+        version = step.canary.get("modelVersion") or step.canary.get("image", "")
+        return (f"rollout({result.model}): {result.target} {step.action} {step.weight_before}% -> "
+                f"{step.weight_after}% ({version})")
+    verb = {"release": "release", "rollback": "rollback"}.get(result.kind, "promote")
+    return f"{verb}({result.model}): {result.source} -> {result.target} ({version})"
 
 
 def _commit(ctx: Context, root: Path, spec_path: str, result: PromotionResult) -> None:
@@ -258,7 +295,8 @@ def provenance(ctx: Context, result: PromotionResult, policy: dict[str, Any]) ->
             "before": result.before, "after": result.after, "specCommit": ctx.start, "commit": result.commit,
             "branch": ctx.branch, "metrics": result.after.get("metrics") or {}, "policy": policy,
             "modelops": {"version": __version__, "engine": policy.get("engine", "")},
-            **({"freezeOverride": trailers} if trailers else {})}
+            **({"freezeOverride": trailers} if trailers else {}),
+            **({"rollout": ctx.request.step.record()} if ctx.request.step else {})}
 
 
 def pr_body(ctx: Context, result: PromotionResult, diff_md: str, policy: dict[str, Any], forge: str) -> str:
@@ -266,10 +304,19 @@ def pr_body(ctx: Context, result: PromotionResult, diff_md: str, policy: dict[st
             for k in sorted(set(result.before) | set(result.after)) if result.before.get(k) != result.after.get(k)]
     head = "\n".join([provenance_block(provenance(ctx, result, policy)), "<!-- modelops:promotion -->",
                       f"## {title_for(result.kind, result.model, result.target, result.before, result.after)}", "",
-                      "| Field | Before | After |", "| --- | --- | --- |", *rows, ""])
+                      "| Field | Before | After |", "| --- | --- | --- |", *rows, "",
+                      *_gates_markdown(ctx, result)])
     tail = "\n_Opened by `modelops`. Re-running the same command updates this pull request._\n"
     return fit_body([head, diff_md.strip(), "", result.report.strip(), tail], forge,
                     hint="Run `modelops diff` and `modelops check` locally for the full output.")
+
+
+def _gates_markdown(ctx: Context, result: PromotionResult) -> list[str]:
+    """The gates that let the change through (a rollout step: its live checks, table and queries)."""
+    if ctx.request.step is not None:
+        return [ctx.request.step.markdown()]
+    notes = [f"- {m}" for m in result.messages if " gate: " in m]
+    return [*notes, ""] if notes else []
 
 
 def _cell(value: Any) -> str:

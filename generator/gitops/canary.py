@@ -1,21 +1,18 @@
 """Canary state in the spec: `canaries.<env>` holds the candidate release and its traffic
 weight while `releases.<env>` keeps the release it replaces. Starting, advancing,
-completing and aborting are edits of that one key (round-trip YAML: comments survive),
-so every step is a reviewable commit and aborting restores `releases.<env>` untouched.
+completing and aborting are edits of that one key (text edits: every other line of the
+spec keeps its bytes), so every step is a reviewable commit and aborting restores `releases.<env>` untouched.
 """
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
 from generator.errors import ModelopsError
-from generator.gitops.spec_edit import RELEASE_KEYS, _indent_of, _yaml, set_release
+from generator.gitops.spec_edit import RELEASE_KEYS, remove_entry, set_entry, set_release
 from generator.spec.load import Repository
 from generator.spec.model import resolve
 
-__all__ = ["canary_steps", "edit_for_promotion", "next_weight", "set_canary", "uses_canary"]
+__all__ = ["canary_steps", "complete", "edit_for_promotion", "next_weight", "set_canary", "uses_canary"]
 
 
 def canary_steps(repo: Repository, model: str, env: str) -> list[int] | None:
@@ -46,34 +43,12 @@ def next_weight(steps: list[int], weight: int) -> int:
 
 
 def set_canary(text: str, env: str, canary: dict[str, Any] | None, *, file: str) -> str:
-    """`text` with `canaries.<env>` set to `canary` (release keys plus `weight`), or removed."""
-    yaml = _yaml()
-    mapping, offset = _indent_of(text)
-    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
-    try:
-        data = yaml.load(text)
-    except Exception as error:  # noqa: BLE001 - any parse failure is a user-facing error here
-        raise ModelopsError(f"{file}: cannot edit: {error}") from None
-    if not isinstance(data, CommentedMap):
-        raise ModelopsError(f"{file}: expected a mapping")
-    canaries = data.get("canaries")
+    """`text` with `canaries.<env>` set to `canary` (release keys plus `weight`), or removed;
+    only those lines change (generator.gitops.spec_edit)."""
     if canary is None:
-        if canaries is not None and env in canaries:
-            del canaries[env]
-            if not canaries:
-                del data["canaries"]
-    else:
-        if canaries is None:
-            canaries = data["canaries"] = CommentedMap()
-        entry = CommentedMap()
-        entry["weight"] = canary["weight"]
-        for key in RELEASE_KEYS:
-            if key in canary:
-                entry[key] = canary[key]
-        canaries[env] = entry
-    stream = io.StringIO()
-    yaml.dump(data, stream)
-    return stream.getvalue()
+        return remove_entry(text, "canaries", env, file=file)
+    entry = {"weight": canary["weight"], **{k: canary[k] for k in RELEASE_KEYS if k in canary}}
+    return set_entry(text, "canaries", env, entry, file=file)
 
 
 def edit_for_promotion(text: str, repo: Repository, model: str, env: str, release: dict[str, Any], *,

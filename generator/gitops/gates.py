@@ -125,6 +125,8 @@ Gate = Callable[[GateInput], "tuple[bool, str] | None"]
 
 
 def _metrics_step(gate: GateInput) -> tuple[bool, str] | None:
+    if gate.kind == "rollout":
+        return None  # the candidate met them when its canary started; an abort must never wait on them
     thresholds = gate.repo.model(gate.model).data.get("promotion", {}).get("metrics", {})
     metrics, label = gate.metrics, gate.metrics_label
     if metrics is None and gate.release.get("metrics"):

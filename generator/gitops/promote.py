@@ -6,7 +6,7 @@ Safety comes from where the work happens: in a temporary, detached git worktree 
 remote base branch. The user's working tree, index and local branches are never touched
 (with `--commit`, the current branch is only fast-forwarded to the finished commit);
 a failure at any step removes the worktree and reports what was and was not done.
-The remote branch `<kind>/<model>/<env>` is only ever overwritten when every commit on it
+The remote branch `<kind>/<model>/<env>` (a canary step adds `/<step>`) is only ever overwritten when every commit on it
 was made by modelops (bot committer plus a `Modelops-Promotion` trailer), and then with
 `--force-with-lease` against the tip we inspected.
 """
@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import git
 
@@ -36,10 +36,13 @@ from generator.gitops.git import (
 from generator.gitops.pull_request import ForgePlan, plan_forge, push_auth
 from generator.spec.load import Repository, load_repository
 
+if TYPE_CHECKING:
+    from generator.gitops.rollout import RolloutStep
+
 __all__ = ["KINDS", "TRAILER", "PromotionFailed", "PromotionRequest", "PromotionResult", "branch_name", "promote"]
 
 TRAILER = "Modelops-Promotion"
-KINDS = ("promote", "release", "rollback")
+KINDS = ("promote", "release", "rollback", "rollout")
 
 
 class PromotionFailed(ModelopsError):
@@ -62,7 +65,7 @@ class PromotionRequest:
     live: bool = False
     live_check: Callable[[Repository, str, str, str], tuple[bool, str]] | None = None
     open_pull_request: bool = True
-    kind: str = "promote"  # promote | release | rollback
+    kind: str = "promote"  # promote | release | rollback | rollout
     release: dict[str, Any] | None = None  # the release to write (release, rollback)
     release_source: str = ""  # where `release` came from, for people (models:/x/3, history@abc)
     metrics: dict[str, float] | None = None  # candidate metrics from a training run (--metrics-from-workflow)
@@ -72,6 +75,7 @@ class PromotionRequest:
     override_freeze: bool = False
     reason: str | None = None
     now: datetime | None = None
+    step: RolloutStep | None = None  # the canary step (rollout), planned by generator.gitops.rollout
 
 
 @dataclass
@@ -92,8 +96,8 @@ class PromotionResult:
     trailers: list[str] = field(default_factory=list)
 
 
-def branch_name(model: str, env: str, kind: str = "promote") -> str:
-    return f"{kind}/{model}/{env}"
+def branch_name(model: str, env: str, kind: str = "promote", step: str = "") -> str:
+    return f"{kind}/{model}/{env}" + (f"/{step}" if step else "")
 
 
 class Steps:
@@ -207,13 +211,14 @@ def _freeze_check(local: Repository, request: PromotionRequest, result: Promotio
 
 def promote(request: PromotionRequest, repo_root: Path) -> PromotionResult:
     """Promote, release or roll back one model in one environment (see the module docstring)."""
-    if request.kind not in KINDS:
-        raise ModelopsError(f"unknown change kind {request.kind!r}")
+    if request.kind not in KINDS or (request.kind == "rollout") != (request.step is not None):
+        raise ModelopsError(f"unknown change kind {request.kind!r}" + (" (a rollout needs its step)"
+                                                                       if request.kind == "rollout" else ""))
     repo_root = repo_root.resolve()
     local = load_repository(repo_root)
     local.model(request.model)
     source = source_for(local, request)
-    branch = branch_name(request.model, request.target, request.kind)
+    branch = branch_name(request.model, request.target, request.kind, request.step.label if request.step else "")
     frozen = PromotionResult(request.model, source, request.target, "planned", request.kind, branch)
     override = _freeze_check(local, request, frozen)
     if frozen.status == "frozen":

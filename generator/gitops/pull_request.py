@@ -88,6 +88,8 @@ def _version(release: dict[str, Any]) -> str:
 
 
 def title_for(kind: str, model: str, target: str, before: dict[str, Any], after: dict[str, Any]) -> str:
+    if kind == "rollout":
+        return _rollout_title(model, target, before, after)
     if kind == "release":
         return f"Release {model} {_version(after)} to {target}"
     if kind == "rollback":
@@ -95,6 +97,17 @@ def title_for(kind: str, model: str, target: str, before: dict[str, Any], after:
     return f"Promote {model} to {target} ({after.get('modelVersion') or 'new image'})"
 
 
+def _rollout_title(model: str, target: str, canary: dict[str, Any], after: dict[str, Any]) -> str:
+    """A canary step: `canary` is the entry before it, `after` what serves its share after it."""
+    weight = after.get("weight")
+    if weight == 0:
+        return f"Abort canary of {model} {_version(canary)} in {target} (back to {_version(after)})"
+    if weight == 100:
+        return f"Complete canary of {model} {_version(canary)} in {target} (100%)"
+    return f"Canary {model} {_version(canary)} in {target}: {canary.get('weight')}% -> {weight}%"
+
+
 def labels_for(kind: str, model: str, target: str) -> list[str]:
-    extra = {"release": ["modelops/release"], "rollback": ["modelops/rollback"]}.get(kind, [])
+    extra = {"release": ["modelops/release"], "rollback": ["modelops/rollback"],
+             "rollout": ["modelops/rollout"]}.get(kind, [])
     return ["modelops/promotion", *extra, f"model/{model}", f"env/{target}"]

@@ -1,8 +1,9 @@
-"""Edit one release of a model spec as text, so every other byte of the file survives.
+"""Edit one entry of a model spec's per-environment sections (`releases.<env>`,
+`canaries.<env>`) as text, so every other byte of the file survives.
 
 ruamel's round-trip dump re-indents sequences and re-flows lines it did not change, so
 the file is only *read* with ruamel (for positions and quoting) and the lines of the one
-release are rewritten in place: keys whose value is unchanged keep their line, changed
+entry are rewritten (or removed) in place: keys whose value is unchanged keep their line, changed
 keys keep their quoting style and end-of-line comment, flow mappings stay flow mappings.
 The result is parsed again and must equal the intended data, or nothing is returned.
 """
@@ -18,9 +19,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 
 from generator.errors import ModelopsError
 
-__all__ = ["RELEASE_KEYS", "format_scalar", "set_release"]
+__all__ = ["ENTRY_KEYS", "RELEASE_KEYS", "format_scalar", "remove_entry", "set_entry", "set_release"]
 
 RELEASE_KEYS = ("image", "trainingImage", "modelUri", "modelVersion", "chartRevision", "source", "metrics")
+# The order new keys are written in: a canary's traffic weight first, then its release.
+ENTRY_KEYS = ("weight", *RELEASE_KEYS)
 _PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@:+=~-]*$")
 _KEY = re.compile(r"^( *)[A-Za-z0-9_\"'-][^:#]*:(\s|$)")
 
@@ -128,8 +131,8 @@ def _ordered(old: Any, release: dict[str, Any]) -> list[tuple[str, Any, str]]:
 
 
 def _key_order(release: dict[str, Any]) -> list[str]:
-    known = [k for k in RELEASE_KEYS if k in release]
-    return known + sorted(k for k in release if k not in RELEASE_KEYS)
+    known = [k for k in ENTRY_KEYS if k in release]
+    return known + sorted(k for k in release if k not in ENTRY_KEYS)
 
 
 def _plain(value: Any) -> Any:
@@ -254,72 +257,127 @@ def _append_block(lines: list[str], body: list[str]) -> list[str]:
     return out + body
 
 
-def _edit(text: str, data: CommentedMap, env: str, release: dict[str, Any]) -> str:
+def _edit(text: str, data: CommentedMap, section: str, env: str, release: dict[str, Any]) -> str:
     lines = text.splitlines(keepends=True)
     eol, step = _eol(lines), _step(data)
     top = data.lc.key(next(iter(data)))[1]
-    if "releases" not in data:
-        body = [f"{' ' * top}releases:{eol}", f"{' ' * (top + step)}{format_scalar(env)}:{eol}",
+    if section not in data:
+        body = [f"{' ' * top}{section}:{eol}", f"{' ' * (top + step)}{format_scalar(env)}:{eol}",
                 *_block(release, top + 2 * step, eol)]
         return "".join(_append_block(lines, body))
-    releases = data["releases"]
-    if releases is None:
+    entries = data[section]
+    if entries is None:
         body = [f"{' ' * (top + step)}{format_scalar(env)}:{eol}", *_block(release, top + 2 * step, eol)]
-        return "".join(_key_line_block(lines, data, "releases", body))
-    if not isinstance(releases, CommentedMap):
-        raise ModelopsError("releases: expected a mapping of environment -> release")
-    return _edit_releases(text, lines, data, releases, env, release)
+        return "".join(_key_line_block(lines, data, section, body))
+    if not isinstance(entries, CommentedMap):
+        raise ModelopsError(f"{section}: expected a mapping of environment -> entry")
+    return _edit_section(text, lines, data, section, env, release)
 
 
-def _edit_releases(text: str, lines: list[str], data: CommentedMap, releases: CommentedMap, env: str,
-                   release: dict[str, Any]) -> str:
-    eol, step = _eol(lines), _step(data)
-    flow = _flow_map(_ordered(releases.get(env), release))
-    if env not in releases:
-        if releases.fa.flow_style() or not releases:
-            return _insert_into_flow(text, lines, data, "releases", f"{format_scalar(env)}: {flow}")
-        column = releases.lc.key(next(iter(releases)))[1]
-        line, key_column = data.lc.key("releases")
+def _edit_section(text: str, lines: list[str], data: CommentedMap, section: str, env: str,
+                  release: dict[str, Any]) -> str:
+    eol, step, entries = _eol(lines), _step(data), data[section]
+    flow = _flow_map(_ordered(entries.get(env), release))
+    if env not in entries:
+        if entries.fa.flow_style() or not entries:
+            return _insert_into_flow(text, lines, data, section, f"{format_scalar(env)}: {flow}")
+        column = entries.lc.key(next(iter(entries)))[1]
+        line, key_column = data.lc.key(section)
         # An alias (`dev: *base`) points elsewhere in the file: its indentation says nothing here.
-        inner = next((v.lc.key(next(iter(v)))[1] - column for v in releases.values()
+        inner = next((v.lc.key(next(iter(v)))[1] - column for v in entries.values()
                       if isinstance(v, CommentedMap) and v and not v.fa.flow_style() and v.lc.line > line
                       and v.lc.key(next(iter(v)))[1] > column), step)
         end = _span_end(lines, line, key_column)
         body = [f"{' ' * column}{format_scalar(env)}:{eol}", *_block(release, column + inner, eol)]
         return "".join(_terminated(lines[:end], eol) + body + lines[end:])
-    current = releases[env]
+    current = entries[env]
     if isinstance(current, CommentedMap) and (current.fa.flow_style() or not current):
-        return _replace_flow(text, lines, releases, env, flow)
+        return _replace_flow(text, lines, entries, env, flow)
     if current is None:
-        column = releases.lc.key(env)[1]
-        return "".join(_key_line_block(lines, releases, env, _block(release, column + step, eol)))
+        column = entries.lc.key(env)[1]
+        return "".join(_key_line_block(lines, entries, env, _block(release, column + step, eol)))
     if not isinstance(current, CommentedMap):
-        raise ModelopsError(f"releases.{env}: expected a mapping")
+        raise ModelopsError(f"{section}.{env}: expected a mapping")
     return "".join(_edit_block(lines, current, release))
 
 
-def _verify(new: str, data: CommentedMap, env: str, release: dict[str, Any], file: str) -> None:
+def _verify(new: str, expected: dict[str, Any], what: str, file: str) -> None:
     """The edit must mean exactly the intended data; anything else is refused, not written."""
-    expected = _plain(data)
-    expected.setdefault("releases", {})
-    if expected["releases"] is None:
-        expected["releases"] = {}
-    expected["releases"][env] = _plain(release)
     if _plain(_load(new, file)) != expected:
-        raise ModelopsError(f"{file}: cannot edit releases.{env} in place without changing other content; "
+        raise ModelopsError(f"{file}: cannot edit {what} in place without changing other content; "
                             "edit it by hand or simplify the YAML around it")
 
 
-def set_release(text: str, env: str, release: dict[str, Any], *, file: str) -> str:
-    """`text` with `releases.<env>` set to `release`; only that release's lines differ."""
+def _mapping(text: str, file: str) -> CommentedMap:
     data = _load(text, file)
     if not isinstance(data, CommentedMap) or not data:
         raise ModelopsError(f"{file}: expected a mapping")
     if data.fa.flow_style():
         raise ModelopsError(f"{file}: cannot edit a spec written as one flow mapping")
+    return data
+
+
+def set_entry(text: str, section: str, env: str, value: dict[str, Any], *, file: str) -> str:
+    """`text` with `<section>.<env>` set to `value`; only that entry's lines differ."""
+    data = _mapping(text, file)
+    value = {k: v for k, v in value.items() if v is not None}
     try:
-        new = _edit(text, data, env, {k: v for k, v in release.items() if v is not None})
+        new = _edit(text, data, section, env, value)
     except ModelopsError as error:
         raise ModelopsError(f"{file}: {error}") from None
-    _verify(new, data, env, {k: v for k, v in release.items() if v is not None}, file)
+    expected = _plain(data)
+    expected[section] = {**(expected.get(section) or {}), env: _plain(value)}
+    _verify(new, expected, f"{section}.{env}", file)
     return new
+
+
+def set_release(text: str, env: str, release: dict[str, Any], *, file: str) -> str:
+    """`text` with `releases.<env>` set to `release`; only that release's lines differ."""
+    return set_entry(text, "releases", env, release, file=file)
+
+
+def remove_entry(text: str, section: str, env: str, *, file: str) -> str:
+    """`text` without `<section>.<env>` (and without `<section>` once it is empty); only those lines differ."""
+    data = _mapping(text, file)
+    entries = data.get(section)
+    if not isinstance(entries, CommentedMap) or env not in entries:
+        return text
+    lines = text.splitlines(keepends=True)
+    try:
+        if len(entries) == 1:
+            new = _without_block_key(lines, data, section)
+        elif entries.fa.flow_style():
+            new = _without_flow_key(text, lines, data, section, env)
+        else:
+            new = _without_block_key(lines, entries, env)
+    except ModelopsError as error:
+        raise ModelopsError(f"{file}: {error}") from None
+    expected = _plain(data)
+    del expected[section][env]
+    if not expected[section]:
+        del expected[section]
+    _verify(new, expected, f"{section}.{env}", file)
+    return new
+
+
+def _without_block_key(lines: list[str], mapping: CommentedMap, key: str) -> str:
+    """The lines of block mapping key `key` (its value included) removed; comments after it stay."""
+    line, column = mapping.lc.key(key)
+    if lines[line][:column].strip():
+        raise ModelopsError(f"{key}: expected a key at the start of its line")
+    return "".join(lines[:line] + lines[_span_end(lines, line, column):])
+
+
+def _without_flow_key(text: str, lines: list[str], data: CommentedMap, section: str, env: str) -> str:
+    """`env: value` cut out of the flow mapping `data[section]` with one of its separating commas."""
+    entries, offsets = data[section], _line_offsets(lines)
+    keys = list(entries)
+    line, column = entries.lc.key(env)
+    start = offsets[line] + column
+    if keys.index(env) + 1 < len(keys):
+        next_line, next_column = entries.lc.key(keys[keys.index(env) + 1])
+        return text[:start] + text[offsets[next_line] + next_column:]
+    open_line, open_column = data.lc.value(section)
+    close = _flow_end(text, offsets[open_line] + open_column) - 1
+    comma = text.rfind(",", 0, start)
+    return text[:comma] + text[len(text[:close].rstrip()):]

@@ -9,8 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# torch==2.13.0 (the [train] extra) installs a CPU build on these machines.
-	$(BIN)/pip install --quiet -e '.[dev,train]'
+	# torch==2.13.0 (the [train] extra) installs a CPU build on these machines; [registry] is MLflow.
+	$(BIN)/pip install --quiet -e '.[dev,train,registry]'
 	touch $(STAMP)
 
 venv: $(STAMP)

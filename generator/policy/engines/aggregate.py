@@ -13,7 +13,9 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-__all__ = ["aggregate_module", "aggregate_package"]
+from generator.policy.engines.base import Outcome
+
+__all__ = ["aggregate_module", "aggregate_package", "split_results"]
 
 
 def aggregate_package(paths: Sequence[str]) -> str:
@@ -33,3 +35,9 @@ def aggregate_module(package: str, paths: Sequence[str]) -> str:
     lines += [f'\t{{"{path}": value | value := {_reference(path)}}},' for path in paths]
     lines.append("])")
     return "\n".join(lines) + "\n"
+
+
+def split_results(paths: Sequence[str], outcome: Outcome) -> dict[str, Outcome]:
+    """Each rule's own outcome from the aggregate's `results` (a missing key: undefined)."""
+    values = outcome.value if outcome.defined and isinstance(outcome.value, dict) else {}
+    return {path: Outcome(True, values[path]) if path in values else Outcome(False) for path in paths}

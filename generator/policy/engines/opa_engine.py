@@ -18,7 +18,7 @@ import opa_bindings
 from opa_bindings import OpaEngine, OpaError, OpaUndefinedError
 
 from generator.policy import PolicyError
-from generator.policy.engines.aggregate import aggregate_module, aggregate_package
+from generator.policy.engines.aggregate import aggregate_module, aggregate_package, split_results
 from generator.policy.engines.base import NO_INPUT, Outcome, plain_input, plain_value
 from generator.policy.engines.opa_engine_hints import V0_HINTS
 from generator.policy.engines.v0_builtins import V0_BUILTINS
@@ -124,9 +124,7 @@ class OpaInProcessEngine:
             except OpaError as error:
                 raise PolicyError(_message(error)) from error
             self._aggregates.add(package)
-        outcome = self.evaluate(f"{package}.results", document)
-        values = outcome.value if outcome.defined and isinstance(outcome.value, dict) else {}
-        return {path: Outcome(True, values[path]) if path in values else Outcome(False) for path in paths}
+        return split_results(paths, self.evaluate(f"{package}.results", document))
 
     def evaluate_batch(self, path: str, documents: Sequence[Any]) -> list[Outcome]:
         return [self.evaluate(path, document) for document in documents]

@@ -17,7 +17,7 @@ from opa_client.errors import ConnectionsError, RegoParseError
 from opa_client.opa import OpaClient
 
 from generator.policy import PolicyError
-from generator.policy.engines.aggregate import aggregate_module, aggregate_package
+from generator.policy.engines.aggregate import aggregate_module, aggregate_package, split_results
 from generator.policy.engines.base import NO_INPUT, Outcome, plain_input, plain_value
 from generator.policy.engines.opa_engine_hints import V0_HINTS
 from generator.policy.rego_v1 import upgrade_to_v1
@@ -117,9 +117,7 @@ class OpaServerEngine:
             except _CLIENT_ERRORS as error:
                 raise self._fail("uploading the aggregate query", error) from error
             self._aggregates.add(package)
-        outcome = self.evaluate(f"{package}.results", document)
-        values = outcome.value if outcome.defined and isinstance(outcome.value, dict) else {}
-        return {path: Outcome(True, values[path]) if path in values else Outcome(False) for path in paths}
+        return split_results(paths, self.evaluate(f"{package}.results", document))
 
     def evaluate_batch(self, path: str, documents: Sequence[Any]) -> list[Outcome]:
         return [self.evaluate(path, document) for document in documents]

@@ -20,7 +20,10 @@ def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-                 "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN"):
+                 "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GITHUB_TOKEN", "GITLAB_TOKEN", "GITEA_TOKEN",
+                 # CI runs the suite with CI=true, which makes modelops author its commits as the
+                 # bot: tests of CI behaviour set these themselves
+                 "CI", "GITHUB_ACTIONS", "GITHUB_ACTOR", "GITLAB_CI", "GITLAB_USER_LOGIN"):
         monkeypatch.delenv(name, raising=False)
     (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = test@example.com\n"
                                      "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")

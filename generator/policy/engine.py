@@ -28,8 +28,8 @@ from generator.policy.rego_tokens import package_name, rule_definitions, rule_na
 
 __all__ = [
     "PolicyModule", "PolicySet", "RuleResult", "DECISION_RULE", "load_modules", "rule_kind",
-    "results_from_value", "entrypoint", "rules_by_package", "merge_metadata", "policy_file", "is_decision_rule",
-    "input_term", "plain_input", "exception_packages", "decision_rule_definitions", "load_data_paths",
+    "results_from_value", "rules_by_package", "merge_metadata", "policy_file", "is_decision_rule",
+    "plain_input", "exception_packages", "decision_rule_definitions", "load_data_paths",
     "NO_INPUT",
 ]
 
@@ -44,9 +44,6 @@ def rule_kind(rule: str) -> str:
         raise ValueError(f"{rule} is not a deny/warn/violation rule")
     return match.group(1)
 
-
-def entrypoint(package: str, rule: str) -> str:
-    return f"{package.replace('.', '/')}/{rule}"
 
 
 @dataclass(frozen=True)
@@ -186,9 +183,6 @@ def load_data_paths(paths: Sequence[str | Path], into: dict[str, Any] | None = N
             _merge_data(data, (), _load_data_file(path), path)
     return data
 
-
-def input_term(document: Any) -> str:
-    return json.dumps(plain_input(document), ensure_ascii=False)
 
 
 def _annotation_value(rule_note: Annotation | None, package_note: Annotation | None, name: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from generator.policy import PolicyError
 from generator.policy.engines.base import Engine, Outcome
 
-__all__ = ["ENGINES", "DEFAULT_ENGINE", "Engine", "Outcome", "create_engine", "installed_engines", "engine_names",
+__all__ = ["ENGINES", "DEFAULT_ENGINE", "Engine", "Outcome", "create_engine", "installed_engines",
            "engine_label"]
 
 DEFAULT_ENGINE = "regorus"
@@ -27,10 +27,6 @@ ENGINES: dict[str, tuple[str, str, str]] = {
     "opa-server": ("generator.policy.engines.opa_server", "OpaServerEngine",
                    "give the server with --opa-url URL"),
 }
-
-
-def engine_names() -> list[str]:
-    return list(ENGINES)
 
 
 def engine_class(name: str) -> type[Any]:

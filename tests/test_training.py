@@ -99,38 +99,53 @@ def test_sigterm_checkpoints_at_a_step_boundary_and_exits_nonzero(runs: dict[str
     assert runs["b1_checkpoints"] == ["step-00000010", f"step-{stopped:08d}"]
 
 
-_DIFF_STATES = """
-    import json, sys, torch
-    a, b = (torch.load(p, weights_only=True) for p in sys.argv[1:3])
-    def diff(x, y, path):
-        if isinstance(x, torch.Tensor):
-            return [] if isinstance(y, torch.Tensor) and torch.equal(x, y) else [path]
-        if isinstance(x, dict):
-            if x.keys() != y.keys():
-                return [path + ":keys"]
-            return [d for k in x for d in diff(x[k], y[k], f"{path}/{k}")]
-        if isinstance(x, (list, tuple)):
-            if len(x) != len(y):
-                return [path + ":len"]
-            return [d for i, (p, q) in enumerate(zip(x, y)) for d in diff(p, q, f"{path}/{i}")]
-        return [] if x == y else [path]
-    tensors = len(a["model"]) + sum(len(s) for s in a["optim"]["state"].values())
-    print(json.dumps({"diff": diff(a, b, ""), "tensors": tensors}))
-"""
-
-
 @pytest.mark.slow
 def test_resumed_run_is_bit_identical_to_uninterrupted_run(runs: dict[str, Any], tmp_path: Path) -> None:
     assert runs["b2"].returncode == 0, runs["b2"].stderr[-3000:]
     m = runs["b2_metrics"]
     assert m["resumed_from_step"] == runs["b1_metrics"]["steps"] and m["steps"] == STEPS
     assert m["final_loss"] == runs["a_metrics"]["final_loss"]
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_DIFF_STATES), str(runs["a_final"] / "state.pt"),
-                           str(runs["b_final"] / "state.pt")], env=_env(), capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run([sys.executable, str(REPO / "tests" / "checkpoint_state.py"), str(runs["a_final"]),
+                           str(runs["b_final"])], env=_env(), capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout)
+    result = json.loads(proc.stdout.splitlines()[-1])
     assert result["diff"] == [] and result["tensors"] > 50  # model + AdamW step, m and v
+
+
+@pytest.mark.slow
+def test_fsdp_checkpoints_are_sharded_per_rank_and_ddp_ones_whole(runs: dict[str, Any]) -> None:
+    """FSDP state goes through torch.distributed.checkpoint: each rank writes its own
+    shard file, no rank gathers the whole state; every file is in the manifest."""
+    final = runs["a_final"]
+    manifest = json.loads((final / "MANIFEST.json").read_text())["files"]
+    on_disk = sorted(str(p.relative_to(final)) for p in final.rglob("*") if p.is_file() and p.name != "MANIFEST.json")
+    assert sorted(manifest) == on_disk
+    meta = json.loads((final / "meta.json").read_text())
+    if runs["strategy"] == "fsdp":
+        assert meta["state"] == "sharded" and not (final / "state.pt").exists()
+        shards = sorted(p.name for p in (final / "dcp").glob("*.distcp"))
+        assert shards == ["__0_0.distcp", "__1_0.distcp"] and (final / "dcp" / ".metadata").exists()
+    else:
+        assert meta["state"] == "full" and not (final / "dcp").exists()
+    assert (final / "model.pt").exists()  # the final checkpoint carries whole weights either way
+
+
+@pytest.mark.slow
+def test_fsdp_checkpoint_resumes_on_another_world_size(runs: dict[str, Any], tmp_path: Path) -> None:
+    """DCP reshards on load: two ranks' shards resume in a single process."""
+    if runs["strategy"] != "fsdp":
+        pytest.skip("resharding is a property of the sharded (FSDP) format")
+    import shutil
+
+    run = tmp_path / "ckpt"
+    shutil.copytree(runs["a_final"], run / runs["a_final"].name)
+    proc = _single("--strategy", "fsdp", *TINY, "--steps", str(STEPS + 2), "--checkpoint-dir", str(run),
+                   "--stats-out", str(tmp_path / "m.json"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert (m["resumed_from_step"], m["steps"], m["world_size"]) == (STEPS, STEPS + 2, 1)
+    # The first step after resuming starts from trained weights, not from a fresh model.
+    assert m["initial_loss"] < 0.8 * runs["a_metrics"]["initial_loss"], (m, runs["a_metrics"]["initial_loss"])
 
 
 BAD_CONFIGS = [

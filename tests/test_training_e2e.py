@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ if importlib.util.find_spec("torch") is None:
 
 RUN_STEPS = ["--set", "steps=16", "--set", "batch-size=8", "--set", "seq-len=64", "--set", "checkpoint-every=4",
              "--set", "log-every=4", "--set", "precision=fp32", "--set", "keep-checkpoints=0",
-             "--set", "device=cpu"]
+             "--set", "device=cpu", "--set", "nproc-per-node=2"]  # two ranks: sharded checkpoints
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -102,25 +101,16 @@ def e2e(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     results["b2"] = _finish(_start(argv_b, env, root / "b2.log"), root / "b2.log")  # Argo's retry: same command
     results["metrics_a"] = _fetch_metrics(template, root / "a", "support-chat-training-a", env)
     results["metrics_b"] = _fetch_metrics(template, root / "b", "support-chat-training-b", env)
-    results["repo"], results["root"] = repo, root
+    results["repo"], results["root"], results["argv_b"], results["env"] = repo, root, argv_b, env
     return results
 
 
-_TENSORS_EQUAL = """
-    import io, json, sys, torch
-    a, b = (torch.load(io.BytesIO(open(p, "rb").read()), weights_only=True) for p in sys.argv[1:3])
-    def flat(x, path=""):
-        if isinstance(x, torch.Tensor):
-            return {path: x}
-        if isinstance(x, dict):
-            return {k: v for key in x for k, v in flat(x[key], f"{path}/{key}").items()}
-        if isinstance(x, (list, tuple)):
-            return {k: v for i, item in enumerate(x) for k, v in flat(item, f"{path}/{i}").items()}
-        return {path: x}
-    fa, fb = flat(a), flat(b)
-    diff = [k for k in fa if k not in fb or (torch.equal(fa[k], fb[k]) if isinstance(fa[k], torch.Tensor) else fa[k] == fb[k]) is False]
-    print(json.dumps({"diff": diff + sorted(set(fb) - set(fa)), "tensors": sum(isinstance(v, torch.Tensor) for v in fa.values())}))
-"""
+def _download(s3_server: Any, prefix: str, dest: Path) -> Path:
+    for key in s3_server.keys("checkpoints", prefix):
+        path = dest / key[len(prefix):]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(s3_server.read("checkpoints", key))
+    return dest
 
 
 @pytest.mark.slow
@@ -146,19 +136,42 @@ def test_sigterm_to_the_launcher_exits_143_after_a_checkpoint(e2e: dict[str, Any
 
 
 @pytest.mark.slow
+def test_a_damaged_shard_in_the_bucket_falls_back_to_the_previous_checkpoint(e2e: dict[str, Any], s3_server: Any,
+                                                                             tmp_path: Path) -> None:
+    """One flipped bit in rank 0's shard of the last checkpoint: the ranks verify their
+    shares of the manifest, the damage is reported once, and the run resumes one back."""
+    prefix = "support-chat/dev/support-chat-training-b/"
+    # Keep a copy of the intact run for the bit-identity test, which may run later.
+    for key in s3_server.keys("checkpoints", prefix):
+        s3_server.client().copy_object(Bucket="checkpoints", Key=key.replace(prefix, prefix[:-1] + "-copy/", 1),
+                                       CopySource={"Bucket": "checkpoints", "Key": key})
+    run = "support-chat/dev/support-chat-training-b-copy/"
+    shard = f"{run}step-00000016/dcp/__0_0.distcp"
+    data = bytearray(s3_server.read("checkpoints", shard))
+    data[len(data) // 2] ^= 0x01
+    s3_server.client().put_object(Bucket="checkpoints", Key=shard, Body=bytes(data))
+    argv = [a.replace("support-chat-training-b", "support-chat-training-b-copy") for a in e2e["argv_b"]]
+    code, log = _finish(_start(argv, e2e["env"], tmp_path / "retry.log"), tmp_path / "retry.log")
+    assert code == 0, log[-3000:]
+    warnings = [line for line in log.splitlines() if "skipping damaged checkpoint" in line]
+    assert len(warnings) == 1 and "step-00000016" in warnings[0], warnings
+    assert "dcp/__0_0.distcp does not match its sha256" in warnings[0]
+    assert f"resumed from s3://checkpoints/{run}step-00000012 at step 12" in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.slow
 def test_retry_resumes_from_the_bucket_bit_identical(e2e: dict[str, Any], s3_server: Any, tmp_path: Path) -> None:
     code, log = e2e["b2"]
     assert code == 0, log[-3000:]
     assert "resumed from s3://checkpoints/support-chat/dev/support-chat-training-b/step-" in log
-    paths = []
-    for run in ("a", "b"):
-        key = f"support-chat/dev/support-chat-training-{run}/step-00000016/state.pt"
-        paths.append(tmp_path / f"{run}.pt")
-        paths[-1].write_bytes(s3_server.read("checkpoints", key))
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_TENSORS_EQUAL), *map(str, paths)],
+    folders = [_download(s3_server, f"support-chat/dev/support-chat-training-{run}/step-00000016/", tmp_path / run)
+               for run in ("a", "b")]
+    assert sorted(p.name for p in (folders[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "checkpoint_state.py"), *map(str, folders)],
                           env=_env({}), capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout)
+    result = json.loads(proc.stdout.splitlines()[-1])
     assert result["diff"] == [] and result["tensors"] > 20
     a, b = (json.loads(e2e[f"metrics_{r}"].read_text()) for r in ("a", "b"))
     assert (a["final_loss"], a["eval_loss"]) == (b["final_loss"], b["eval_loss"])

@@ -16,10 +16,12 @@ __all__ = [
     "SCHEMES",
     "exists",
     "filesystem",
+    "fsspec_options",
     "is_local",
     "is_remote",
     "join",
     "listdir",
+    "local_path",
     "read_bytes",
     "remove",
     "remove_tree",
@@ -45,15 +47,24 @@ def filesystem(uri: str) -> tuple[Any, str]:
     scheme = _scheme(uri)
     if scheme not in SCHEMES:
         raise ValueError(f"{uri}: unsupported scheme '{scheme}://' (supported: s3://, gs://, file:// or a local path)")
-    options: dict[str, Any] = {}
-    if scheme == "s3":
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        if endpoint:
-            options["client_kwargs"] = {"endpoint_url": endpoint}
     if scheme == "file":
-        return fsspec.filesystem("file"), uri.split("://", 1)[1] if "://" in uri else uri
-    fs, path = fsspec.core.url_to_fs(uri, **options)
+        return fsspec.filesystem("file"), local_path(uri)
+    fs, path = fsspec.core.url_to_fs(uri, **fsspec_options(uri))
     return fs, path
+
+
+def fsspec_options(uri: str) -> dict[str, Any]:
+    """Storage options for fsspec beyond what s3fs/gcsfs read themselves: the S3 endpoint
+    from `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` (older s3fs releases ignore both)."""
+    if _scheme(uri) != "s3":
+        return {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    return {"client_kwargs": {"endpoint_url": endpoint}} if endpoint else {}
+
+
+def local_path(uri: str) -> str:
+    """The path of a local or `file://` URI."""
+    return uri.split("://", 1)[1] if "://" in uri else uri
 
 
 def is_local(fs: Any) -> bool:

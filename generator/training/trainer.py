@@ -289,7 +289,7 @@ def _save(cfg: TrainConfig, env: Dist, step: int, model: nn.Module, optimizer: t
     if cfg.run_dir is None:
         return
     uri = ckpt.save_checkpoint(cfg.run_dir, step, model, optimizer, _meta(cfg, env), keep=cfg.keep_checkpoints,
-                               ctrl=env.ctrl, final=final)
+                               ctrl=env.ctrl, final=final, shard=cfg.strategy == "fsdp")
     if env.rank == 0:
         log.info("checkpoint %s", uri)
 
@@ -314,7 +314,7 @@ def _maybe_resume(cfg: TrainConfig, env: Dist, model: nn.Module, optimizer: torc
     if found["data"] != saved["data"] or found["world_size"] != env.world:
         log.warning("resuming %s with different data settings or world size: batches will not match an "
                     "uninterrupted run", uri)
-    resumed = ckpt.load_checkpoint(uri, model, optimizer)
+    resumed = ckpt.load_checkpoint(uri, model, optimizer, env.ctrl)
     if env.rank == 0:
         log.info("resumed from %s at step %d", uri, resumed.step)
     return resumed.step

@@ -195,3 +195,52 @@ def test_storage_the_trainer_cannot_reach_is_a_spec_error(example_repo: Path, cl
     code, _, err = cli("-C", str(example_repo), "render")
     assert code == 2 and message in err
     assert f"models/support-chat.yaml:{line}:" in err and err.count(message) == 1
+
+
+RELEASE_PAIRS = [("3.6.0", "0.5.0"), ("3.7.3", "0.6.0"), ("4.0.1", "0.7.0"), ("4.1.0", "0.8.0"), ("4.1.2", "0.9.1")]
+
+
+@pytest.mark.parametrize(("argo", "jobset"), RELEASE_PAIRS)
+def test_check_validates_against_the_crds_of_the_declared_releases(example_repo: Path, cli: Any, argo: str,
+                                                                    jobset: str) -> None:
+    """What each declared release renders passes `check` against that release's CRDs."""
+    _set_cluster(example_repo, "prod", argoWorkflows=argo, jobset=jobset)
+    code, out, err = cli("-C", str(example_repo), "check", "--format", "json", "--no-cache")
+    assert code == 0, out + err
+
+
+@pytest.mark.parametrize(("releases", "render_for", "unknown"), [
+    ({"argo-workflows": "4.0.10"}, {"argoWorkflows": "4.1.0"}, "pendingTimeout"),
+    ({"argo-workflows": "3.6.0"}, {"argoWorkflows": "3.7.0"}, "cap"),
+])
+def test_a_field_newer_than_the_declared_argo_release_is_unknown(example_repo: Path, cli: Any,
+                                                                 releases: dict[str, str], render_for: dict[str, str],
+                                                                 unknown: str) -> None:
+    """Before: `check` validated every environment against the newest CRDs it carried, so
+    a field the cluster's Argo does not know (it would drop it, or reject it under strict
+    field validation) passed."""
+    _set_cluster(example_repo, "prod", **render_for)
+    _render(example_repo, cli)
+    doc = _load(example_repo, CHAT)
+    assert SchemaRegistry("1.33").validate(doc) == []  # the newest schemas know the field
+    problems = SchemaRegistry("1.33", releases=releases).validate(doc)
+    assert any(f"unknown field(s): {unknown}" in p.message for p in problems), problems
+
+
+def test_jobset_failure_rules_are_unknown_to_jobset_0_5(example_repo: Path, cli: Any) -> None:
+    _set_cluster(example_repo, "prod", jobset="0.8.0")
+    _render(example_repo, cli)
+    jobset = _jobset(_load(example_repo, CHAT))
+    assert SchemaRegistry("1.33", releases={"jobset": "0.8.2"}).validate(jobset) == []
+    problems = SchemaRegistry("1.33", releases={"jobset": "0.5.0"}).validate(jobset)
+    assert [p.path for p in problems] == ["spec.failurePolicy"] and "rules" in problems[0].message
+
+
+def test_a_release_older_than_the_vendored_schemas_is_one_line_exit_2(example_repo: Path, cli: Any) -> None:
+    _set_cluster(example_repo, "prod", argoWorkflows="3.5.8")
+    code, out, err = cli("-C", str(example_repo), "check", "--no-cache")
+    assert code == 2 and out == "", out + err
+    line = next(i for i, text in enumerate((example_repo / "environments/prod/environment.yaml").read_text()
+                                           .splitlines(), 1) if "argoWorkflows" in text)
+    assert err.count("\n") == 1 and f"environments/prod/environment.yaml:{line}:" in err
+    assert "cluster.argoWorkflows: argo-workflows 3.5.8 is older than any release" in err and "3.6.19" in err

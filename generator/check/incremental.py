@@ -39,7 +39,7 @@ def _tools_digest(repo: Repository, options: CheckOptions) -> str:
 
 
 # Bumped when the checks themselves change (e.g. CEL rules added), so old entries miss.
-CHECKER_REVISION = "schemas+cel-1"
+CHECKER_REVISION = "schemas+cel+releases-2"
 
 
 def _engine_identity(options: CheckOptions) -> str:

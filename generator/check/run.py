@@ -17,16 +17,17 @@ from generator.check.documents import CheckDocument, collect_documents
 from generator.check.locate import locate_in_spec
 from generator.check.placeholders import RULES as PLACEHOLDER_RULES
 from generator.check.placeholders import placeholder_findings
-from generator.errors import Problem, SpecError
+from generator.errors import ModelopsError, Problem, SpecError
 from generator.findings import Finding, merge_places, sort_findings
 from generator.policy.engine import PolicySet, RuleResult
 from generator.policy.engines import DEFAULT_ENGINE
 from generator.policy.waivers import Waiver, apply_waivers, load_waivers, unknown_rules
 from generator.render.pipeline import RenderedFile
+from generator.render.training_context import RELEASED_PRODUCTS, crd_releases
 from generator.report.model import RuleInfo
-from generator.spec.load import Repository
+from generator.spec.load import Environment, Repository
 from generator.spec.model import ResolvedModel
-from generator.validate.schemas import SchemaRegistry, SchemaViolation
+from generator.validate.schemas import SchemaRegistry, SchemaViolation, release_for
 
 __all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "checked_waivers", "policy_input",
            "policy_inputs", "run_check"]
@@ -114,18 +115,34 @@ def _policy_finding(result: RuleResult, doc: CheckDocument, repo: Repository) ->
 
 
 def _schema_findings(documents: list[CheckDocument], repo: Repository, options: CheckOptions) -> list[Finding]:
-    registries: dict[str, SchemaRegistry] = {}
+    registries: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaRegistry] = {}
     findings = []
     for doc in documents:
         if not doc.has_schema:
             continue
         env = repo.environments.get(doc.environment)
         version = options.kubernetes_version or (env.kubernetes_version if env else "1.33")
-        if version not in registries:
-            registries[version] = SchemaRegistry(version, options.schema_dirs)
-        for violation in registries[version].validate(doc.document):
+        releases = _releases(env) if env else {}
+        key = (version, tuple(sorted(releases.items())))
+        if key not in registries:
+            registries[key] = SchemaRegistry(version, options.schema_dirs, releases=releases)
+        for violation in registries[key].validate(doc.document):
             findings.append(_schema_finding(doc, repo, violation))
     return findings
+
+
+def _releases(env: Environment) -> dict[str, str]:
+    """The controller releases the environment declares, each checked against the
+    schemas modelops carries (an older one is the environment file's error)."""
+    releases = crd_releases(env)
+    fields = {product: key for key, product in RELEASED_PRODUCTS.items()}
+    for product, declared in releases.items():
+        try:
+            release_for(product, declared)
+        except ModelopsError as error:
+            line, column = env.located.where(("cluster", fields[product]))
+            raise SpecError([Problem(env.path, line, column, f"cluster.{fields[product]}", str(error))]) from None
+    return releases
 
 
 def _schema_finding(doc: CheckDocument, repo: Repository, violation: SchemaViolation) -> Finding:

@@ -29,6 +29,8 @@ __all__ = [
     "retry_expression",
     "torchrun_command",
     "version_tuple",
+    "crd_releases",
+    "RELEASED_PRODUCTS",
 ]
 
 TRAINER_MODULE = "generator.training"
@@ -63,6 +65,17 @@ def cluster_features(env: Environment) -> dict[str, Any]:
         "backoffCap": argo >= (3, 7, 0),
         "jobsetFailureRules": jobset >= (0, 6, 0),
     }
+
+
+# The environment's `cluster` keys that name a controller whose CRDs are vendored per
+# release (generator/data/crds/releases/<product>/), so `check` validates against them.
+RELEASED_PRODUCTS = {"argoWorkflows": "argo-workflows", "jobset": "jobset"}
+
+
+def crd_releases(env: Environment) -> dict[str, str]:
+    """product -> the release the environment's cluster runs (declared or assumed)."""
+    cluster = {**DEFAULT_VERSIONS, **env.data.get("cluster", {})}
+    return {product: str(cluster[key]) for key, product in RELEASED_PRODUCTS.items()}
 
 
 def retry_expression(multi_node: bool) -> str:

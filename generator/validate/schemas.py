@@ -6,6 +6,12 @@ strict set for the environment's Kubernetes version. CRD schemas come from, in o
 `--schema-dir` folders (kubeconform layout `{group}/{kind}_{version}.json` or
 `{kind}_{version}.json`, or raw CRD YAML files), then the ones vendored with modelops
 (`generator/data/crds`, extracted from the upstream CRDs by scripts/vendor_crds.py).
+Argo Workflows and JobSet CRDs are vendored per release as well (`releases/<product>/
+<version>/`): given the releases a cluster runs (an environment's `cluster.argoWorkflows`
+and `cluster.jobset`), their kinds are validated against the newest vendored release of
+the same or an older minor version, so a field the cluster's controller does not know
+(`pendingTimeout` before Argo Workflows 4.1, `backoff.cap` before 3.7, JobSet
+`failurePolicy.rules` before 0.6) is an unknown field, as the API server would say.
 Unknown fields are violations unless the schema preserves unknown fields, as the API
 server prunes or (with strict field validation) rejects them.
 
@@ -20,7 +26,7 @@ import gzip
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,9 +42,10 @@ from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 from generator.validate.defaults import DefaultsPlan, defaults_plan, with_defaults
 
-__all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation"]
+__all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for", "vendored_releases"]
 
 VENDORED_CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
+RELEASES = VENDORED_CRDS / "releases"
 # Where the vendored CRDs carry CEL rules (scripts/vendor_crds.py writes it with the schemas).
 CEL_INDEX = VENDORED_CRDS / "cel-rules.json"
 MAX_ERRORS_PER_DOCUMENT = 20
@@ -153,8 +160,12 @@ def _group_version(api_version: str) -> tuple[str, str]:
 class SchemaRegistry:
     """Compiled validators by (apiVersion, kind). Thread-safe; compile on first use."""
 
-    def __init__(self, kubernetes_version: str = "1.33", schema_dirs: Iterable[Path] = (), strict: bool = True):
+    def __init__(self, kubernetes_version: str = "1.33", schema_dirs: Iterable[Path] = (), strict: bool = True,
+                 releases: Mapping[str, str] | None = None):
+        """`releases`: product (a folder under releases/, e.g. argo-workflows) -> the
+        version the cluster runs; its kinds are validated against that release's CRDs."""
         self.kubernetes_version = kubernetes_version.lstrip("v")
+        self.releases = dict(releases or {})
         self.strict = strict
         self.schema_dirs = [Path(d) for d in schema_dirs]
         for directory in self.schema_dirs:
@@ -200,13 +211,22 @@ class SchemaRegistry:
 
     # ----- CRDs -----
     def _cel_plan(self, group: str, version: str, kind: str, crd: dict[str, Any]) -> CelPlan | None:
-        path = self._crd_files.get((group, kind.lower(), version))
+        path = self._vendored(group, version, kind)
         from_schema_dir = any(_from_schema_dir(d, group, version, kind) is not None for d in self.schema_dirs)
         if path is not None and not from_schema_dir:
-            index = _cel_index()
-            if path.name in index:
-                return plan_from_paths(crd, index[path.name])
+            index, key = _cel_index(), path.relative_to(VENDORED_CRDS).as_posix()
+            if key in index:
+                return plan_from_paths(crd, index[key])
         return build_plan(crd)
+
+    def _vendored(self, group: str, version: str, kind: str) -> Path | None:
+        """The vendored schema file for a kind: the declared release's, else the newest."""
+        name = f"{group}_{kind.lower()}_{version}.json.gz"
+        for product, declared in sorted(self.releases.items()):
+            chosen = release_for(product, declared)
+            if chosen is not None and (RELEASES / product / chosen / name).is_file():
+                return RELEASES / product / chosen / name
+        return self._crd_files.get((group, kind.lower(), version))
 
     def _index_crd_files(self) -> dict[tuple[str, str, str], Path]:
         index: dict[tuple[str, str, str], Path] = {}
@@ -221,7 +241,7 @@ class SchemaRegistry:
             found = _from_schema_dir(directory, group, version, kind)
             if found is not None:
                 return strict_crd_schema(found) if self.strict else found
-        path = self._crd_files.get((group, kind.lower(), version))
+        path = self._vendored(group, version, kind)
         if path is None:
             return None
         schema = json.loads(gzip.decompress(path.read_bytes()))
@@ -252,6 +272,35 @@ class SchemaRegistry:
         return CompiledSchema(lambda: jsonschema_rs.validator_for(schema, registry=fast_registry,
                                                                   validate_formats=False),
                               jsonschema.Draft202012Validator(schema, registry=registry), build_plan(schema))
+
+
+@lru_cache(maxsize=8)
+def vendored_releases(product: str) -> tuple[str, ...]:
+    """The releases of `product` whose CRDs are vendored, oldest first."""
+    folder = RELEASES / product
+    found = [p.name for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+    return tuple(sorted(found, key=_version_key))
+
+
+@lru_cache(maxsize=64)
+def release_for(product: str, declared: str) -> str | None:
+    """The vendored release whose schemas stand for `declared`: the newest of the same or
+    an older minor version (CRDs change with minor releases). None when nothing is
+    vendored for the product; ModelopsError when `declared` is older than all of it."""
+    releases = vendored_releases(product)
+    if not releases:
+        return None
+    wanted = _version_key(declared)[:2]
+    fitting = [r for r in releases if _version_key(r)[:2] <= wanted]
+    if not fitting:
+        raise ModelopsError(f"{product} {declared} is older than any release whose schemas modelops carries "
+                            f"(oldest: {releases[0]})")
+    return fitting[-1]
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    parts = re.findall(r"\d+", text.lstrip("v").split("-", 1)[0])
+    return tuple(int(p) for p in (parts + ["0", "0", "0"])[:3])
 
 
 def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> dict[str, Any] | None:

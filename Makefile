@@ -25,12 +25,15 @@ demo: $(STAMP)
 	@echo "HTML report: build/report.html"
 	$(BIN)/python scripts/demo_promotion.py
 
-# Lint and types first: quiet when clean, so the test output is the only output.
+# Lint and types first: quiet when clean, so the test output is the only output. The suite
+# runs in TEST_JOBS processes; --dist loadfile keeps a file's tests (and its module-scoped
+# training runs and servers) in one process. TEST_JOBS=0 runs it in this process alone.
+TEST_JOBS ?= 2
 test: $(STAMP)
 	sh scripts/install-test-deps.sh
 	$(BIN)/ruff check --quiet generator tests bench scripts
 	$(BIN)/mypy --no-error-summary
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile
 
 render: $(STAMP)
 	$(BIN)/modelops render

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from generator.check.documents import CheckDocument, collect_documents
 from generator.check.locate import locate_in_spec
@@ -27,7 +27,9 @@ from generator.render.training_context import RELEASED_PRODUCTS, crd_releases
 from generator.report.model import RuleInfo
 from generator.spec.load import Environment, Repository
 from generator.spec.model import ResolvedModel
-from generator.validate.schemas import SchemaRegistry, SchemaViolation, release_for
+
+if TYPE_CHECKING:  # the schema stack (jsonschema, jsonschema-rs, CEL) loads when a document is checked
+    from generator.validate.schemas import SchemaRegistry, SchemaViolation
 
 __all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "checked_waivers", "policy_input",
            "policy_inputs", "run_check"]
@@ -115,6 +117,8 @@ def _policy_finding(result: RuleResult, doc: CheckDocument, repo: Repository) ->
 
 
 def _schema_findings(documents: list[CheckDocument], repo: Repository, options: CheckOptions) -> list[Finding]:
+    from generator.validate.schemas import SchemaRegistry
+
     registries: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaRegistry] = {}
     findings = []
     for doc in documents:
@@ -134,6 +138,8 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
 def _releases(env: Environment) -> dict[str, str]:
     """The controller releases the environment declares, each checked against the
     schemas modelops carries (an older one is the environment file's error)."""
+    from generator.validate.schemas import release_for
+
     releases = crd_releases(env)
     fields = {product: key for key, product in RELEASED_PRODUCTS.items()}
     for product, declared in releases.items():

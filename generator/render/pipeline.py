@@ -2,22 +2,24 @@
 
 `render_repository` is a pure function of the loaded repository and its blueprints: the
 same inputs give the same bytes on any machine. `check` consumes the documents directly;
-`render` hands the files to `generator.render.writer`.
+`render` hands the files to `generator.render.writer`. The template machinery (Jinja2,
+the serving extras) is imported when something is rendered: `check` answered from its
+cache only needs `RenderedFile`, and those imports were a third of its time.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import ModelopsError
-from generator.render.blueprints import Blueprints
-from generator.render.context import model_context
-from generator.render.serving_extras import serving_extras
 from generator.spec.load import Repository
 from generator.spec.model import Environment, ResolvedModel, resolve
 from generator.yamlio import dump_documents, load_all_fast
+
+if TYPE_CHECKING:
+    from generator.render.blueprints import Blueprints
 
 __all__ = ["HEADER_MARK", "RenderedFile", "header_for", "render_model", "render_pairs", "render_repository", "root_app"]
 
@@ -129,6 +131,9 @@ def _sync_policy(blueprints: Blueprints, team: str, ctx: dict[str, Any]) -> str:
 
 def render_model(resolved: ResolvedModel, blueprints: Blueprints) -> list[RenderedFile]:
     """Every file for one model in one environment."""
+    from generator.render.context import model_context
+    from generator.render.serving_extras import serving_extras
+
     ctx = model_context(resolved)
     team, env_name, name = resolved.metadata["team"], resolved.environment.name, resolved.name
     ctx["sync_policy"] = _sync_policy(blueprints, team, ctx)
@@ -171,6 +176,8 @@ def root_app(environment: Environment, blueprints: Blueprints) -> RenderedFile:
 
 def render_pairs(repo: Repository, pairs: Iterable[tuple[str, str]]) -> list[RenderedFile]:
     """Files for exactly these (environment, model) pairs; model "" is the environment's root app."""
+    from generator.render.blueprints import Blueprints
+
     blueprints = Blueprints(repo.root)
     blueprints.check_overrides({spec.team for spec in repo.models.values()})
     files: list[RenderedFile] = []

@@ -9,9 +9,10 @@ import difflib
 import os
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 from generator.errors import Problem
 from generator.yamlio import Located
@@ -53,6 +54,8 @@ def did_you_mean(word: str, choices: list[str]) -> str:
 @lru_cache(maxsize=8)
 def _validator(schema_id: str, schema_json: str) -> jsonschema.Draft7Validator:
     import json
+
+    import jsonschema  # on first use: a check answered from the spec cache never needs it
 
     return jsonschema.Draft7Validator(json.loads(schema_json))
 

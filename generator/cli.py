@@ -157,7 +157,8 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
-        parser.exit(message=_version_text() + "\n")
+        print(_version_text())  # on stdout, as argparse's own version action does
+        parser.exit()
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

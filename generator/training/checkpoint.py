@@ -67,7 +67,6 @@ __all__ = [
     "read_meta",
     "save_checkpoint",
     "step_uri",
-    "verify",
     "verify_together",
     "write_json",
 ]
@@ -109,15 +108,6 @@ def _steps(root: str) -> list[int]:
     return sorted((int(m.group(1)) for name in storage.listdir(root) if (m := _NAME.match(name))), reverse=True)
 
 
-def verify(uri: str, *, share: tuple[int, int] = (0, 1)) -> str | None:
-    """None when the checkpoint at `uri` is complete and intact, else what is wrong with it.
-    `share` (index, count) checks only every count-th file, starting at index."""
-    manifest = _read_manifest(uri)
-    if isinstance(manifest, str):
-        return manifest
-    return _verify_files(uri, manifest, share)
-
-
 def _read_manifest(uri: str) -> dict[str, Any] | str:
     """The manifest's file table, or what is wrong with the manifest."""
     try:
@@ -144,8 +134,9 @@ def _verify_files(uri: str, files: dict[str, Any], share: tuple[int, int]) -> st
 
 
 def verify_together(uri: str, ctrl: Any) -> str | None:
-    """`verify` run collectively: rank 0 reads the manifest, every rank checks its share of
-    the files (no rank reads a whole sharded checkpoint), and all return the same answer."""
+    """None when the checkpoint at `uri` is complete and intact, else what is wrong with it.
+    Collective: rank 0 reads the manifest, every rank checks its share of the files (no
+    rank reads a whole sharded checkpoint), and all return the same answer."""
     world = dist.get_world_size()
     manifest = _read_manifest(uri) if dist.get_rank() == 0 else None
     manifest = _broadcast_object(manifest, ctrl)

@@ -42,7 +42,7 @@ from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 from generator.validate.defaults import DefaultsPlan, defaults_plan, with_defaults
 
-__all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for", "vendored_releases"]
+__all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for"]
 
 VENDORED_CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
 RELEASES = VENDORED_CRDS / "releases"

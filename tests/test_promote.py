@@ -10,6 +10,7 @@ import pytest
 from generator.gitops.spec_edit import set_release
 from tests.conftest import copy_example
 from tests.emulators.forge import ForgeEmulator
+from tests.lifecycle_helpers import repo_with_remote
 
 TOKEN = "ghp_test0123456789abcdefTOKEN"
 REPO = "acme/gitops"
@@ -30,13 +31,7 @@ def forge():
 def setup(tmp_path, monkeypatch):
     """A bare remote and a clone holding the example repository on main."""
     remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--bare", "--quiet", "-b", "main", str(remote))
-    work = copy_example(tmp_path / "work")
-    git(work, "init", "--quiet", "-b", "main")
-    git(work, "add", "-A")
-    git(work, "commit", "--quiet", "-m", "initial")
-    git(work, "remote", "add", "origin", remote.as_uri())
-    git(work, "push", "--quiet", "origin", "main")
+    work, remote = repo_with_remote(copy_example(tmp_path / "work"), remote)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     return work, remote
 

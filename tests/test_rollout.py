@@ -12,6 +12,7 @@ from generator.gitops.live_metrics import live_metrics
 from generator.spec.load import load_repository
 from tests.conftest import copy_example
 from tests.emulators.forge import ForgeEmulator
+from tests.lifecycle_helpers import repo_with_remote
 from tests.prometheus_fixture import ModelServer, prometheus, wait_for_series
 from tests.test_promote import REPO, TOKEN, bump_dev, git
 
@@ -61,15 +62,10 @@ def _tune(work: Path) -> None:
 @pytest.fixture
 def setup(tmp_path, monkeypatch, metrics, cli):
     remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "--bare", "--quiet", "-b", "main", str(remote))
     work = copy_example(tmp_path / "work")
     _tune(work)
     assert cli("-C", str(work), "render")[0] == 0
-    git(work, "init", "--quiet", "-b", "main")
-    git(work, "add", "-A")
-    git(work, "commit", "--quiet", "-m", "initial")
-    git(work, "remote", "add", "origin", remote.as_uri())
-    git(work, "push", "--quiet", "origin", "main")
+    repo_with_remote(work, remote)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("MODELOPS_PROMETHEUS_URL", metrics)
     return work, remote

@@ -182,16 +182,12 @@ def test_metrics_feed_promote(e2e: dict[str, Any], cli: Any, tmp_path: Path, mon
     """`promote --metrics FILE` reads the run's metrics JSON as written and gates on it
     (support-chat's promotion.metrics: eval_loss <= 2.1, which a 16-step tiny run misses)."""
     from tests.emulators.forge import ForgeEmulator
-    from tests.test_promote import TOKEN, git, promote_args
+    from tests.lifecycle_helpers import git, repo_with_remote
+    from tests.test_promote import TOKEN, promote_args
 
     metrics = json.loads(e2e["metrics_a"].read_text())
     remote, work = tmp_path / "remote.git", e2e["repo"]
-    git(tmp_path, "init", "--bare", "--quiet", "-b", "main", str(remote))
-    git(work, "init", "--quiet", "-b", "main")
-    git(work, "add", "-A")
-    git(work, "commit", "--quiet", "-m", "initial")
-    git(work, "remote", "add", "origin", remote.as_uri())
-    git(work, "push", "--quiet", "origin", "main")
+    repo_with_remote(work, remote)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     with ForgeEmulator(token=TOKEN, repos=("acme/gitops",)) as forge:
         code, _, err = cli("-C", str(work), *promote_args(forge, "support-chat", "--to", "staging",

@@ -1,8 +1,10 @@
 """The one YAML module: position-aware safe loading, and one dumper with fixed options.
 
-Loading uses ruamel.yaml's round-trip loader (YAML 1.2: `yes`, `no`, `on` stay strings)
-only to learn line/column of every key; values are then converted to plain Python with
-a node budget, so an alias/anchor bomb is an error instead of an out-of-memory.
+Loading reads line/column of every key and value from ruamel.yaml's node tree (YAML 1.2:
+`yes`, `no`, `on` stay strings), composed by its C parser, and converts the nodes to plain
+Python with a node budget, so an alias/anchor bomb is an error instead of an out-of-memory.
+What that fast path does not handle itself (merge keys, duplicate keys, syntax and value
+errors) goes through ruamel's round-trip loader, which gives the errors their wording.
 Dumping always goes through `dump_documents`, so every rendered file has the same style.
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError
 
@@ -205,8 +208,100 @@ def _syntax_problem(file: str, error: YAMLError) -> Problem:
     return Problem(file, line, col, "", f"YAML syntax error: {detail}")
 
 
+_STR, _NULL, _MERGE = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"
+
+
+class _NotPlain(Exception):
+    """A construct the node walk leaves to the round-trip loader (merge or duplicate keys, errors)."""
+
+
+class _NodeConverter:
+    """Composed nodes to plain data, positions from the nodes' marks, within a node budget.
+
+    Scalars other than strings and nulls are built by ruamel's round-trip constructor, so
+    every value (timestamps, `0o17`, tagged scalars) comes out exactly as the round-trip
+    loader gives it."""
+
+    def __init__(self, located: Located, constructor: Any):
+        self.located = located
+        self.constructor = constructor
+        self.count = 0
+
+    def convert(self, node: Node, path: PathTuple) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError([Problem(self.located.file, 1, 1, "", f"document expands to more than {MAX_NODES} "
+                                     "nodes (YAML alias/anchor bomb?); refusing to load")])
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            out = []
+            for index, item in enumerate(node.value):
+                self.located.positions[path + (index,)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+                out.append(self.convert(item, path + (index,)))
+            return out
+        return self._scalar(node)
+
+    def _mapping(self, node: MappingNode, path: PathTuple) -> dict:
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
+                raise _NotPlain
+            key = self._scalar(key_node)
+            if not isinstance(key, str) or key in out:
+                raise _NotPlain
+            child = path + (key,)
+            self.located.key_positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.located.positions[child] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
+            out[key] = self.convert(value_node, child)
+        return out
+
+    def _scalar(self, node: Node) -> Any:
+        if not isinstance(node, ScalarNode):
+            raise _NotPlain
+        if node.tag == _STR:
+            return node.value
+        if node.tag == _NULL:
+            return None
+        try:
+            return _plain_scalar(self.constructor.construct_object(node, deep=True))
+        except (YAMLError, ValueError, TypeError) as error:
+            raise _NotPlain from error
+
+
+def _load_from_nodes(text: str, file: str) -> list[Located] | None:
+    """The documents through the C parser's node tree; None when the round-trip loader
+    must decide (see `_NotPlain`)."""
+    try:
+        nodes = list(_yaml_composer().compose_all(text))
+    except YAMLError:
+        return None
+    constructor = _yaml_rt().constructor
+    documents = []
+    try:
+        for node in nodes:
+            located = Located(file=file, data=None)
+            located.data = _NodeConverter(located, constructor).convert(node, ()) if node is not None else None
+            documents.append(located)
+    except _NotPlain:
+        return None
+    return documents
+
+
+def _yaml_composer() -> YAML:
+    # typ "safe" with ruamel.yaml.clib: libyaml composes, ruamel's YAML 1.2 resolver tags
+    return YAML(typ="safe", pure=not HAVE_CLIB)
+
+
 def load_located(text: str, file: str) -> list[Located]:
     """Every document in `text`, as plain data with positions. Raises SpecError on bad YAML."""
+    documents = _load_from_nodes(text, file)
+    if documents is not None:
+        return documents
+    return _load_round_trip(text, file)
+
+
+def _load_round_trip(text: str, file: str) -> list[Located]:
     try:
         raw_documents = list(_yaml_rt().load_all(text))
     except YAMLError as error:

@@ -166,7 +166,7 @@ def _cache_key(path: Path, display: str, kind: str) -> str:
 def _load_checked(path: Path, display: str, kind: str, cache: CacheFile | None,
                   parsed: dict[str, Parsed] | None = None, key: str = "") -> Parsed:
     """One document, schema-checked. With a cache, a file whose bytes were seen valid before
-    is not parsed again (ruamel's position-tracking parser is the slow part of a large repo);
+    is not parsed again (parsing with positions is the slow part of loading a large repo);
     `parsed` holds documents already parsed ahead (`_parse_ahead`), `key` the cache key
     when the caller computed it already."""
     key = key or (_cache_key(path, display, kind) if cache is not None else "")
@@ -186,15 +186,16 @@ def _load_checked(path: Path, display: str, kind: str, cache: CacheFile | None,
 
 SPEC_CACHE_SHARDS = 16  # one changed spec rewrites a sixteenth of the parsed-spec cache
 
-# Below this many unparsed specs, starting processes costs more than parsing them here.
-PARSE_AHEAD_MIN = 200
+# Below this many unparsed specs, starting processes costs more than parsing them here
+# (about 2 ms a spec: libyaml composes, jsonschema-rs validates; a worker starts in 0.4 s).
+PARSE_AHEAD_MIN = 500
 
 
 def _parse_ahead(files: list[tuple[Path, str]], cache: CacheFile | None,
                  keys: dict[str, str] | None = None) -> dict[str, Parsed]:
     """Specs the cache does not hold, parsed in worker processes when there are many: on a
-    fresh clone of a large repository the parse is most of a first run's start-up (about
-    6 ms a spec in ruamel's pure-Python parser). `keys`: display name -> cache key."""
+    fresh clone of a large repository the parse is most of a first run's start-up.
+    `keys`: display name -> cache key."""
     workers = min(4, os.cpu_count() or 1)
     if len(files) < PARSE_AHEAD_MIN or workers < 2:
         return {}

@@ -1,0 +1,77 @@
+"""`load_located` reads specs through libyaml's node tree; the round-trip loader decides the rest.
+
+The two paths must agree exactly: the same values, the same line:column for every key
+and value, and the same error for every mistake, whichever path handled the text.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator import yamlio
+from generator.errors import SpecError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONSTRUCTS = {
+    "scalars": "a: 017\nb: 0o17\nc: yes\nd: on\ne: ~\nf: 1e3\ng: .inf\nh: 0x1F\ni: 1_000\nj: 1:20\nk: -0\n",
+    "quoted": "a: 'yes'\nb: \"017\"\nc: ''\n",
+    "timestamps": "a: 2027-01-31\nb: 2027-01-31T10:00:00Z\n",
+    "tags": "a: !custom x\nb: !!binary aGk=\nc: !!str 3\nd: !!float 3\n",
+    "flow": "a: [1, {b: 2}]\nc: {min: 2, max: 6}\n",
+    "blocks": "a: |\n  line1\n  line2\nb: >\n  folded\n  text\n",
+    "documents": "a: 1\n---\n---\nb: [x]\n",
+    "anchors": "a: &x [1, 2]\nb: *x\n",
+    "top-level list": "- a\n- b: 1\n  c: 2\n",
+    "empty": "",
+    # left to the round-trip loader
+    "merge key": "x: &x {b: 1}\ny:\n  <<: *x\n  c: 2\n",
+    "complex key": "? [a]\n: 1\n",
+    "duplicate key": "a: 1\na: 2\n",
+    "null key": "~: 1\n",
+    "integer key": "1: a\n",
+    "impossible date": "a: 2027-02-30\n",
+    "tab": "a:\n\tb: 1\n",
+    "indentation": "metadata:\n  name: bad\n team: x\n",
+    "unclosed": "a: [1, 2\n",
+    "missing colon": "a b\nc: d\n",
+}
+
+
+def _outcome(load, text: str) -> object:
+    try:
+        return [(d.data, d.positions, d.key_positions) for d in load(text, "f.yaml")]
+    except SpecError as error:
+        return [str(problem) for problem in error.problems]
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
+def test_node_path_agrees_with_the_round_trip_loader(name: str) -> None:
+    text = CONSTRUCTS[name]
+    assert _outcome(yamlio.load_located, text) == _outcome(yamlio._load_round_trip, text)
+
+
+def test_the_shipped_specs_and_environments_take_the_node_path_and_agree() -> None:
+    files = sorted([*ROOT.glob("models/*.yaml"), *ROOT.glob("environments/*/environment.yaml")])
+    assert len(files) >= 6
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        fast = yamlio._load_from_nodes(text, path.name)
+        assert fast is not None, path  # plain specs never need the slow loader
+        assert _outcome(lambda t, f, fast=fast: fast, text) == _outcome(yamlio._load_round_trip, text), path
+
+
+def test_positions_point_at_keys_and_values() -> None:
+    [doc] = yamlio.load_located("model:\n  name: x\n  list:\n    - 1\n    - {a: b}\n", "f.yaml")
+    assert doc.key_positions[("model", "name")] == (2, 3)
+    assert doc.positions[("model", "name")] == (2, 9)
+    assert doc.positions[("model", "list", 1)] == (5, 7)
+    assert doc.positions[("model", "list", 1, "a")] == (5, 11)
+
+
+def test_an_alias_bomb_is_refused_on_the_node_path() -> None:
+    text = "a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcde", "bcdef", strict=True))
+    with pytest.raises(SpecError, match="alias/anchor bomb"):
+        yamlio.load_located(text, "f.yaml")

@@ -144,7 +144,7 @@ def median_of(runs: int, measure: Callable[[int], tuple[float, dict[str, float],
 
 
 def report(label: str, elapsed: float, stages: dict[str, float], documents: int, peak: int = 0) -> None:
-    counts = ("workers", "cached-pairs")
+    counts = ("workers", "cached-pairs", "pairs", "answered-whole")
     parts = ", ".join(f"{k} {int(v)}" if k in counts else f"{k} {v:.2f}s" for k, v in stages.items())
     rate = documents / elapsed if elapsed else 0.0
     memory = f"  peak RSS {peak / 2**20:6.0f} MiB" if peak else ""

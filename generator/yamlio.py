@@ -373,6 +373,61 @@ for _first, _resolvers in list(_FastLoader.yaml_implicit_resolvers.items()):
         for tag, regexp in _resolvers]
 
 
+def _plain_documents(text: str) -> list[Any] | None:
+    """PyYAML's result for `text`, built from libyaml's nodes without the constructor's
+    generator machinery (a fifth of the parse for Helm's and the blueprints' output).
+    Strings and nulls are read off the nodes; other scalars go through the constructor.
+    An alias gives the same object, as PyYAML's does. None for merge keys, recursive
+    aliases and keys that are not scalars: the constructor handles those."""
+    loader = _FastLoader(text)
+    built: dict[int, Any] = {}
+    in_progress: set[int] = set()
+
+    def build(node: Any) -> Any:
+        tag = node.tag
+        if tag == _STR and node.__class__ is pyyaml.ScalarNode:
+            return node.value
+        if tag == _NULL and node.__class__ is pyyaml.ScalarNode:
+            return None
+        if node.__class__ is pyyaml.ScalarNode:
+            return loader.construct_object(node, deep=True)
+        key = id(node)
+        if key in built:
+            return built[key]
+        if key in in_progress:
+            raise _NotPlain
+        in_progress.add(key)
+        value: Any
+        if node.__class__ is pyyaml.MappingNode and tag == _MAP:
+            value = {}
+            for key_node, value_node in node.value:
+                if key_node.__class__ is not pyyaml.ScalarNode or key_node.tag == _MERGE:
+                    raise _NotPlain
+                value[build(key_node)] = build(value_node)
+        elif node.__class__ is pyyaml.SequenceNode and tag == _SEQ:
+            value = [build(item) for item in node.value]
+        else:
+            raise _NotPlain  # a tagged collection (!!set, !!omap, a local tag): the constructor decides
+        in_progress.discard(key)
+        built[key] = value
+        return value
+
+    try:
+        documents = []
+        while loader.check_node():
+            root = loader.get_node()  # holds its nodes, so their ids stay unique while it is built
+            built.clear()  # anchors do not reach past their document
+            documents.append(build(root))
+        return documents
+    except _NotPlain:
+        return None
+    finally:
+        loader.dispose()
+
+
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
 def load_one_fast(text: str) -> Any:
     """One document through libyaml with YAML 1.2 scalars; raises yaml.YAMLError.
 
@@ -387,7 +442,10 @@ def load_all_fast(text: str, file: str) -> list[Any]:
     specs, with their positions and error locations, go through `load_located`.
     """
     try:
-        return [doc for doc in pyyaml.load_all(text, Loader=_FastLoader) if doc is not None]
+        documents = _plain_documents(text)
+        if documents is None:  # what the node walk leaves to PyYAML's constructor
+            documents = list(pyyaml.load_all(text, Loader=_FastLoader))
+        return [doc for doc in documents if doc is not None]
     except pyyaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

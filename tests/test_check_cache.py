@@ -83,3 +83,62 @@ def test_findings_located_from_cached_specs_match_a_fresh_parse(example_repo, cl
     assert located == [(f["rule"], f["file"], f["line"], f["column"]) for f in fresh["findings"]]
     assert any(rule == "MO-IMG-003" and file == "models/churn-scorer.yaml" and line > 1
                for rule, file, line, _ in located)
+
+
+def _answered_whole(err: str) -> bool:
+    return "timing: answered-whole: 1" in err
+
+
+def test_an_unchanged_repository_is_answered_whole_with_the_same_report(example_repo, cli):
+    spec = example_repo / "models/churn-scorer.yaml"
+    spec.write_text(spec.read_text().replace("registry.example.com/growth", "docker.io/growth"))
+    code1, out1, err1 = cli("-C", str(example_repo), "check", "--format", "json", "--timings")
+    code2, out2, err2 = cli("-C", str(example_repo), "check", "--format", "json", "--timings")
+    assert not _answered_whole(err1) and _answered_whole(err2)
+    assert "timing: cached-pairs: 12" in err2
+    assert (code2, json.loads(out2)) == (code1, json.loads(out1)) and code1 == 1
+    # another selection is another run: checked from the pair cache, then remembered
+    _, _, err3 = cli("-C", str(example_repo), "check", "--format", "json", "--timings", "--env", "dev")
+    assert not _answered_whole(err3)
+
+
+def test_any_input_or_tool_change_is_not_answered_whole(example_repo, cli):
+    _check(cli, example_repo)
+    edits = [
+        ("models/churn-scorer.yaml", lambda t: t.replace("registry.example.com/growth", "docker.io/growth")),
+        ("environments/dev/environment.yaml", lambda t: t + "\n"),
+        ("blueprints/templates/app-serving.yaml.j2", lambda t: t + "\n"),
+    ]
+    for name, edit in edits:
+        path = example_repo / name
+        path.write_text(edit(path.read_text()))
+        _, _, err = cli("-C", str(example_repo), "check", "--format", "json", "--timings")
+        assert not _answered_whole(err), name
+        _, _, err = cli("-C", str(example_repo), "check", "--format", "json", "--timings")
+        assert _answered_whole(err), name
+
+
+def test_a_linked_spec_is_never_answered_whole(example_repo, cli):
+    spec = example_repo / "models/churn-scorer.yaml"
+    kept = example_repo / "specs/churn-scorer.yaml"
+    kept.parent.mkdir()
+    spec.rename(kept)
+    spec.symlink_to(kept)
+    for _ in range(2):
+        code, _, err = cli("-C", str(example_repo), "check", "--format", "json", "--timings")
+        assert code in (0, 1) and not _answered_whole(err)
+
+
+def test_waivers_apply_to_a_remembered_result_on_the_day_it_runs(example_repo, cli):
+    spec = example_repo / "models/churn-scorer.yaml"
+    spec.write_text(spec.read_text().replace("registry.example.com/growth", "docker.io/growth"))
+    _check(cli, example_repo, "--today", "2027-01-01")
+    (example_repo / "waivers.yaml").write_text(
+        "waivers:\n  - rule: MO-IMG-003\n    models: [churn-scorer]\n    reason: mirror pending\n"
+        "    owner: ml@example.com\n    expires: 2027-01-31\n")
+    code, out, err = cli("-C", str(example_repo), "check", "--format", "json", "--timings", "--today", "2027-01-15")
+    waived = [f for f in json.loads(out)["findings"] if f["rule"] == "MO-IMG-003"]
+    assert _answered_whole(err) and waived and all(f["waived"] for f in waived)
+    code, out, err = cli("-C", str(example_repo), "check", "--format", "json", "--timings", "--today", "2027-02-01")
+    assert _answered_whole(err) and code == 1
+    assert any(f["rule"] != "MO-IMG-003" and "expired" in f["message"] for f in json.loads(out)["findings"])

@@ -18,7 +18,7 @@ class Tty(io.StringIO):
 
 def _run(stream, **flags):
     repo = load_repository(ROOT)
-    options = CheckOptions(policy_dirs=default_policy_dirs(repo),
+    options = CheckOptions(policy_dirs=default_policy_dirs(repo.root),
                            progress=lambda total: Progress(total, "policies", stream=stream, environ={}, **flags))
     return run_check(repo, render_repository(repo, ["dev"]), options)
 

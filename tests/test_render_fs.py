@@ -83,3 +83,14 @@ def test_folder_named_like_a_spec(example_repo: Path, cli) -> None:
     (example_repo / "models/folder.yaml").mkdir()
     err = _one_line_error(*cli("-C", str(example_repo), "check"))
     assert "models/folder.yaml: not a regular file" in err
+
+
+def test_a_models_folder_linked_outside_the_repository_is_refused(example_repo: Path, tmp_path: Path, cli) -> None:
+    outside = tmp_path / "elsewhere-models"
+    (example_repo / "models").rename(outside)
+    (example_repo / "models").symlink_to(outside)
+    code, _out, err = cli("-C", str(example_repo), "check")
+    lines = err.strip().splitlines()
+    assert code == 2 and "Traceback" not in err and len(lines) == 3  # one line per spec
+    assert all("symbolic link to" in line and "outside the repository" in line for line in lines)
+    assert any(line.startswith("modelops: error: models/churn-scorer.yaml:") for line in lines)

@@ -75,3 +75,59 @@ def test_an_alias_bomb_is_refused_on_the_node_path() -> None:
         f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcde", "bcdef", strict=True))
     with pytest.raises(SpecError, match="alias/anchor bomb"):
         yamlio.load_located(text, "f.yaml")
+
+
+# load_all_fast: modelops's own output (blueprints, Helm) through libyaml's nodes ------------------
+
+OUTPUT_CONSTRUCTS = {
+    "scalars": "a: 017\nb: 0o17\nc: yes\nd: 1:20\ne: 0x1f\nf: .inf\ng: ~\nh: ''\ni: 2024-01-02\n",
+    "keys": "1: a\n~: b\ntrue: c\n",
+    "anchors": "a: &x [1, 2]\nb: *x\n",
+    "documents": "---\n---\na: 1\n...\n",
+    "duplicate key": "a: 1\na: 2\n",
+    "binary": "a: !!binary aGk=\n",
+    # left to PyYAML's constructor
+    "merge key": "x: &x {b: 1}\ny:\n  <<: *x\n  c: 2\n",
+    "set": "a: !!set {x, y}\n",
+    "omap": "a: !!omap [x: 1]\n",
+    "complex key": "? [a]\n: 1\n",
+    "local tag": "a: !foo x\n",
+}
+
+
+def _pyyaml(text: str) -> object:
+    import yaml
+
+    try:
+        return [d for d in yaml.load_all(text, Loader=yamlio._FastLoader) if d is not None]
+    except yaml.YAMLError as error:
+        return ["error", getattr(error, "problem", None) or str(error).splitlines()[0]]
+
+
+def _ours(text: str) -> object:
+    try:
+        return yamlio.load_all_fast(text, "f.yaml")
+    except SpecError as error:
+        return ["error", error.problems[0].message.removeprefix("YAML syntax error: ")]
+
+
+@pytest.mark.parametrize("name", sorted(OUTPUT_CONSTRUCTS))
+def test_output_loading_agrees_with_pyyaml(name: str) -> None:
+    text = OUTPUT_CONSTRUCTS[name]
+    assert _ours(text) == _pyyaml(text)
+
+
+def test_an_alias_is_one_object_and_a_recursive_alias_still_loads() -> None:
+    [doc] = yamlio.load_all_fast("a: &x {k: v}\nb: *x\n", "f.yaml")
+    assert doc["a"] is doc["b"]  # as PyYAML builds it: an alias bomb stays small
+    [looped] = yamlio.load_all_fast("a: &a [1, *a]\n", "f.yaml")
+    assert looped["a"][1] is looped["a"]
+
+
+def test_rendered_files_load_as_pyyaml_loads_them() -> None:
+    files = sorted(ROOT.glob("environments/*/*/*/*.yaml"))
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert yamlio._plain_documents(text) is not None, path
+        assert _ours(text) == _pyyaml(text), path

@@ -19,17 +19,17 @@ from generator.spec.load import Repository
 __all__ = ["policy_gate", "default_policy_dirs"]
 
 
-def default_policy_dirs(repo: Repository) -> list[Path]:
+def default_policy_dirs(root: Path) -> list[Path]:
     """The built-in library, then the repository's own folders from `.modelops.yaml`.
 
     A folder that is a verbatim copy of the built-in library (this repository, or a copy of
     it) is loaded once: the same packages twice would double the work for nothing.
     """
-    config = load_config(repo.root)
+    config = load_config(root)
     builtin = BUNDLED_ROOT / "policies"
     dirs = [builtin] if config.builtin_policies else []
     for folder in config.policies:
-        own = (repo.root / folder).resolve()
+        own = (root / folder).resolve()
         if not own.is_dir() or own in [d.resolve() for d in dirs]:
             continue
         if config.builtin_policies and tree_digest([own]) == tree_digest([builtin]):
@@ -43,7 +43,7 @@ def policy_gate(repo: Repository, environments: Sequence[str], models: Sequence[
     """(passed, report) for the selected pairs, rendered in memory."""
     config = load_config(repo.root)
     waivers = repo.root / config.waivers
-    options = CheckOptions(policy_dirs=default_policy_dirs(repo), kubernetes_version=config.kubernetes_version,
+    options = CheckOptions(policy_dirs=default_policy_dirs(repo.root), kubernetes_version=config.kubernetes_version,
                            waivers_file=waivers if waivers.is_file() else None, today=today or dt.date.today(),
                            plan_for=plan_for_policy, allow_network=config.allow_network,
                            # the repository's engine; a server's address is a CI setting, not the repository's

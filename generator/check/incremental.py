@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from generator.cache import CacheFile, digest, tree_digest
@@ -27,12 +28,13 @@ from generator.report.model import RuleInfo
 from generator.resources import bundled, first_existing
 from generator.spec.load import Repository
 
-__all__ = ["check_incrementally"]
+__all__ = ["check_incrementally", "gather_findings", "with_waivers", "tools_digest"]
 
 
-def _tools_digest(repo: Repository, options: CheckOptions) -> str:
-    blueprint_dirs = [repo.root / "blueprints" / "templates", repo.root / "blueprints" / "teams",
-                      bundled("blueprints/templates"), first_existing(repo.root, CHART_PATH)]
+def tools_digest(root: Path, options: CheckOptions) -> str:
+    """Everything besides the inputs that a pair's findings depend on."""
+    blueprint_dirs = [root / "blueprints" / "templates", root / "blueprints" / "teams",
+                      bundled("blueprints/templates"), first_existing(root, CHART_PATH)]
     return digest(tree_digest(blueprint_dirs), tree_digest(options.policy_dirs), tree_digest(options.schema_dirs),
                   str(options.kubernetes_version), str(options.plan_for is not None), _engine_identity(options),
                   CHECKER_REVISION)
@@ -82,8 +84,24 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     """Check the selected pairs, re-using cached findings; `use_cache=False` re-checks (and
     stores) nothing, but still spreads a large run over worker processes. With `shard`,
     only that shard's models (and, on shard 1, the environment-level files)."""
+    return with_waivers(gather_findings(repo, options, environments, models, use_cache=use_cache, shard=shard),
+                        options)
+
+
+def with_waivers(gathered: CheckResult, options: CheckOptions) -> CheckResult:
+    """`gather_findings`'s result with the waivers applied, causes merged and sorted."""
+    findings = gathered.findings
+    if options.waivers_file is not None:
+        findings = apply_waivers(findings, checked_waivers(options.waivers_file, gathered.rules), options.today)
+    return replace(gathered, findings=sort_findings(merge_places(findings)))
+
+
+def gather_findings(repo: Repository, options: CheckOptions, environments: Sequence[str] | None,
+                    models: Sequence[str] | None, *, use_cache: bool = True,
+                    shard: Shard | None = None) -> CheckResult:
+    """`check_incrementally` before waivers: every pair's findings, from the cache or fresh."""
     cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
-    tools = _tools_digest(repo, options)
+    tools = tools_digest(repo.root, options)
     usage = repo.gpu_usage()
     envs = [e.name for e in repo.select_environments(environments)]
     names = [m.name for m in repo.select_models(models)]
@@ -123,11 +141,10 @@ def check_incrementally(repo: Repository, options: CheckOptions, environments: S
     else:
         rules = {rule_id: RuleInfo(**info) for rule_id, info in rules_cached.items()}
     cache.save()
-    if options.waivers_file is not None:
-        findings = apply_waivers(findings, checked_waivers(options.waivers_file, rules), options.today)
     checked = sorted((model, env) for env, model in pairs if model)
     timings["cached-pairs"] = float(len(pairs) - len(missing))
-    return CheckResult(findings=sort_findings(merge_places(findings)), checked=checked, documents_checked=documents,
+    timings["pairs"] = float(len(pairs))
+    return CheckResult(findings=findings, checked=checked, documents_checked=documents,
                        rules=rules, timings=timings, engine=_engine_identity(options))
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.check.gate import default_policy_dirs
-from generator.check.incremental import check_incrementally
+from generator.check.incremental import check_incrementally, gather_findings, with_waivers
+from generator.check.memo import memo_key, recall, remember
 from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.check.shard import Shard, models_of_shard, parse_shard
 from generator.config import load_config
@@ -29,7 +30,7 @@ from generator.resources import BUNDLED_ROOT
 from generator.spec.load import Repository, load_repository
 from generator.writeout import write_output
 
-__all__ = ["check_repository", "configure", "policy_dirs", "run"]
+__all__ = ["check_options", "check_repository", "configure", "policy_dirs", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -67,12 +68,12 @@ def _shard_argument(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(error).removeprefix(f"--shard {text!r}: ")) from None
 
 
-def policy_dirs(repo: Repository, explicit: list[Path] | None, use_builtin: bool) -> list[Path]:
+def policy_dirs(root: Path, explicit: list[Path] | None, use_builtin: bool) -> list[Path]:
     """Exactly the folders asked for, else the built-in library plus the repository's own."""
     if explicit:
         dirs = list(explicit)
     else:
-        dirs = [d for d in default_policy_dirs(repo) if use_builtin or d != BUNDLED_ROOT / "policies"]
+        dirs = [d for d in default_policy_dirs(root) if use_builtin or d != BUNDLED_ROOT / "policies"]
     for directory in dirs:
         if not Path(directory).exists():
             raise ModelopsError(f"policy folder {directory} does not exist")
@@ -85,35 +86,66 @@ def _gatekeeper_check(dirs: list[Path], choice: EngineChoice) -> Any:
     return gatekeeper_check(dirs, engine=choice.name, engine_options=choice.options)
 
 
-def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
-    def files_for() -> list:
-        return (read_committed(repo, args.env, args.model) if args.rendered
-                else render_repository(repo, args.env, args.model))
-
-    config = load_config(repo.root)
+def check_options(root: Path, args: argparse.Namespace) -> tuple[CheckOptions, EngineChoice]:
+    """The options the flags and `.modelops.yaml` give, and the engine they choose."""
+    config = load_config(root)
     choice = engine_choice(args, configured=config.engine, configured_network=config.allow_network)
-    dirs = policy_dirs(repo, args.policy, not args.no_builtin_policies)
-    waivers = args.waivers or (repo.root / config.waivers)
+    waivers = args.waivers or (root / config.waivers)
     from generator.planning import plan_for_policy
 
     options = CheckOptions(
-        policy_dirs=dirs,
+        policy_dirs=policy_dirs(root, args.policy, not args.no_builtin_policies),
         kubernetes_version=args.kubernetes_version or config.kubernetes_version,
-        schema_dirs=[*args.schema_dir, *(repo.root / d for d in config.schema_dirs)],
+        schema_dirs=[*args.schema_dir, *(root / d for d in config.schema_dirs)],
         waivers_file=waivers if (args.waivers or waivers.is_file()) else None,
         today=args.today or dt.date.today(),
         workers=max(1, args.workers),
         engine=choice.name, engine_options=choice.options, allow_network=choice.allow_network,
         plan_for=plan_for_policy,
         progress=lambda total: Progress(total, "policies", quiet=args.quiet, verbose=args.verbose),
-        extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(repo.root / d for d in config.gatekeeper)],
+        extra_checks=[_gatekeeper_check([*(args.gatekeeper or []), *(root / d for d in config.gatekeeper)],
                                         choice)]
         if (args.gatekeeper or config.gatekeeper) else (),
     )
+    return options, choice
+
+
+def _whole_run_cached(args: argparse.Namespace, options: CheckOptions, choice: EngineChoice) -> bool:
+    """Whether the result may come from (and go to) the whole-run memo: the incremental
+    path over bytes the memo hashes (not committed files, a remote engine or Gatekeeper)."""
+    return not (args.no_cache or args.rendered or choice.name == "opa-server" or options.extra_checks)
+
+
+def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
+    options, choice = check_options(repo.root, args)
     if args.rendered or choice.name == "opa-server" or options.extra_checks:
-        return run_check(repo, _shard_files(repo, files_for(), args), options)
+        files = (read_committed(repo, args.env, args.model) if args.rendered
+                 else render_repository(repo, args.env, args.model))
+        return run_check(repo, _shard_files(repo, files, args), options)
     return check_incrementally(repo, options, args.env, args.model, use_cache=not args.no_cache,
                                shard=args.shard)
+
+
+def _checked(args: argparse.Namespace) -> CheckResult:
+    """Load and check, or answer from the whole-run memo when every input is as last time."""
+    root = Path(args.repo_root)
+    options, choice = check_options(root, args)
+    key = None
+    if _whole_run_cached(args, options, choice):
+        key = memo_key(root, options, [args.env, args.model, args.shard])
+        remembered = recall(root, key) if key else None
+        if remembered is not None:
+            return with_waivers(remembered, options)
+    repo = load_repository(root, cache=not args.no_cache)
+    for name in args.env or []:
+        repo.environment(name)
+    for name in args.model or []:
+        repo.model(name)
+    if key is None:
+        return check_repository(repo, args)
+    gathered = gather_findings(repo, options, args.env, args.model, shard=args.shard)
+    remember(root, key, gathered)
+    return with_waivers(gathered, options)
 
 
 def _shard_files(repo: Repository, files: list, args: argparse.Namespace) -> list:
@@ -142,13 +174,8 @@ def _summary_line(report: ReportInput, output: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo = load_repository(args.repo_root, cache=not args.no_cache)
-    for name in args.env or []:
-        repo.environment(name)
-    for name in args.model or []:
-        repo.model(name)
-    result = check_repository(repo, args)
-    fail_on = args.fail_on or load_config(repo.root).fail_on
+    result = _checked(args)
+    fail_on = args.fail_on or load_config(Path(args.repo_root)).fail_on
     report = ReportInput(findings=result.findings, checked=result.checked, documents_checked=result.documents_checked,
                          fail_on=fail_on, rules=result.rules, engine=result.engine,
                          color=args.format == "text" and not args.output and _use_color(sys.stdout),
@@ -162,6 +189,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     if args.timings:
         for stage, value in result.timings.items():
-            shown = f"{int(value)}" if stage in ("cached-pairs", "workers") else f"{value:.3f}s"
+            shown = f"{int(value)}" if stage in ("cached-pairs", "pairs", "workers", "answered-whole") else f"{value:.3f}s"
             print(f"timing: {stage}: {shown}", file=sys.stderr)
     return EXIT_OK if summarize(report).passed else EXIT_FINDINGS

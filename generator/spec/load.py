@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -88,10 +89,19 @@ class Repository:
         return chain
 
 
-def file_problem(path: Path, display: str, root: Path) -> Problem | None:
+def file_problem(path: Path, display: str, root: Path, *, folder_inside: bool = False) -> Problem | None:
     """Why `path` cannot be read as an input file, if it cannot: a dangling symbolic link,
     a link leading out of the repository (whatever it points at is not reviewed with the
-    repository), a folder where a file belongs, or an unreadable file."""
+    repository), a folder where a file belongs, or an unreadable file. `folder_inside`:
+    the caller knows `path`'s folder resolves inside the repository, so a plain file there
+    needs no resolving of its own (a thousand specs took 0.1 s of every run)."""
+    if folder_inside:
+        try:
+            plain = stat.S_ISREG(path.lstat().st_mode)
+        except OSError:
+            plain = False
+        if plain and os.access(path, os.R_OK):
+            return None
     try:
         target = path.resolve(strict=True)
     except FileNotFoundError:
@@ -390,8 +400,9 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     resolved: dict[tuple[str, str], ResolvedModel] = {}
     model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
     files = []
+    models_inside = bool(model_files) and (root / MODELS_DIR).resolve().is_relative_to(root.resolve())
     for path in model_files:
-        unreadable = file_problem(path, f"{MODELS_DIR}/{path.name}", root)
+        unreadable = file_problem(path, f"{MODELS_DIR}/{path.name}", root, folder_inside=models_inside)
         if unreadable is None:
             files.append((path, f"{MODELS_DIR}/{path.name}"))
         else:

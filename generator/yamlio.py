@@ -336,27 +336,32 @@ def _represent_str(representer: Any, value: str) -> Any:
     # Consumers differ (Helm and Argo read YAML 1.1, where `yes`/`on`/`0755` are not
     # strings): quote anything either YAML version could read as another type.
     if "\n" in value:
-        # Literal blocks keep embedded manifests readable; ruamel falls back to quoting
-        # when a block cannot represent the text exactly (e.g. trailing spaces).
+        # Literal blocks keep embedded manifests readable; the emitter falls back to
+        # quoting when a block cannot represent the text exactly (e.g. trailing spaces).
         return representer.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     if value == "" or _YAML11_NON_STRINGS.match(value):
         return representer.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     return representer.represent_str(value)
 
 
-def _dumper() -> YAML:
-    # The C emitter (ruamel.yaml.clib) is ~5x faster; with it sequences are not indented
-    # under their key (kubectl's style), so the pure emitter is configured the same way.
-    yaml = YAML(typ="safe", pure=not HAVE_CLIB)
-    # Options first: the representer captures them when it is created.
-    yaml.default_flow_style = False
-    yaml.width = 4096  # never fold long strings: keeps diffs line-stable
-    yaml.indent(mapping=2, sequence=2, offset=0)
-    # The blueprint's key order is for people (ruamel types this attribute as None).
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
-    yaml.representer.add_representer(str, _represent_str)
-    yaml.representer.ignore_aliases = lambda _data: True  # never anchors/aliases in output
-    return yaml
+class _Dumper(getattr(pyyaml, "CSafeDumper", pyyaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml's emitter with the house representation: strings any YAML version could
+    read as another type are quoted, never anchors or aliases. Floats keep PyYAML's form
+    (`1.0e-05`, a float in YAML 1.1 too, where `1e-05` is a string)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_Dumper.add_representer(str, _represent_str)
+_DUMP_OPTIONS: dict[str, Any] = {
+    "Dumper": _Dumper,
+    "default_flow_style": False,
+    "width": 4096,  # never fold long strings: keeps diffs line-stable
+    "indent": 2,  # sequences flush with their key, kubectl's style
+    "sort_keys": False,  # the blueprint's key order is for people
+    "allow_unicode": True,
+}
 
 
 class _FastLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]
@@ -458,9 +463,8 @@ def dump_documents(documents: list[Any], header: str = "") -> str:
     stream = io.StringIO()
     if header:
         stream.write(header)
-    yaml = _dumper()
     for index, document in enumerate(documents):
         if index:
             stream.write("---\n")
-        yaml.dump(document, stream)
+        pyyaml.dump(document, stream, **_DUMP_OPTIONS)
     return stream.getvalue()

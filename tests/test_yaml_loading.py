@@ -131,3 +131,21 @@ def test_rendered_files_load_as_pyyaml_loads_them() -> None:
         text = path.read_text(encoding="utf-8")
         assert yamlio._plain_documents(text) is not None, path
         assert _ours(text) == _pyyaml(text), path
+
+
+# dump_documents: the house style, read back the same by YAML 1.1 and 1.2 readers --------------
+
+def test_dumped_values_read_back_with_their_types() -> None:
+    values = {"lr": 1e-05, "big": 1e17, "half": 0.5, "count": 3, "on": True, "none": None,
+              "yes": "yes", "octal": "0755", "time": "1:20", "date": "2027-01-31", "exp": "1e3", "empty": ""}
+    text = yamlio.dump_documents([values])
+    assert "lr: 1.0e-05\n" in text  # `1e-05` is a string to YAML 1.1 readers (PyYAML, Helm's sprig)
+    assert yamlio.load_all_fast(text, "f.yaml") == [values]
+    [located] = yamlio.load_located(text, "f.yaml")
+    assert located.data == values
+
+
+def test_documents_are_separated_and_never_aliased() -> None:
+    shared = {"k": "v"}
+    text = yamlio.dump_documents([{"a": shared, "b": shared}, {"c": [1, 2]}], "# header\n")
+    assert text == "# header\na:\n  k: v\nb:\n  k: v\n---\nc:\n- 1\n- 2\n"

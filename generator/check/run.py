@@ -116,8 +116,13 @@ def _policy_finding(result: RuleResult, doc: CheckDocument, repo: Repository) ->
                    extra={"path": result.details.get("path")} if result.details.get("path") else {})
 
 
+# A run with this many documents compiles every schema it meets at once (a few pairs'
+# worth, where compiling the large Argo CRDs is repaid; see CompiledSchema).
+COMPILE_ALL_AFTER = 400
+
+
 def _schema_findings(documents: list[CheckDocument], repo: Repository, options: CheckOptions) -> list[Finding]:
-    from generator.validate.schemas import SchemaRegistry
+    from generator.validate.schemas import COMPILE_AFTER, SchemaRegistry
 
     registries: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaRegistry] = {}
     findings = []
@@ -129,7 +134,8 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
         releases = _releases(env) if env else {}
         key = (version, tuple(sorted(releases.items())))
         if key not in registries:
-            registries[key] = SchemaRegistry(version, options.schema_dirs, releases=releases)
+            registries[key] = SchemaRegistry(version, options.schema_dirs, releases=releases,
+                                             compile_after=0 if len(documents) >= COMPILE_ALL_AFTER else COMPILE_AFTER)
         for violation in registries[key].validate(doc.document):
             findings.append(_schema_finding(doc, repo, violation))
     return findings

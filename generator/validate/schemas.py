@@ -42,7 +42,7 @@ from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 from generator.validate.defaults import DefaultsPlan, defaults_plan, with_defaults
 
-__all__ = ["VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for"]
+__all__ = ["COMPILE_AFTER", "VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for"]
 
 VENDORED_CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
 RELEASES = VENDORED_CRDS / "releases"
@@ -69,13 +69,15 @@ class CompiledSchema:
     been seen COMPILE_AFTER times, and validated by python-jsonschema until then."""
 
     def __init__(self, compile_fast: Callable[[], Any], readable: jsonschema.protocols.Validator,
-                 cel: CelPlan | None = None, defaults_from: dict[str, Any] | None = None):
+                 cel: CelPlan | None = None, defaults_from: dict[str, Any] | None = None,
+                 compile_after: int = COMPILE_AFTER):
         self._compile_fast = compile_fast
         self._defaults_from = defaults_from  # the CRD schema whose defaults the API server applies
         self._defaults: DefaultsPlan | None | bool = False  # False: not computed yet
         self._fast: Any = None
         self._refused = False  # jsonschema-rs would not compile the schema
         self._seen = 0
+        self._compile_after = compile_after
         self.readable = readable
         self.cel = cel
 
@@ -88,7 +90,7 @@ class CompiledSchema:
 
     def is_valid(self, document: dict[str, Any]) -> bool:
         self._seen += 1
-        if self._refused or (self._fast is None and self._seen < COMPILE_AFTER):
+        if self._refused or (self._fast is None and self._seen < self._compile_after):
             return not any(True for _ in self.readable.iter_errors(document))
         try:
             return bool(self.fast.is_valid(document))
@@ -161,9 +163,12 @@ class SchemaRegistry:
     """Compiled validators by (apiVersion, kind). Thread-safe; compile on first use."""
 
     def __init__(self, kubernetes_version: str = "1.33", schema_dirs: Iterable[Path] = (), strict: bool = True,
-                 releases: Mapping[str, str] | None = None):
+                 releases: Mapping[str, str] | None = None, *, compile_after: int = COMPILE_AFTER):
         """`releases`: product (a folder under releases/, e.g. argo-workflows) -> the
-        version the cluster runs; its kinds are validated against that release's CRDs."""
+        version the cluster runs; its kinds are validated against that release's CRDs.
+        `compile_after`: documents of a kind validated before its schema is compiled; a
+        caller that knows it has many documents passes 0 (see `CompiledSchema`)."""
+        self.compile_after = compile_after
         self.kubernetes_version = kubernetes_version.lstrip("v")
         self.releases = dict(releases or {})
         self.strict = strict
@@ -206,7 +211,8 @@ class SchemaRegistry:
         if crd is not None:
             cel = self._cel_plan(group, version, kind, crd)
             return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(crd, validate_formats=False),
-                                  jsonschema.Draft7Validator(crd), cel, crd if cel is not None else None)
+                                  jsonschema.Draft7Validator(crd), cel, crd if cel is not None else None,
+                                  self.compile_after)
         return self._kubernetes_validator(api_version, kind)
 
     # ----- CRDs -----
@@ -271,7 +277,8 @@ class SchemaRegistry:
         # Kubernetes' own types carry CEL rules only in newer OpenAPI documents; use them where present.
         return CompiledSchema(lambda: jsonschema_rs.validator_for(schema, registry=fast_registry,
                                                                   validate_formats=False),
-                              jsonschema.Draft202012Validator(schema, registry=registry), build_plan(schema))
+                              jsonschema.Draft202012Validator(schema, registry=registry), build_plan(schema),
+                              compile_after=self.compile_after)
 
 
 @lru_cache(maxsize=8)

@@ -66,6 +66,7 @@ class Blueprints:
         env.filters.update(q=to_scalar, json=to_flow, combine=combine)
         return env
 
+    @lru_cache(maxsize=256)  # noqa: B019 - one Blueprints per run; every rendered file asks
     def source(self, team: str, name: str) -> str:
         """Where blueprint `name` comes from for `team`, repository-relative when it is the repository's."""
         for folder in (self.repo_root / TEAMS_DIR / team, self.repo_root / TEMPLATES_DIR, _packaged_templates()):

@@ -184,7 +184,7 @@ class Workload:
             self.inputs_per_file.append(inputs[start:start + len(docs)])
             start += len(docs)
         self.inputs = inputs
-        self.policy_dirs = [str(d) for d in default_policy_dirs(self.repo)]
+        self.policy_dirs = [str(d) for d in default_policy_dirs(self.repo.root)]
         self.version = "1.33"
 
 

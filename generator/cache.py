@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import zlib
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from generator import __version__
 
-__all__ = ["CacheFile", "digest", "tree_digest", "CACHE_DIR"]
+__all__ = ["CacheFile", "code_digest", "digest", "tree_digest", "CACHE_DIR"]
 
 CACHE_DIR = ".modelops-cache"
 FORMAT = 3  # 2: spec positions stored as one JSON string; 3: findings merged per cause, placeholder checks
@@ -29,6 +31,19 @@ def digest(*parts: bytes | str) -> str:
         data = part.encode() if isinstance(part, str) else part
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """modelops's own code and data, so an answer cached by one build is never read by
+    another (a version number does not change between commits)."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if "__pycache__" in path.parts or not stat.S_ISREG(path.lstat().st_mode):
+            continue
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 

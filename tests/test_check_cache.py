@@ -142,3 +142,24 @@ def test_waivers_apply_to_a_remembered_result_on_the_day_it_runs(example_repo, c
     code, out, err = cli("-C", str(example_repo), "check", "--format", "json", "--timings", "--today", "2027-02-01")
     assert _answered_whole(err) and code == 1
     assert any(f["rule"] != "MO-IMG-003" and "expired" in f["message"] for f in json.loads(out)["findings"])
+
+
+def test_remembered_spec_semantics_give_the_same_gpu_view(example_repo):
+    from generator.spec.load import load_repository
+
+    fresh = load_repository(example_repo, cache=False)
+    load_repository(example_repo, cache=True)  # fills the cache
+    remembered = load_repository(example_repo, cache=True)
+    assert remembered._memo["resolved"] == {}  # no pair resolved: every spec's semantics came from the cache
+    assert remembered.gpu_usage() == fresh.gpu_usage()
+    assert [r.name for r in remembered.resolved(["prod"])] == [r.name for r in fresh.resolved(["prod"])]
+
+
+def test_an_environment_change_rechecks_the_semantics_of_cached_specs(example_repo, cli):
+    import shutil
+
+    _check(cli, example_repo)
+    shutil.rmtree(example_repo / "environments/prod")
+    code, _out, err = cli("-C", str(example_repo), "check", "--format", "json")
+    assert code == 2 and "Traceback" not in err
+    assert "models/support-chat.yaml" in err and "environment 'prod' does not exist" in err

@@ -12,25 +12,24 @@ expires today still fails today.
 """
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
-import stat
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from generator.cache import CacheFile, digest
+from generator.cache import CacheFile, code_digest, digest
 from generator.check.incremental import tools_digest
 from generator.check.run import CheckOptions, CheckResult
 from generator.config import CONFIG_FILE
 from generator.findings import Finding
 from generator.report.model import RuleInfo
+from generator.spec.load import ENVIRONMENTS_DIR, MODELS_DIR, SPEC_PATTERN
 
 __all__ = ["memo_key", "recall", "remember"]
 
 MEMO_NAME = "check-run"
-_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def _regular_files(folder: Path, keep: Any) -> Iterator[tuple[str, Path]] | None:
@@ -55,7 +54,7 @@ def _inputs_digest(root: Path) -> str | None:
     """Names and bytes of every spec, environment file and `.modelops.yaml`; None when an
     input is a link or not a plain file (the loader explains those)."""
     h = hashlib.sha256()
-    environments = root / "environments"
+    environments = root / ENVIRONMENTS_DIR
     try:
         folders = [e for e in os.scandir(environments) if e.is_dir()] if environments.is_dir() else []
     except OSError:
@@ -71,8 +70,8 @@ def _inputs_digest(root: Path) -> str | None:
         if not env_file.is_file():
             return None
         h.update(f"environment {folder.name}\0".encode() + env_file.read_bytes() + b"\1")
-    models = _regular_files(root / "models", lambda name: name.endswith((".yaml", ".yml")))
-    if models is None or (root / "models").is_symlink():
+    models = _regular_files(root / MODELS_DIR, lambda name: fnmatch.fnmatch(name, SPEC_PATTERN))
+    if models is None or (root / MODELS_DIR).is_symlink():
         return None
     for name, path in models:
         h.update(f"model {name}\0".encode() + path.read_bytes() + b"\1")
@@ -83,23 +82,12 @@ def _inputs_digest(root: Path) -> str | None:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=1)
-def _modelops_digest() -> str:
-    """modelops's own code and data: a change to the checker never reads an older answer."""
-    h = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*")):
-        if "__pycache__" in path.parts or not stat.S_ISREG(path.lstat().st_mode):
-            continue
-        h.update(str(path.relative_to(_PACKAGE)).encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
 def memo_key(root: Path, options: CheckOptions, selection: Sequence[object]) -> str | None:
     """The key of this run's result, or None when it must not be answered from the memo."""
     inputs = _inputs_digest(root)
     if inputs is None:
         return None
-    return digest("check-run", inputs, tools_digest(root, options), _modelops_digest(),
+    return digest("check-run", inputs, tools_digest(root, options), code_digest(),
                   repr([str(options.kubernetes_version), str(options.plan_for is not None), *map(repr, selection)]))
 
 

@@ -27,6 +27,7 @@ from generator.yamlio import Located, load_located
 __all__ = ["Repository", "load_repository", "load_model_file", "MODELS_DIR", "ENVIRONMENTS_DIR"]
 
 MODELS_DIR = "models"
+SPEC_PATTERN = "*.y*ml"  # the spec files under models/
 ENVIRONMENTS_DIR = "environments"
 MAX_SPEC_BYTES = 1_000_000
 
@@ -61,7 +62,7 @@ class Repository:
     def resolved(self, environments: Iterable[str] | None = None,
                  models: Iterable[str] | None = None) -> Iterator[ResolvedModel]:
         """Every selected (model, environment) pair, in a stable order (each resolved once
-        per repository: loading already resolved every pair to check it)."""
+        per repository; loading resolved the pairs whose semantics it checked)."""
         memo = self._memo.setdefault("resolved", {})
         for environment in self.select_environments(environments):
             for spec in self.select_models(models):
@@ -74,9 +75,11 @@ class Repository:
         """Per environment: the GPU total of every model and each model's share (the quota
         rule's view). Computed once: a large repository resolves thousands of pairs."""
         if "gpu_usage" not in self._memo:
+            known: dict[tuple[str, str], int] = self._memo.get("gpu_requests", {})
             usage: dict[str, dict[str, Any]] = {}
             for env in self.environments:
-                by_model = {r.name: r.gpu_request() for r in self.resolved([env])}
+                by_model = {name: known[(name, env)] if (name, env) in known else
+                            next(self.resolved([env], [name])).gpu_request() for name in self.models}
                 usage[env] = {"total": sum(by_model.values()), "byModel": by_model}
             self._memo["gpu_usage"] = usage
         return self._memo["gpu_usage"]
@@ -398,7 +401,7 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
     problems += _environment_semantics(environments)
     models: dict[str, ModelSpec] = {}
     resolved: dict[tuple[str, str], ResolvedModel] = {}
-    model_files = sorted((root / MODELS_DIR).glob("*.y*ml")) if (root / MODELS_DIR).is_dir() else []
+    model_files = sorted((root / MODELS_DIR).glob(SPEC_PATTERN)) if (root / MODELS_DIR).is_dir() else []
     files = []
     models_inside = bool(model_files) and (root / MODELS_DIR).resolve().is_relative_to(root.resolve())
     for path in model_files:
@@ -409,6 +412,8 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
             problems.append(unreadable)
     keys = {display: _cache_key(path, display, "Model") for path, display in files} if spec_cache else {}
     parsed = _parse_ahead(files, spec_cache, keys)
+    environments_key = _environments_key(root, environments) if spec_cache else ""
+    gpu_requests: dict[tuple[str, str], int] = {}
     for path, display in files:
         spec, found = load_model_file(path, display, spec_cache, parsed, keys.get(display, ""))
         problems += found
@@ -422,10 +427,43 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
                                                  f"duplicate model name '{spec.name}' (also in {models[spec.name].path})"))
             continue
         models[spec.name] = spec
-        problems += _model_semantics(spec, environments, resolved)
+        if spec_cache is None:
+            problems += _model_semantics(spec, environments, resolved)
+        else:
+            problems += _semantics_cached(spec, environments, resolved, spec_cache,
+                                          digest(keys[display], environments_key, "semantics"), gpu_requests)
     if problems:
         raise SpecError(problems)
     if spec_cache is not None:
         spec_cache.save()
     return Repository(root=root, models=dict(sorted(models.items())), environments=environments,
-                      _memo={"resolved": resolved})
+                      _memo={"resolved": resolved, "gpu_requests": gpu_requests})
+
+
+def _environments_key(root: Path, environments: dict[str, Environment]) -> str:
+    """Every environment file's name and bytes, and modelops's own code: what a spec's
+    semantic checks read besides the spec (known GPU types, environment names)."""
+    from generator.cache import code_digest
+
+    return digest(code_digest(), *(f"{env.path}\0".encode() + (root / env.path).read_bytes()
+                                   for env in sorted(environments.values(), key=lambda e: e.path)))
+
+
+def _semantics_cached(spec: ModelSpec, environments: dict[str, Environment],
+                      resolved: dict[tuple[str, str], ResolvedModel], cache: CacheFile, key: str,
+                      gpu_requests: dict[tuple[str, str], int]) -> list[Problem]:
+    """`_model_semantics`, skipped for a spec that passed them with the same environments;
+    what is remembered is each environment's GPU request (the quota view needs every
+    model's, and resolving a thousand specs in three environments was a tenth of a second
+    of every run). A spec with problems is never remembered."""
+    hit = cache.get(key)
+    if isinstance(hit, dict) and set(hit) == set(environments):
+        gpu_requests.update({(spec.name, env): int(count) for env, count in hit.items()})
+        return []
+    problems = _model_semantics(spec, environments, resolved)
+    mine = {env: resolved.get((spec.name, env)) for env in environments}
+    if not problems and all(r is not None for r in mine.values()):
+        requests = {env: r.gpu_request() for env, r in mine.items() if r is not None}
+        cache.put(key, requests)
+        gpu_requests.update({(spec.name, env): count for env, count in requests.items()})
+    return problems

@@ -115,18 +115,26 @@ def _yaml_rt() -> YAML:
     return yaml
 
 
-class _Converter:
-    """Round-trip nodes to plain dict/list/scalars, recording positions, within a node budget."""
+class _Budgeted:
+    """A conversion that counts the nodes it builds: past MAX_NODES the document is an
+    alias/anchor bomb, refused before it fills memory."""
 
     def __init__(self, located: Located):
         self.located = located
         self.count = 0
 
-    def convert(self, node: Any, path: PathTuple) -> Any:
+    def spend(self) -> None:
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError([Problem(self.located.file, 1, 1, "", f"document expands to more than {MAX_NODES} "
                                      "nodes (YAML alias/anchor bomb?); refusing to load")])
+
+
+class _Converter(_Budgeted):
+    """Round-trip nodes to plain dict/list/scalars, recording positions, within a node budget."""
+
+    def convert(self, node: Any, path: PathTuple) -> Any:
+        self.spend()
         if isinstance(node, CommentedMap):
             return self._mapping(node, path)
         if isinstance(node, CommentedSeq):
@@ -215,7 +223,7 @@ class _NotPlain(Exception):
     """A construct the node walk leaves to the round-trip loader (merge or duplicate keys, errors)."""
 
 
-class _NodeConverter:
+class _NodeConverter(_Budgeted):
     """Composed nodes to plain data, positions from the nodes' marks, within a node budget.
 
     Scalars other than strings and nulls are built by ruamel's round-trip constructor, so
@@ -223,15 +231,11 @@ class _NodeConverter:
     loader gives it."""
 
     def __init__(self, located: Located, constructor: Any):
-        self.located = located
+        super().__init__(located)
         self.constructor = constructor
-        self.count = 0
 
     def convert(self, node: Node, path: PathTuple) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise SpecError([Problem(self.located.file, 1, 1, "", f"document expands to more than {MAX_NODES} "
-                                     "nodes (YAML alias/anchor bomb?); refusing to load")])
+        self.spend()
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):

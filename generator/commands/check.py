@@ -116,8 +116,10 @@ def _whole_run_cached(args: argparse.Namespace, options: CheckOptions, choice: E
     return not (args.no_cache or args.rendered or choice.name == "opa-server" or options.extra_checks)
 
 
-def check_repository(repo: Repository, args: argparse.Namespace) -> CheckResult:
-    options, choice = check_options(repo.root, args)
+def check_repository(repo: Repository, args: argparse.Namespace,
+                     chosen: tuple[CheckOptions, EngineChoice] | None = None) -> CheckResult:
+    """Check a loaded repository as the flags say (`chosen`: `check_options`, if known)."""
+    options, choice = chosen or check_options(repo.root, args)
     if args.rendered or choice.name == "opa-server" or options.extra_checks:
         files = (read_committed(repo, args.env, args.model) if args.rendered
                  else render_repository(repo, args.env, args.model))
@@ -142,7 +144,7 @@ def _checked(args: argparse.Namespace) -> CheckResult:
     for name in args.model or []:
         repo.model(name)
     if key is None:
-        return check_repository(repo, args)
+        return check_repository(repo, args, (options, choice))
     gathered = gather_findings(repo, options, args.env, args.model, shard=args.shard)
     remember(root, key, gathered)
     return with_waivers(gathered, options)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from generator.cache import CacheFile, code_digest, digest
 from generator.check.incremental import tools_digest
@@ -32,14 +31,12 @@ __all__ = ["memo_key", "recall", "remember"]
 MEMO_NAME = "check-run"
 
 
-def _regular_files(folder: Path, keep: Any) -> Iterator[tuple[str, Path]] | None:
+def _regular_files(folder: Path, keep: Callable[[str], bool]) -> Iterator[tuple[str, Path]] | None:
     """(name, path) of the entries `keep` selects; None when one is not a plain file."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except FileNotFoundError:
         return iter(())
-    except OSError:
-        return None
     found = []
     for entry in entries:
         if not keep(entry.name):
@@ -52,18 +49,20 @@ def _regular_files(folder: Path, keep: Any) -> Iterator[tuple[str, Path]] | None
 
 def _inputs_digest(root: Path) -> str | None:
     """Names and bytes of every spec, environment file and `.modelops.yaml`; None when an
-    input is a link or not a plain file (the loader explains those)."""
-    h = hashlib.sha256()
-    environments = root / ENVIRONMENTS_DIR
+    input is a link, not a plain file or unreadable (the loader explains those)."""
     try:
-        folders = [e for e in os.scandir(environments) if e.is_dir()] if environments.is_dir() else []
+        return _hash_inputs(root)
     except OSError:
         return None
+
+
+def _hash_inputs(root: Path) -> str | None:
+    h = hashlib.sha256()
+    environments = root / ENVIRONMENTS_DIR
+    folders = [e for e in os.scandir(environments) if e.is_dir()] if environments.is_dir() else []
     for folder in sorted(folders, key=lambda e: e.name):
-        if folder.is_symlink():
-            return None
         env_file = Path(folder.path) / "environment.yaml"
-        if env_file.is_symlink():
+        if folder.is_symlink() or env_file.is_symlink():
             return None
         if not env_file.exists():
             continue

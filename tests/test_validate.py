@@ -147,3 +147,44 @@ def test_unparsable_file_and_bad_flag(tmp_path, cli):
     assert code == 1 and "failed validation: " in out and "YAML syntax error" in out
     code, _, err = cli("validate", "--schema-dir", str(tmp_path / "nope"), str(tmp_path / "broken.yaml"))
     assert code == 2 and "not a directory" in err
+
+
+PROMETHEUS_RULE = """\
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: alerts
+spec:
+  groups:
+    - name: serving
+      partial_response_strategy: {strategy}
+      rules:
+        - alert: Down
+          expr: up == 0
+"""
+
+
+def test_patterns_are_read_as_the_api_server_reads_them(tmp_path, cli):
+    """Go's regexp (RE2 syntax) takes `(?i)` anywhere; Python's `re` raised on it mid-pattern,
+    which ended `validate` with a traceback for any PrometheusRule that sets the field."""
+    write_files(tmp_path, {"ok.yaml": PROMETHEUS_RULE.format(strategy="WARN"),
+                           "bad.yaml": PROMETHEUS_RULE.format(strategy="sometimes")})
+    code, out, _ = cli("validate", str(tmp_path / "ok.yaml"))
+    assert (code, out) == (0, "")
+    code, out, _ = cli("validate", str(tmp_path / "bad.yaml"))
+    assert code == 1
+    assert out == (f"{tmp_path}/bad.yaml:8:7 - PrometheusRule alerts is invalid: spec.groups[0]."
+                   "partial_response_strategy: 'sometimes' does not match '^(?i)(abort|warn)?$'\n")
+
+
+def test_a_schema_pattern_that_is_not_re2_is_a_violation_not_a_crash(tmp_path, cli):
+    widget = {"type": "object", "properties": {
+        "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+        "spec": {"type": "object", "properties": {"name": {"type": "string", "pattern": "^(a"}}}}}
+    write_files(tmp_path, {"schemas/example.com/widget_v1.json": json.dumps(widget),
+                           "w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+                                     "spec:\n  name: a\n"})
+    code, out, err = cli("validate", "--schema-dir", str(tmp_path / "schemas"), str(tmp_path / "w.yaml"))
+    assert code == 1 and err == ""
+    assert out == (f"{tmp_path}/w.yaml:5:3 - Widget w is invalid: spec.name: the schema's pattern '^(a' is not "
+                   "a valid RE2 expression: missing ): ^(a\n")

@@ -41,6 +41,7 @@ import yaml
 from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 from generator.validate.defaults import DefaultsPlan, defaults_plan, with_defaults
+from generator.validate.patterns import CrdValidator, KubernetesValidator
 
 __all__ = ["COMPILE_AFTER", "VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for"]
 
@@ -211,7 +212,7 @@ class SchemaRegistry:
         if crd is not None:
             cel = self._cel_plan(group, version, kind, crd)
             return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(crd, validate_formats=False),
-                                  jsonschema.Draft7Validator(crd), cel, crd if cel is not None else None,
+                                  CrdValidator(crd), cel, crd if cel is not None else None,
                                   self.compile_after)
         return self._kubernetes_validator(api_version, kind)
 
@@ -277,7 +278,7 @@ class SchemaRegistry:
         # Kubernetes' own types carry CEL rules only in newer OpenAPI documents; use them where present.
         return CompiledSchema(lambda: jsonschema_rs.validator_for(schema, registry=fast_registry,
                                                                   validate_formats=False),
-                              jsonschema.Draft202012Validator(schema, registry=registry), build_plan(schema),
+                              KubernetesValidator(schema, registry=registry), build_plan(schema),
                               compile_after=self.compile_after)
 
 

@@ -174,3 +174,17 @@ def test_kubernetes_own_types_carry_no_rules_yet():
                 if "x-kubernetes-validations" in json.dumps(schema)
                 and not name.startswith("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.")]
     assert carrying == []
+
+
+def test_rules_at_one_node_share_self_and_each_keeps_its_verdict():
+    """Several rules at one node see one converted `self`; each still passes, fails, or
+    errors on its own, in the schema's order."""
+    schema = {"type": "object", "x-kubernetes-validations": [
+        {"rule": "self.size == 1", "message": "passes"},
+        {"rule": "self.size == 2", "message": "size must be 2"},
+        {"rule": "self.missing == 1", "message": "reads a missing field"},
+        {"rule": "self.size / 0 == 1", "message": "divides by zero"}]}
+    violations = list(evaluate_plan(build_plan(schema), {"size": 1}))
+    assert [v.message.split(" (rule error")[0] for v in violations] == \
+        ["size must be 2", "reads a missing field", "divides by zero"]
+    assert "no such key: missing" in violations[1].message and not any(v.unevaluable for v in violations)

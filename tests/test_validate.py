@@ -188,3 +188,16 @@ def test_a_schema_pattern_that_is_not_re2_is_a_violation_not_a_crash(tmp_path, c
     assert code == 1 and err == ""
     assert out == (f"{tmp_path}/w.yaml:5:3 - Widget w is invalid: spec.name: the schema's pattern '^(a' is not "
                    "a valid RE2 expression: missing ): ^(a\n")
+
+
+def test_folders_are_walked_in_lexical_order_without_entering_links(tmp_path):
+    from generator.validate.manifests import manifest_files
+
+    outside = tmp_path / "outside"
+    write_files(tmp_path, {"tree/a/x.yaml": "", "tree/a.yaml": "", "tree/a-b.yaml": "", "tree/.yaml": "",
+                           "tree/b/c/z.yml": "", "tree/b/y.json": "", "tree/b/notes.txt": "", "outside/e.yaml": ""})
+    (tmp_path / "tree" / "linked").symlink_to(outside)
+    (tmp_path / "tree" / "l.yaml").symlink_to(tmp_path / "tree" / "a.yaml")
+    (tmp_path / "tree" / "dangling.yaml").symlink_to(tmp_path / "missing.yaml")
+    found = [p.relative_to(tmp_path / "tree").as_posix() for p in manifest_files([str(tmp_path / "tree")])]
+    assert found == ["a/x.yaml", "a-b.yaml", "a.yaml", "b/c/z.yml", "b/y.json", "l.yaml"]

@@ -201,3 +201,32 @@ def test_folders_are_walked_in_lexical_order_without_entering_links(tmp_path):
     (tmp_path / "tree" / "dangling.yaml").symlink_to(tmp_path / "missing.yaml")
     found = [p.relative_to(tmp_path / "tree").as_posix() for p in manifest_files([str(tmp_path / "tree")])]
     assert found == ["a/x.yaml", "a-b.yaml", "a.yaml", "b/c/z.yml", "b/y.json", "l.yaml"]
+
+
+CONFIG_MAP_LIST = """\
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: a}
+    data: {k: v}
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: b}
+    data: {k: 1}
+"""
+
+
+def test_a_list_is_validated_item_by_item_as_kubeconform_does(tmp_path, cli):
+    """`kubectl get -o yaml` prints a List; each item is a resource (it was 'no schema for List')."""
+    write_files(tmp_path, {"list.yaml": CONFIG_MAP_LIST, "empty.yaml": "apiVersion: v1\nkind: List\nitems: []\n"})
+    code, out, _ = cli("validate", "--summary", "--verbose-results", str(tmp_path / "list.yaml"))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{tmp_path}/list.yaml - ConfigMap a is valid",
+        f"{tmp_path}/list.yaml:11:12 - ConfigMap b is invalid: data.k: expected ['string', 'null'], got int 1",
+        "Summary: 2 resources found in 1 file - Valid: 1, Invalid: 1, Errors: 0, Skipped: 0"]
+    code, out, _ = cli("validate", "--summary", str(tmp_path / "empty.yaml"))
+    # no item, no resource: kubeconform counts the files its resources come from
+    assert (code, out) == (0, "Summary: 0 resource found in 0 file - Valid: 0, Invalid: 0, Errors: 0, Skipped: 0\n")

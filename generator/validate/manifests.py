@@ -90,10 +90,28 @@ def validate_text(text: str, file: str, registry: SchemaRegistry, options: Valid
         return [ResourceResult(file, "error", message=str(error))]
     if not documents:
         return [ResourceResult(file, "empty")]
-    results = [_check(document, file, registry, options) for document in documents]
+    resources = _resources(documents)
+    results = [_check(document, file, registry, options) for document, _ in resources]
     if any(r.problems or r.status == "error" for r in results):
-        _add_lines(text, results)
+        _add_lines(text, results, [where for _, where in resources])
     return results
+
+
+Place = tuple[int, tuple[str | int, ...]]  # (document index, path to the resource inside it)
+
+
+def _resources(documents: list[Any]) -> list[tuple[Any, Place]]:
+    """Each document, with a `List` (what `kubectl get -o yaml` prints) replaced by its
+    items, as kubeconform reads one (any apiVersion, kind "List" in any case)."""
+    found: list[tuple[Any, Place]] = []
+    for index, document in enumerate(documents):
+        if isinstance(document, dict) and str(document.get("kind", "")).lower() == "list":
+            items = document.get("items")
+            found += [(item, (index, ("items", position)))
+                      for position, item in enumerate(items if isinstance(items, list) else [])]
+        else:
+            found.append((document, (index, ())))
+    return found
 
 
 def _signature(document: dict[str, Any], file: str, status: str) -> ResourceResult:
@@ -133,21 +151,24 @@ def _problem(violation: SchemaViolation) -> Problem:
     return Problem(violation.path, violation.message, source=violation.source, parts=violation.parts)
 
 
-def _add_lines(text: str, results: list[ResourceResult]) -> None:
-    """Line and column of each problem (the deepest existing node on its path)."""
+def _add_lines(text: str, results: list[ResourceResult], places: list[Place]) -> None:
+    """Line and column of each resource and problem (the deepest existing node on its path)."""
     try:
         roots = [node for node in yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
                  if node is not None]
     except yaml.YAMLError:
         return
-    for result, root in zip(results, roots, strict=False):
-        result.line = root.start_mark.line + 1
-        result.problems = [_located(problem, root) for problem in result.problems]
+    for result, (index, prefix) in zip(results, places, strict=True):
+        if index >= len(roots):
+            continue
+        start = _located(Problem("", ""), roots[index], prefix)
+        result.line = start.line
+        result.problems = [_located(problem, roots[index], prefix) for problem in result.problems]
 
 
-def _located(problem: Problem, root: Any) -> Problem:
+def _located(problem: Problem, root: Any, prefix: tuple[str | int, ...] = ()) -> Problem:
     node, mark = root, root.start_mark
-    for part in problem.parts:
+    for part in (*prefix, *problem.parts):
         found = _child(node, part)
         if found is None:
             break

@@ -230,3 +230,16 @@ def test_a_list_is_validated_item_by_item_as_kubeconform_does(tmp_path, cli):
     code, out, _ = cli("validate", "--summary", str(tmp_path / "empty.yaml"))
     # no item, no resource: kubeconform counts the files its resources come from
     assert (code, out) == (0, "Summary: 0 resource found in 0 file - Valid: 0, Invalid: 0, Errors: 0, Skipped: 0\n")
+
+
+def test_skip_and_reject_take_kinds_or_gvks_skip_first(tmp_path, cli):
+    write_files(tmp_path, {"list.yaml": CONFIG_MAP_LIST})
+    target = str(tmp_path / "list.yaml")
+    assert cli("validate", "--summary", "--skip", "v1/ConfigMap", target)[:2] == \
+        (0, "Summary: 2 resources found in 1 file - Valid: 0, Invalid: 0, Errors: 0, Skipped: 2\n")
+    assert cli("validate", "--summary", "--skip", "ConfigMap", "--reject", "ConfigMap", target)[:2] == \
+        (0, "Summary: 2 resources found in 1 file - Valid: 0, Invalid: 0, Errors: 0, Skipped: 2\n")
+    code, out, _ = cli("validate", "--reject", "v1/ConfigMap", target)
+    assert code == 1 and out.count("prohibited resource kind ConfigMap") == 2
+    code, out, _ = cli("validate", "--reject", "apps/v1/ConfigMap", target)  # another group's GVK: not this kind
+    assert code == 1 and "prohibited" not in out and "ConfigMap b is invalid" in out

@@ -37,8 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose-results", action="store_true", help="also list valid and skipped resources")
     parser.add_argument("--ignore-missing-schemas", action="store_true",
                         help="skip resources whose schema is unknown instead of failing them")
-    parser.add_argument("--skip", default="", metavar="KINDS", help="comma-separated kinds to skip")
-    parser.add_argument("--reject", default="", metavar="KINDS", help="comma-separated kinds to reject")
+    parser.add_argument("--skip", default="", metavar="KINDS",
+                        help="comma-separated kinds or GVKs (apps/v1/Deployment) to skip")
+    parser.add_argument("--reject", default="", metavar="KINDS",
+                        help="comma-separated kinds or GVKs (apps/v1/Deployment) to reject")
     parser.add_argument("--no-strict", action="store_true",
                         help="allow fields the schemas do not declare (default: strict, as the API server's "
                         "strict field validation)")

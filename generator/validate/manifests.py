@@ -128,11 +128,13 @@ def _check(document: Any, file: str, registry: SchemaRegistry, options: Validate
     if not result.kind or not result.version:
         result.status, result.message = "error", "missing 'kind' or 'apiVersion'"
         return result
-    if result.kind in options.reject_kinds:
-        result.status, result.message = "error", f"prohibited resource kind {result.kind}"
-        return result
-    if result.kind in options.skip_kinds:
+    # kubeconform's order and names: skip before reject, each by kind or by apiVersion/kind
+    named = {result.kind, f"{result.version}/{result.kind}"}
+    if named & options.skip_kinds:
         result.status = "skipped"
+        return result
+    if named & options.reject_kinds:
+        result.status, result.message = "error", f"prohibited resource kind {result.kind}"
         return result
     schema = registry.find(result.version, result.kind)
     if schema is None:

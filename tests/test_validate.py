@@ -243,3 +243,15 @@ def test_skip_and_reject_take_kinds_or_gvks_skip_first(tmp_path, cli):
     assert code == 1 and out.count("prohibited resource kind ConfigMap") == 2
     code, out, _ = cli("validate", "--reject", "apps/v1/ConfigMap", target)  # another group's GVK: not this kind
     assert code == 1 and "prohibited" not in out and "ConfigMap b is invalid" in out
+
+
+def test_a_malformed_api_version_or_kind_has_no_schema_and_the_run_goes_on(tmp_path, cli):
+    """`apiVersion: foo/bar/baz` made kubernetes-validate's lookup raise, which ended the whole
+    run with exit 2 and an empty reason; a kind is never part of a file name unchecked."""
+    write_files(tmp_path, {"odd.yaml": "apiVersion: foo/bar/baz\nkind: X\nmetadata: {name: a}\n---\n"
+                                       "apiVersion: v1\nkind: ../../x\nmetadata: {name: b}\n---\n" + GOOD})
+    code, out, err = cli("validate", "--summary", str(tmp_path / "odd.yaml"))
+    assert code == 1 and err == ""
+    assert "X a failed validation: could not find schema for X (foo/bar/baz)" in out
+    assert "../../x b failed validation: could not find schema for ../../x (v1)" in out
+    assert out.splitlines()[-1] == "Summary: 3 resources found in 1 file - Valid: 1, Invalid: 0, Errors: 2, Skipped: 0"

@@ -156,6 +156,14 @@ def strict_crd_schema(schema: dict[str, Any], *, copy_first: bool = True) -> dic
     return out
 
 
+# What the API server can serve: a DNS-subdomain group (optional) and a DNS-1035 version;
+# a kind whose lower case is a DNS-1035 label (CRD validation). Anything else has no schema
+# to find, and never reaches a file name or kubernetes-validate's lookup.
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_API_VERSION = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*/)?[a-z]([-a-z0-9]*[a-z0-9])?")
+_KIND = re.compile(r"[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?")
+
+
 def _group_version(api_version: str) -> tuple[str, str]:
     return tuple(api_version.split("/", 1)) if "/" in api_version else ("", api_version)  # type: ignore[return-value]
 
@@ -207,6 +215,8 @@ class SchemaRegistry:
         return validator
 
     def _compile(self, api_version: str, kind: str) -> CompiledSchema | None:
+        if not (_API_VERSION.fullmatch(api_version) and _KIND.fullmatch(kind)):
+            return None  # the API server serves no such type: no schema, as for an unknown kind
         group, version = _group_version(api_version)
         crd = self._crd_schema(group, version, kind)
         if crd is not None:

@@ -1,8 +1,8 @@
 """A real Prometheus (Debian's `prometheus`) on 127.0.0.1 scraping small fixture servers
 that serve vLLM-shaped metrics through prometheus-client.
 
-Each `ModelServer` owns a registry and a traffic thread: every tick it counts requests
-(`http_requests_total{status="2xx"|"5xx"}` as prometheus-fastapi-instrumentator groups
+Each `ModelServer` is a process with a registry and a traffic thread: every tick it counts
+requests (`http_requests_total{status="2xx"|"5xx"}` as prometheus-fastapi-instrumentator groups
 them in vLLM's API server) and observes `vllm:e2e_request_latency_seconds`, with an
 error fraction and latency the test chooses. Everything started is stopped.
 
@@ -11,6 +11,7 @@ The servers always answer in the text format 0.0.4: prometheus-client 0.26 rewri
 Prometheus 2.42 negotiates first, and the series would arrive as `vllm_*`."""
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -41,39 +43,57 @@ def free_port() -> int:
 
 
 class ModelServer:
-    """vLLM-shaped /metrics with steady synthetic traffic."""
+    """vLLM-shaped /metrics with steady synthetic traffic, served by a process of its own.
+
+    A real model server is never starved by the command under test. Served from a thread
+    of the test process, it was: `promote --live` runs in-process and holds the GIL while
+    it renders and checks, a scrape missed Prometheus's one-second timeout, the series went
+    stale, and the gate saw "no data" on a slow machine."""
 
     def __init__(self, *, error_fraction: float, latency: float, requests_per_tick: int = 20):
-        self.registry = CollectorRegistry()
-        self.requests = Counter("http_requests", "requests", ["handler", "method", "status"], registry=self.registry)
-        self.latency = Histogram("vllm:e2e_request_latency_seconds", "e2e latency", ["model_name"],
-                                 buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry)
-        self.waiting = Gauge("vllm:num_requests_waiting", "waiting", ["model_name"], registry=self.registry)
-        self.error_fraction, self.latency_seconds, self.per_tick = error_fraction, latency, requests_per_tick
-        self.port = free_port()
-        self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self.registry))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self._traffic = threading.Thread(target=self._run, daemon=True)
-        self._traffic.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            errors = round(self.per_tick * self.error_fraction)
-            ok = self.requests.labels("/v1/chat/completions", "POST", "2xx")
-            ok.inc(self.per_tick - errors)
-            self.requests.labels("/v1/chat/completions", "POST", "5xx").inc(errors)
-            for _ in range(self.per_tick):
-                self.latency.labels("m").observe(self.latency_seconds)
-            self.waiting.labels("m").set(1)
+        context = multiprocessing.get_context("spawn")
+        receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_serve, args=(send, error_fraction, latency, requests_per_tick),
+                                        daemon=True)
+        self._process.start()
+        send.close()
+        if not receive.poll(60):
+            self._process.kill()
+            raise RuntimeError("the metrics fixture server did not start in 60 s")
+        self.port: int = receive.recv()
+        receive.close()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._traffic.join(timeout=5)
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._process.terminate()
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=10)
+
+
+def _serve(ready: Any, error_fraction: float, latency: float, per_tick: int) -> None:
+    """The server process: a registry, a traffic thread ticking every 0.2 s, and /metrics."""
+    registry = CollectorRegistry()
+    requests = Counter("http_requests", "requests", ["handler", "method", "status"], registry=registry)
+    histogram = Histogram("vllm:e2e_request_latency_seconds", "e2e latency", ["model_name"],
+                          buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=registry)
+    waiting = Gauge("vllm:num_requests_waiting", "waiting", ["model_name"], registry=registry)
+
+    def traffic() -> None:
+        while True:
+            errors = round(per_tick * error_fraction)
+            requests.labels("/v1/chat/completions", "POST", "2xx").inc(per_tick - errors)
+            requests.labels("/v1/chat/completions", "POST", "5xx").inc(errors)
+            for _ in range(per_tick):
+                histogram.labels("m").observe(latency)
+            waiting.labels("m").set(1)
+            time.sleep(0.2)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(registry))
+    threading.Thread(target=traffic, daemon=True).start()
+    ready.send(server.server_address[1])
+    ready.close()
+    server.serve_forever()
 
 
 def _handler(registry: CollectorRegistry) -> type[BaseHTTPRequestHandler]:

@@ -163,14 +163,23 @@ def _add_lines(text: str, results: list[ResourceResult], places: list[Place]) ->
     for result, (index, prefix) in zip(results, places, strict=True):
         if index >= len(roots):
             continue
-        start = _located(Problem("", ""), roots[index], prefix)
-        result.line = start.line
-        result.problems = [_located(problem, roots[index], prefix) for problem in result.problems]
+        resource = _deepest(roots[index], prefix)  # the document, or its item in a List
+        result.line = resource.start_mark.line + 1
+        result.problems = [_located(problem, resource) for problem in result.problems]
 
 
-def _located(problem: Problem, root: Any, prefix: tuple[str | int, ...] = ()) -> Problem:
+def _deepest(node: Any, parts: Iterable[str | int]) -> Any:
+    for part in parts:
+        found = _child(node, part)
+        if found is None:
+            break
+        node = found[0]
+    return node
+
+
+def _located(problem: Problem, root: Any) -> Problem:
     node, mark = root, root.start_mark
-    for part in (*prefix, *problem.parts):
+    for part in problem.parts:
         found = _child(node, part)
         if found is None:
             break

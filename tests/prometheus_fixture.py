@@ -89,11 +89,21 @@ def _serve(ready: Any, error_fraction: float, latency: float, per_tick: int) -> 
             waiting.labels("m").set(1)
             time.sleep(0.2)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(registry))
+    server = _QuietServer(("127.0.0.1", 0), _handler(registry))
     threading.Thread(target=traffic, daemon=True).start()
     ready.send(server.server_address[1])
     ready.close()
     server.serve_forever()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A scraper that gave up after its timeout has closed the connection: not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler(registry: CollectorRegistry) -> type[BaseHTTPRequestHandler]:
@@ -153,6 +163,33 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("prometheus did not become ready in 30s")
+
+
+def scrape_history(url: str, seconds: int = 90) -> str:
+    """What Prometheus saw of its targets: each job's last error and its `up` over the last
+    `seconds` (1 scraped, 0 failed, . no scrape), so a gate that saw no data explains itself."""
+    import json
+    import urllib.parse
+
+    def get(path: str, **params: object) -> object:
+        with urllib.request.urlopen(f"{url}{path}?{urllib.parse.urlencode(params)}", timeout=5) as response:
+            return json.loads(response.read())["data"]
+
+    try:
+        now = time.time()
+        targets: Any = get("/api/v1/targets", state="active")
+        ups: Any = get("/api/v1/query", query=f"up[{seconds}s]", time=now)  # every scrape's raw sample
+    except (OSError, ValueError, KeyError) as error:
+        return f"Prometheus at {url} did not answer: {error}"
+    lines = [f"Prometheus scrape history, last {seconds}s (1 up, 0 down, . none):"]
+    history = {series["metric"]["job"]: {int(float(t)): v for t, v in series["values"]} for series in ups["result"]}
+    for target in sorted(targets["activeTargets"], key=lambda t: t["labels"]["job"]):
+        job = target["labels"]["job"]
+        seen = history.get(job, {})
+        marks = "".join(seen.get(int(now) - seconds + i, ".")[:1] for i in range(seconds + 1))
+        lines.append(f"  {job} {target['scrapeUrl']} {target['health']} last {target['lastScrapeDuration']:.3f}s "
+                     f"error {target['lastError'] or '-'!r}: {marks}")
+    return "\n".join(lines)
 
 
 def wait_for_series(url: str, query: str, count: int, timeout: float = 30) -> None:

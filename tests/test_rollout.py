@@ -3,6 +3,7 @@
 the forge emulator and the Kubernetes API emulator for Argo CD's Application status."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,16 @@ from generator.spec.load import load_repository
 from tests.conftest import copy_example
 from tests.emulators.forge import ForgeEmulator
 from tests.lifecycle_helpers import repo_with_remote
-from tests.prometheus_fixture import ModelServer, prometheus, wait_for_series
+from tests.prometheus_fixture import ModelServer, prometheus, scrape_history, wait_for_series
 from tests.test_promote import REPO, TOKEN, bump_dev, git
 
-SOAK = "6s"
-WINDOW = "5s"  # five one-second scrapes per rate window: a late or missed scrape on a busy runner still leaves two
+# The soak is two minutes, longer than this file's tests take: the gate judges the worst moment
+# of the soak, so every scrape since the fixture started counts. With a 6 s soak, one stall of
+# about ten seconds anywhere on a busy CI runner (Prometheus, the fixture server, the disk)
+# left nothing in the window and the healthy version failed with "no data". The gate's
+# arithmetic is the same at any soak; only the window moves.
+SOAK = "2m"
+WINDOW = "5s"  # five one-second scrapes per rate window: a late or missed scrape still leaves two
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +77,11 @@ def setup(tmp_path, monkeypatch, metrics, cli):
     return work, remote
 
 
+def explain(out: str, err: str) -> str:
+    """A gated command's output and what Prometheus saw of the fixture servers, for a failure message."""
+    return f"{out}{err}\n{scrape_history(os.environ['MODELOPS_PROMETHEUS_URL'])}"
+
+
 def forge_args(forge) -> tuple[str, ...]:
     return ("--forge", "github", "--forge-url", forge.url + "/api/v3", "--repo", REPO)
 
@@ -112,7 +123,7 @@ def kube(tmp_path, monkeypatch, setup):
 def test_canary_goes_10_50_100_through_prs_when_healthy(setup, forge, cli, kube):
     work, remote = setup
     code, out, err = cli("-C", str(work), "promote", "support-chat", "--to", "staging", "--live", *forge_args(forge))
-    assert code == 0, out + err
+    assert code == 0, explain(out, err)
     assert "live metrics gate: support-chat in dev, version 8" in out and "error_rate = 0 " in out
     message = git(remote, "log", "-1", "--format=%B", "promote/support-chat/staging")
     assert "Modelops-Gate: live metrics gate: support-chat in dev, version 8" in message
@@ -128,7 +139,7 @@ def test_canary_goes_10_50_100_through_prs_when_healthy(setup, forge, cli, kube)
 
     for weight, branch in ((50, "rollout/support-chat/staging/50"), (None, "rollout/support-chat/staging/complete")):
         code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", *forge_args(forge))
-        assert code == 0, out + err
+        assert code == 0, explain(out, err)
         assert f"branch: {branch}" in out
         merge(work, remote, branch)
         if weight is not None:
@@ -141,7 +152,7 @@ def test_canary_goes_10_50_100_through_prs_when_healthy(setup, forge, cli, kube)
     assert set(pulls) == {"promote/support-chat/staging", "rollout/support-chat/staging/50",
                           "rollout/support-chat/staging/complete"}
     promotion = pulls["promote/support-chat/staging"]["body"]
-    assert "- live metrics gate: support-chat in dev, version 8 over 6s" in promotion and "max_over_time" in promotion
+    assert "- live metrics gate: support-chat in dev, version 8 over 2m" in promotion and "max_over_time" in promotion
     body = pulls["rollout/support-chat/staging/50"]["body"]
     assert "Live metrics: passed" in body and "max_over_time" in body and 'app_kubernetes_io_version="8"' in body
     message = git(remote, "log", "-1", "--format=%B", "rollout/support-chat/staging/complete")
@@ -161,7 +172,7 @@ def test_canary_aborts_to_the_previous_release_when_errors_cross_the_threshold(s
     work, remote = setup
     _start_bad_canary(work, remote, cli, forge)
     code, out, err = cli("-C", str(work), "rollout", "support-chat", "--env", "staging", *forge_args(forge))
-    assert code == 1, out + err
+    assert code == 1, explain(out, err)
     assert "abort (previous release restored)" in out and "error_rate = 0.3" in out and "FAILED" in out
     assert "branch: rollout/support-chat/staging/abort" in out
     merge(work, remote, "rollout/support-chat/staging/abort")
@@ -179,7 +190,7 @@ def test_promote_live_refuses_a_source_that_breaches_during_the_soak(setup, forg
     bump_dev(work, cli, "9")
     kube()
     code, out, err = cli("-C", str(work), "promote", "support-chat", "--to", "staging", "--live", *forge_args(forge))
-    assert code == 2, out + err
+    assert code == 2, explain(out, err)
     assert "live metrics gate failed: support-chat in dev, version 9" in err
     assert "error_rate = 0.3 (must be <= 0.05) FAILED: max_over_time((sum(rate(http_requests_total{" in err
     assert git(remote, "branch", "--list", "promote/*") == ""

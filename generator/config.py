@@ -19,7 +19,7 @@ from generator.errors import Problem, SpecError
 from generator.spec.validate import schema_problems
 from generator.yamlio import load_located
 
-__all__ = ["Config", "load_config", "CONFIG_FILE", "CONFIG_SCHEMA"]
+__all__ = ["Config", "config_problem", "load_config", "CONFIG_FILE", "CONFIG_SCHEMA"]
 
 CONFIG_FILE = ".modelops.yaml"
 CONFIG_SCHEMA = {
@@ -72,3 +72,11 @@ def load_config(root: Path) -> Config:
                   waivers=data.get("waivers", "waivers.yaml"), gatekeeper=tuple(data.get("gatekeeper", ())),
                   schema_dirs=tuple(data.get("schemaDirs", ())), engine=data.get("engine"),
                   allow_network=bool(data.get("allowNetwork", False)))
+
+
+def config_problem(root: Path, path: tuple[str | int, ...], message: str) -> Problem:
+    """A problem with a value of `.modelops.yaml` that its schema allows (found later, by
+    the command that uses it), placed at the value's line."""
+    documents = [d for d in load_located((root / CONFIG_FILE).read_text(encoding="utf-8"), CONFIG_FILE)
+                 if d.data is not None]
+    return documents[0].problem(path, message) if documents else Problem(CONFIG_FILE, 0, 0, "", message)

@@ -184,6 +184,26 @@ def test_missing_schema_is_exit_2(example_repo, cli):
     assert "no schema for Applicashun" in err
 
 
+def test_a_kubernetes_version_without_schemas_is_exit_2_where_it_was_written(example_repo, cli):
+    """`1.9` sorted after `1.37` as a string: such an environment was checked against the
+    newest schemas, and passed. Now each place a version is written is named."""
+    env = example_repo / "environments/dev/environment.yaml"
+    env.write_text(env.read_text().replace('kubernetesVersion: "1.33"', 'kubernetesVersion: "1.9"'))
+    line = _line_of(env, "kubernetesVersion")
+    for extra in ((), ("--no-cache",)):
+        code, out, err = cli("-C", str(example_repo), "check", "--env", "dev", *extra)
+        assert (code, out) == (2, ""), out + err
+        assert err.startswith(f"modelops: error: environments/dev/environment.yaml:{line}:20: kubernetesVersion: "
+                              "Kubernetes 1.9 is older than the schemas modelops has"), err
+    assert cli("-C", str(example_repo), "check", "--env", "dev", "--kubernetes-version", "1.33")[0] == 0
+    code, _, err = cli("-C", str(example_repo), "check", "--env", "dev", "--kubernetes-version", "1.99")
+    assert code == 2 and err.startswith("modelops: error: --kubernetes-version: Kubernetes 1.99 is newer"), err
+    (example_repo / ".modelops.yaml").write_text('failOn: deny\nkubernetesVersion: "1.99"\n')
+    code, _, err = cli("-C", str(example_repo), "check", "--env", "dev")
+    assert code == 2 and err.startswith("modelops: error: .modelops.yaml:2:20: kubernetesVersion: Kubernetes 1.99 "
+                                        "is newer than the schemas modelops has"), err
+
+
 def test_unloadable_schema_dir_is_exit_2(example_repo, cli, tmp_path):
     bad = tmp_path / "schemas" / "argoproj.io"
     bad.mkdir(parents=True)

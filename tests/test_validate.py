@@ -255,3 +255,31 @@ def test_a_malformed_api_version_or_kind_has_no_schema_and_the_run_goes_on(tmp_p
     assert "X a failed validation: could not find schema for X (foo/bar/baz)" in out
     assert "../../x b failed validation: could not find schema for ../../x (v1)" in out
     assert out.splitlines()[-1] == "Summary: 3 resources found in 1 file - Valid: 1, Invalid: 0, Errors: 2, Skipped: 0"
+
+
+def test_a_list_whose_items_are_not_a_list_is_an_error_not_a_pass(tmp_path, cli):
+    """kubeconform reads `items: 5` as an empty List and passes it; kubectl cannot apply it."""
+    write_files(tmp_path, {"list.yaml": "apiVersion: v1\nkind: List\nitems: 5\n"})
+    code, out, _ = cli("validate", "--summary", str(tmp_path / "list.yaml"))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{tmp_path}/list.yaml:3:1 - failed validation: List items must be a list, got int",
+        "Summary: 1 resource found in 1 file - Valid: 0, Invalid: 0, Errors: 1, Skipped: 0"]
+
+
+def test_kubernetes_versions_compare_as_numbers_and_unknown_ones_are_refused(tmp_path, cli):
+    """As strings, `1.9` and `abc` came after `1.37`: both were validated against the newest
+    schemas without a word. A version newer than every shipped set is refused, as
+    kubernetes-validate refuses it (a removed API would pass against older schemas)."""
+    from generator.validate.kubernetes_versions import kubernetes_schema_version
+
+    assert kubernetes_schema_version("1.33") == "1.33.0" and kubernetes_schema_version("v1.30.4") == "1.30.0"
+    write_files(tmp_path, {"good.yaml": GOOD})
+    target = str(tmp_path / "good.yaml")
+    assert cli("validate", "--kubernetes-version", "v1.30.4", target)[0] == 0
+    for version, reason in (("abc", "'abc' is not a version: expected X.Y"),
+                            ("1.9", "1.9 is older than the schemas modelops has: kubernetes-validate ships"),
+                            ("1.99", "1.99 is newer than the schemas modelops has: kubernetes-validate ships")):
+        code, out, err = cli("validate", "--kubernetes-version", version, target)
+        assert (code, out) == (2, "") and err.startswith("modelops: error: --kubernetes-version: "), err
+        assert reason in err and len(err.strip().splitlines()) == 1

@@ -134,8 +134,14 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
         releases = _releases(env) if env else {}
         key = (version, tuple(sorted(releases.items())))
         if key not in registries:
-            registries[key] = SchemaRegistry(version, options.schema_dirs, releases=releases,
-                                             compile_after=0 if len(documents) >= COMPILE_ALL_AFTER else COMPILE_AFTER)
+            try:
+                registries[key] = SchemaRegistry(version, options.schema_dirs, releases=releases, compile_after=0
+                                                 if len(documents) >= COMPILE_ALL_AFTER else COMPILE_AFTER)
+            except ModelopsError as error:
+                if options.kubernetes_version or env is None:
+                    raise
+                # the environment's own kubernetesVersion: name its file, line and field
+                raise ModelopsError(str(env.located.problem(("kubernetesVersion",), str(error)))) from None
         for violation in registries[key].validate(doc.document):
             findings.append(_schema_finding(doc, repo, violation))
     return findings

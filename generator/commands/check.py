@@ -17,9 +17,9 @@ from generator.check.incremental import check_incrementally, gather_findings, wi
 from generator.check.memo import memo_key, recall, remember
 from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.check.shard import Shard, models_of_shard, parse_shard
-from generator.config import load_config
+from generator.config import config_problem, load_config
 from generator.console import Progress
-from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
+from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError, SpecError
 from generator.policy.engines.options import EngineChoice, add_engine_option, engine_choice
 from generator.render.committed import read_committed
 from generator.render.pipeline import render_repository
@@ -93,6 +93,7 @@ def check_options(root: Path, args: argparse.Namespace) -> tuple[CheckOptions, E
     waivers = args.waivers or (root / config.waivers)
     from generator.planning import plan_for_policy
 
+    _refuse_unknown_kubernetes_version(root, args.kubernetes_version, config.kubernetes_version)
     options = CheckOptions(
         policy_dirs=policy_dirs(root, args.policy, not args.no_builtin_policies),
         kubernetes_version=args.kubernetes_version or config.kubernetes_version,
@@ -108,6 +109,23 @@ def check_options(root: Path, args: argparse.Namespace) -> tuple[CheckOptions, E
         if (args.gatekeeper or config.gatekeeper) else (),
     )
     return options, choice
+
+
+def _refuse_unknown_kubernetes_version(root: Path, flag: str | None, configured: str | None) -> None:
+    """A version that has no schema set is an error where it was written, before any work
+    (an environment's own `kubernetesVersion` is named by the schema stage)."""
+    from generator.validate.kubernetes_versions import kubernetes_schema_version
+
+    try:
+        if flag:
+            kubernetes_schema_version(flag)
+    except ModelopsError as error:
+        raise ModelopsError(f"--kubernetes-version: {error}") from None
+    try:
+        if configured and not flag:
+            kubernetes_schema_version(configured)
+    except ModelopsError as error:
+        raise SpecError([config_problem(root, ("kubernetesVersion",), str(error))]) from None
 
 
 def _whole_run_cached(args: argparse.Namespace, options: CheckOptions, choice: EngineChoice) -> bool:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from generator.errors import EXIT_FINDINGS, EXIT_OK, ModelopsError
+from generator.validate.kubernetes_versions import kubernetes_schema_version
 from generator.validate.manifests import (
     ResourceResult,
     ValidateOptions,
@@ -79,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     for directory in args.schema_dir:
         if not directory.is_dir():
             raise ModelopsError(f"--schema-dir {directory}: not a directory")
+    try:
+        kubernetes_schema_version(args.kubernetes_version)
+    except ModelopsError as error:
+        raise ModelopsError(f"--kubernetes-version: {error}") from None
     registry = SchemaRegistry(args.kubernetes_version, args.schema_dir, strict=not args.no_strict,
                               compile_after=_compile_after(args.files))
     options = ValidateOptions(ignore_missing_schemas=args.ignore_missing_schemas, skip_kinds=_kinds(args.skip),

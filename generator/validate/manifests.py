@@ -107,11 +107,22 @@ def _resources(documents: list[Any]) -> list[tuple[Any, Place]]:
     for index, document in enumerate(documents):
         if isinstance(document, dict) and str(document.get("kind", "")).lower() == "list":
             items = document.get("items")
-            found += [(item, (index, ("items", position)))
-                      for position, item in enumerate(items if isinstance(items, list) else [])]
+            if items is not None and not isinstance(items, list):
+                # kubeconform reads such a List as empty and passes it; kubectl cannot apply it
+                found.append((_Unreadable(f"List items must be a list, got {type(items).__name__}"),
+                              (index, ("items",))))
+                continue
+            found += [(item, (index, ("items", position))) for position, item in enumerate(items or [])]
         else:
             found.append((document, (index, ())))
     return found
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A place where a resource should be and is not: reported as an error there."""
+
+    message: str
 
 
 def _signature(document: dict[str, Any], file: str, status: str) -> ResourceResult:
@@ -122,6 +133,8 @@ def _signature(document: dict[str, Any], file: str, status: str) -> ResourceResu
 
 
 def _check(document: Any, file: str, registry: SchemaRegistry, options: ValidateOptions) -> ResourceResult:
+    if isinstance(document, _Unreadable):
+        return ResourceResult(file, "error", message=document.message)
     if not isinstance(document, dict):
         return ResourceResult(file, "error", message="document is not a mapping")
     result = _signature(document, file, "valid")

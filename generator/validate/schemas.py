@@ -41,6 +41,7 @@ import yaml
 from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 from generator.validate.defaults import DefaultsPlan, defaults_plan, with_defaults
+from generator.validate.kubernetes_versions import kubernetes_schema_version
 from generator.validate.patterns import CrdValidator, KubernetesValidator
 
 __all__ = ["COMPILE_AFTER", "VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for"]
@@ -179,6 +180,7 @@ class SchemaRegistry:
         caller that knows it has many documents passes 0 (see `CompiledSchema`)."""
         self.compile_after = compile_after
         self.kubernetes_version = kubernetes_version.lstrip("v")
+        self._schema_version = kubernetes_schema_version(kubernetes_version)
         self.releases = dict(releases or {})
         self.strict = strict
         self.schema_dirs = [Path(d) for d in schema_dirs]
@@ -266,10 +268,7 @@ class SchemaRegistry:
 
     # ----- Kubernetes core -----
     def _kubernetes_validator(self, api_version: str, kind: str) -> CompiledSchema | None:
-        versions = [v for v in kv.all_versions() if kv.major_minor(v) <= kv.major_minor(self.kubernetes_version)]
-        if not versions:
-            raise ModelopsError(f"Kubernetes {self.kubernetes_version} is older than any schema kubernetes-validate ships")
-        schema_dir = f"v{versions[-1]}-local" + ("-strict" if self.strict else "")
+        schema_dir = f"v{self._schema_version}-local" + ("-strict" if self.strict else "")
         normalised = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
         try:
             schema = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{normalised}.json",

@@ -97,3 +97,34 @@ def test_shards_are_balanced_and_stable():
 def test_bad_shard_argument(text):
     with pytest.raises(ModelopsError, match="expected K/N"):
         parse_shard(text)
+
+
+def test_a_forged_or_foreign_shard_number_is_refused_without_a_traceback(tmp_path, cli):
+    """`count: "x"` ended `report merge` with a traceback (exit 3); shard 9 of 2 was merged
+    as if it belonged (its pairs counted twice); N = 10**20 listed every missing index."""
+    repo = copy_example(tmp_path / "repo")
+    for index in (1, 2):
+        cli("-C", str(repo), "check", "--shard", f"{index}/2", "--output", str(tmp_path / f"s{index}.json"))
+    second = str(tmp_path / "s2.json")
+    for name, shard, reason in (("x", {"index": 1, "count": "x"}, "shard 1 of 'x' is not K/N with 1 <= K <= N"),
+                                ("nine", {"index": 9, "count": 2}, "shard 9 of 2 is not K/N with 1 <= K <= N"),
+                                ("flag", {"index": True, "count": 2}, "shard True of 2 is not K/N")):
+        document = json.loads((tmp_path / "s1.json").read_text())
+        document["shard"] = shard
+        (tmp_path / f"{name}.json").write_text(json.dumps(document))
+        code, out, err = cli("report", "merge", str(tmp_path / "s1.json"), second, str(tmp_path / f"{name}.json"))
+        assert (code, out) == (2, "") and err.startswith(f"modelops: error: {tmp_path / name}.json: {reason}"), err
+        assert len(err.strip().splitlines()) == 1
+    document = json.loads((tmp_path / "s1.json").read_text())
+    document["shard"] = {"index": 1, "count": 10**20}
+    (tmp_path / "huge.json").write_text(json.dumps(document))
+    code, _, err = cli("report", "merge", str(tmp_path / "huge.json"))
+    assert code == 2 and f"missing shard(s) 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and {10**20 - 11} more of {10**20}" in err
+
+
+def test_more_shards_than_models_leaves_the_rest_empty_at_no_cost():
+    """A shard past the models checks nothing; N is not a loop bound (1/10**20 hung)."""
+    weights = {"a": 3, "b": 2, "c": 1}
+    assert assign_shards(weights, 10**20) == [["a"], ["b"], ["c"]]
+    assert assign_shards(weights, 5)[:3] == [["a"], ["b"], ["c"]]
+    assert assign_shards({}, 10**20) == [[]]

@@ -53,9 +53,14 @@ def model_weight(data: dict[str, Any], environments: int) -> int:
 
 
 def assign_shards(weights: dict[str, int], count: int) -> list[list[str]]:
-    """Models per shard (index 0 is shard 1), each list sorted: greedy heaviest-first."""
-    heap = [(0, index) for index in range(count)]
-    shards: list[list[str]] = [[] for _ in range(count)]
+    """Models per shard (index 0 is shard 1), each list sorted: greedy heaviest-first.
+
+    Only the first min(count, models) shards can receive a model (every model goes to an
+    empty shard while there is one, the lowest first), so only those are listed: a shard
+    past them checks nothing, and `--shard 1/100000000` costs no more than `1/8`."""
+    used = max(1, min(count, len(weights)))
+    heap = [(0, index) for index in range(used)]
+    shards: list[list[str]] = [[] for _ in range(used)]
     for name in sorted(weights, key=lambda n: (-weights[n], n)):
         load, index = heapq.heappop(heap)
         shards[index].append(name)
@@ -66,4 +71,5 @@ def assign_shards(weights: dict[str, int], count: int) -> list[list[str]]:
 def models_of_shard(models: dict[str, dict[str, Any]], environments: int, shard: Shard) -> list[str]:
     """The names (sorted) that `shard` checks, of `models` (name -> spec data)."""
     weights = {name: model_weight(data, environments) for name, data in models.items()}
-    return assign_shards(weights, shard.count)[shard.index - 1]
+    shards = assign_shards(weights, shard.count)
+    return shards[shard.index - 1] if shard.index <= len(shards) else []

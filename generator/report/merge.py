@@ -7,6 +7,7 @@ report that silently lacks a shard would pass what the unsharded check fails.
 """
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import fields
@@ -42,20 +43,31 @@ def _load(name: str, text: str) -> dict[str, Any]:
     return document
 
 
+def _shard_of(name: str, doc: dict[str, Any]) -> tuple[int, int]:
+    """(K, N) of a shard report, as `check --shard` writes them: integers, 1 <= K <= N."""
+    index, count = doc["shard"].get("index"), doc["shard"].get("count")
+    if type(index) is not int or type(count) is not int or not 1 <= index <= count:
+        raise ModelopsError(f"{name}: shard {index!r} of {count!r} is not K/N with 1 <= K <= N "
+                            "(write one with `modelops check --shard K/N`)")
+    return index, count
+
+
 def _check_complete(named: list[tuple[str, dict[str, Any]]]) -> None:
-    counts = {doc["shard"].get("count") for _, doc in named}
+    shards = [(name, *_shard_of(name, doc)) for name, doc in named]
+    counts = {count for _, _, count in shards}
     if len(counts) != 1:
-        raise ModelopsError(f"shards of different splits: N = {', '.join(map(str, sorted(counts, key=str)))}")
+        raise ModelopsError(f"shards of different splits: N = {', '.join(map(str, sorted(counts)))}")
     count = counts.pop()
     seen: dict[int, str] = {}
-    for name, doc in named:
-        index = doc["shard"].get("index")
+    for name, index, _ in shards:
         if index in seen:
             raise ModelopsError(f"{name}: shard {index}/{count} already read from {seen[index]}")
         seen[index] = name
-    missing = [str(i) for i in range(1, int(count) + 1) if i not in seen]
-    if missing:
-        raise ModelopsError(f"missing shard(s) {', '.join(missing)} of {count}: the merged result would be incomplete")
+    if len(seen) < count:  # every index is in 1..N and none repeats: fewer than N means some are missing
+        first = [str(i) for i in itertools.islice((i for i in range(1, count + 1) if i not in seen), 10)]
+        more = count - len(seen) - len(first)
+        raise ModelopsError(f"missing shard(s) {', '.join(first)}{f' and {more} more' if more else ''} of {count}: "
+                            "the merged result would be incomplete")
     for key, what in (("version", "modelops versions"), ("engine", "policy engines")):
         values = {str(doc.get("tool", {}).get(key, "")) for _, doc in named}
         if len(values) != 1:

@@ -88,6 +88,7 @@ def e2e(s3_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     argv_a, env_a = _command(template, root / "a", "support-chat-training-a")
     env = _env({**env_a, **s3_server.env()})
     results["a"] = _finish(_start(argv_a, env, root / "a.log"), root / "a.log")
+    assert results["a"][0] == 0, f"run A exited {results['a'][0]}:\n{results['a'][1][-4000:]}"
     argv_b, _ = _command(template, root / "b", "support-chat-training-b")
     first = _start(argv_b, env, root / "b1.log")
     manifest = "support-chat/dev/support-chat-training-b/step-00000004/MANIFEST.json"

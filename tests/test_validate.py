@@ -283,3 +283,17 @@ def test_kubernetes_versions_compare_as_numbers_and_unknown_ones_are_refused(tmp
         code, out, err = cli("validate", "--kubernetes-version", version, target)
         assert (code, out) == (2, "") and err.startswith("modelops: error: --kubernetes-version: "), err
         assert reason in err and len(err.strip().splitlines()) == 1
+
+
+def test_junit_stays_well_formed_when_a_name_holds_control_characters(tmp_path, cli):
+    """XML 1.0 cannot carry \\x01 even escaped: the report was not well-formed, so a CI's
+    test-report step rejected the whole file (`check`'s JUnit already replaced them)."""
+    write_files(tmp_path, {"ctl.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "a\\x01b<&>"}\n'
+                                       'data: {"k\\x02": 1}\n'})
+    code, out, _ = cli("validate", "-o", "junit", str(tmp_path / "ctl.yaml"))
+    assert code == 1
+    root = ET.fromstring(out)
+    [case] = root.iter("testcase")
+    assert case.get("name") == "a\ufffdb<&>"
+    [failure] = case.iter("failure")
+    assert "data.k\ufffd: expected ['string', 'null'], got int 1" in failure.get("message", "")

@@ -8,28 +8,16 @@ passing testcase so a CI dashboard still shows them as checked.
 """
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
 from generator.findings import Finding, severity_rank, sort_findings
 from generator.report.model import ReportInput, location, pairs
+from generator.xmlsafe import make_xml_safe
 
 __all__ = ["render"]
 
 PASSING_NAME = "policy check"
-# Characters XML 1.0 cannot carry at all (ANSI escapes from tool output, NULs).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _make_xml_safe(root: ET.Element) -> None:
-    for element in root.iter():
-        if element.text:
-            element.text = _NOT_XML.sub("\ufffd", element.text)
-        for key, value in element.attrib.items():
-            element.set(key, _NOT_XML.sub("\ufffd", value))
-
-
 def _classname(environment: str, model: str) -> str:
     return ".".join(["modelops", *(part for part in (environment, model) if part)])
 
@@ -93,6 +81,6 @@ def render(report: ReportInput) -> str:
     for attribute in ("tests", "failures", "errors", "skipped"):
         root.set(attribute, str(sum(int(suite.get(attribute, "0")) for suite in suites)))
     root.set("time", "0")
-    _make_xml_safe(root)
+    make_xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

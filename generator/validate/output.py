@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from generator.validate.manifests import Problem, ResourceResult
+from generator.xmlsafe import make_xml_safe
 
 __all__ = ["OUTPUTS", "OutputOptions", "render_results"]
 
@@ -120,6 +121,7 @@ def render_junit(results: list[ResourceResult], _options: OutputOptions) -> str:
             suites[result.file] = ET.SubElement(root, "testsuite", name=result.file, id=str(len(suites) + 1),
                                                 tests="0", failures="0", errors="0", disabled="0", skipped="0")
         _junit_case(suites[result.file], result)
+    make_xml_safe(root)  # a resource's name or key may hold control characters
     ET.indent(root, "  ")
     return ET.tostring(root, encoding="unicode") + "\n"
 

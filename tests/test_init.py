@@ -1,6 +1,7 @@
 """`modelops init`: a scaffold that renders and checks clean at once, CI that parses, safe values."""
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import re
@@ -174,10 +175,16 @@ def _assert_parses(argv: list[str]) -> bool:
     """True when checked; False when the subcommand is not registered yet (others are writing it)."""
     if argv[0] not in available_commands():
         return False
+    parser = build_parser()
     try:
-        build_parser().parse_args(argv)
+        parser.parse_args(argv)
     except SystemExit as error:  # argparse exits on a bad command line
         pytest.fail(f"`modelops {shlex.join(argv)}` does not parse (exit {error.code})")
+    # Every option is spelled as `--help` shows it: not a retired hidden alias, not an abbreviation.
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    shown = {s for a in commands.choices[argv[0]]._actions if a.help != argparse.SUPPRESS for s in a.option_strings}
+    for option in (token.split("=", 1)[0] for token in argv if token.startswith("--")):
+        assert option in shown, f"`modelops {shlex.join(argv)}`: {option} is not how --help spells it"
     return True
 
 
@@ -199,8 +206,8 @@ def test_github_workflow(scaffold, capsys):
     assert 'python -m pip install "$MODELOPS_PIP_SPEC"' in runs
     commands = _modelops_commands(runs)
     assert ["render", "--check"] in commands
-    assert ["report", "merge", "shards/*.json", "--format", "sarif", "--out", "modelops.sarif"] in commands
-    assert ["report", "merge", "shards/*.json", "--format", "markdown", "--out", "report.md"] in commands
+    assert ["report", "merge", "shards/*.json", "--format", "sarif", "--output", "modelops.sarif"] in commands
+    assert ["report", "merge", "shards/*.json", "--format", "markdown", "--output", "report.md"] in commands
     assert ["diff", "--base", "origin/$BASE_REF", "--format", "markdown", "--output", "diff.md"] in commands
     _assert_sharded_github(workflow)
     # The gate's outcome is carried to the last step, which fails the job.
@@ -263,7 +270,7 @@ def test_gitlab_ci(scaffold, tmp_path):
     assert isinstance(shard["parallel"], int) and shard["parallel"] > 1 and ci["variables"]["MODELOPS_SHARD_ABOVE"]
     assert shard["cache"]["paths"] == [".modelops-cache/"] and ci["modelops-check"]["needs"] == ["modelops-check-shard"]
     assert "--shard" in scripts["modelops-check-shard"] and "shards/" in shard["artifacts"]["paths"]
-    assert ["report", "merge", "shards/*.json", "--format", "sarif", "--out", "modelops.sarif"] in commands
+    assert ["report", "merge", "shards/*.json", "--format", "sarif", "--output", "modelops.sarif"] in commands
 
 
 def test_pre_commit_config(scaffold):

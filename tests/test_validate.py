@@ -297,3 +297,58 @@ def test_junit_stays_well_formed_when_a_name_holds_control_characters(tmp_path, 
     assert case.get("name") == "a\ufffdb<&>"
     [failure] = case.iter("failure")
     assert "data.k\ufffd: expected ['string', 'null'], got int 1" in failure.get("message", "")
+
+
+WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n"
+
+
+def _widget_schema(spec: object) -> str:
+    return json.dumps({"type": "object", "properties": {"apiVersion": {}, "kind": {}, "metadata": {}, "spec": spec}})
+
+
+def test_a_schema_dir_schema_that_refers_outside_itself_is_refused_without_fetching(tmp_path, cli):
+    """Both validators fetched a remote `$ref` (python-jsonschema with no timeout) and ended in a
+    traceback when that failed: a CI gate must not reach the network, nor crash."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Count(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Count)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        remote = f"http://127.0.0.1:{server.server_address[1]}/defs.json#/size"
+        write_files(tmp_path, {"schemas/example.com/widget_v1.json": _widget_schema({"$ref": remote}),
+                               "w.yaml": WIDGET})
+        many = [str(tmp_path / "w.yaml")] * 45  # past COMPILE_AFTER: jsonschema-rs compiles the schema too
+        for files in ([str(tmp_path / "w.yaml")], many):
+            code, out, err = cli("validate", "--schema-dir", str(tmp_path / "schemas"), *files)
+            assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1, err
+            assert f"widget_v1.json: $ref '{remote}' points outside the schema, and modelops fetches no schema" in err
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits == []
+
+
+@pytest.mark.parametrize(("spec", "reason"), [
+    ({"required": 5}, "not a valid JSON Schema at properties.spec.required: 5 is not of type 'array'"),
+    ({"type": "strin"}, "not a valid JSON Schema at properties.spec.type: 'strin' is not valid"),
+    ({"$ref": "#/definitions/missing"}, ("the schema of Widget (example.com/v1) cannot be used: $ref "
+                                         "'/definitions/missing' resolves to nothing")),
+])
+def test_a_malformed_schema_in_a_schema_dir_is_exit_2_naming_it(tmp_path, cli, spec, reason):
+    """Each of these ended `validate` (and `check --schema-dir`) in a traceback, exit 3."""
+    write_files(tmp_path, {"schemas/example.com/widget_v1.json": _widget_schema(spec), "w.yaml": WIDGET})
+    for files in ([str(tmp_path / "w.yaml")], [str(tmp_path / "w.yaml")] * 45):
+        code, out, err = cli("validate", "--schema-dir", str(tmp_path / "schemas"), *files)
+        assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1 and reason in err, err

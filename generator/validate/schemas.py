@@ -36,6 +36,7 @@ import jsonschema
 import jsonschema_rs
 import kubernetes_validate.utils as kv
 import referencing
+import referencing.exceptions
 import yaml
 
 from generator.errors import ModelopsError
@@ -72,7 +73,8 @@ class CompiledSchema:
 
     def __init__(self, compile_fast: Callable[[], Any], readable: jsonschema.protocols.Validator,
                  cel: CelPlan | None = None, defaults_from: dict[str, Any] | None = None,
-                 compile_after: int = COMPILE_AFTER):
+                 compile_after: int = COMPILE_AFTER, name: str = "this kind"):
+        self.name = name  # e.g. "Widget (example.com/v1)", for an error in the schema itself
         self._compile_fast = compile_fast
         self._defaults_from = defaults_from  # the CRD schema whose defaults the API server applies
         self._defaults: DefaultsPlan | None | bool = False  # False: not computed yet
@@ -93,19 +95,32 @@ class CompiledSchema:
     def is_valid(self, document: dict[str, Any]) -> bool:
         self._seen += 1
         if self._refused or (self._fast is None and self._seen < self._compile_after):
-            return not any(True for _ in self.readable.iter_errors(document))
+            return not self._readable_errors(document, first_only=True)
         try:
             return bool(self.fast.is_valid(document))
         except jsonschema_rs.ValidationError:
             # jsonschema-rs refuses some upstream schemas outright (prometheus-operator's
             # `(?i)` pattern flags are not ECMA-262): python-jsonschema validates those kinds
             self._refused = True
-            return not any(True for _ in self.readable.iter_errors(document))
+            return not self._readable_errors(document, first_only=True)
+
+    def _readable_errors(self, document: dict[str, Any], *, first_only: bool = False) -> list[Any]:
+        """python-jsonschema's errors; a `$ref` that resolves to nothing is the schema's
+        fault, never the document's: exit 2 naming it, not a traceback."""
+        try:
+            errors = self.readable.iter_errors(document)
+            if first_only:  # valid or not: the first error decides
+                first = next(errors, None)
+                return [] if first is None else [first]
+            return list(errors)
+        except referencing.exceptions.Unresolvable as error:
+            raise ModelopsError(f"the schema of {self.name} cannot be used: $ref {error.ref!r} resolves to "
+                                "nothing") from None
 
     def violations(self, document: dict[str, Any]) -> list[SchemaViolation]:
         found: list[SchemaViolation] = []
         if not self.is_valid(document):
-            errors = sorted(self.readable.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+            errors = sorted(self._readable_errors(document), key=lambda e: list(map(str, e.absolute_path)))
             found += [SchemaViolation(_path_text(e.absolute_path), _short_message(e), tuple(e.absolute_path))
                       for e in errors[:MAX_ERRORS_PER_DOCUMENT]]
         if self.cel is not None:
@@ -225,7 +240,7 @@ class SchemaRegistry:
             cel = self._cel_plan(group, version, kind, crd)
             return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(crd, validate_formats=False),
                                   CrdValidator(crd), cel, crd if cel is not None else None,
-                                  self.compile_after)
+                                  self.compile_after, name=f"{kind} ({api_version})")
         return self._kubernetes_validator(api_version, kind)
 
     # ----- CRDs -----
@@ -288,7 +303,7 @@ class SchemaRegistry:
         return CompiledSchema(lambda: jsonschema_rs.validator_for(schema, registry=fast_registry,
                                                                   validate_formats=False),
                               KubernetesValidator(schema, registry=registry), build_plan(schema),
-                              compile_after=self.compile_after)
+                              compile_after=self.compile_after, name=f"{kind} ({api_version})")
 
 
 @lru_cache(maxsize=8)
@@ -329,10 +344,53 @@ def _from_schema_dir(directory: Path, group: str, version: str, kind: str) -> di
     for candidate in candidates:
         if candidate.is_file():
             try:
-                return json.loads(candidate.read_text())
+                schema = json.loads(candidate.read_text())
             except (OSError, json.JSONDecodeError) as error:
                 raise ModelopsError(f"cannot load schema {candidate}: {error}") from None
+            _refuse_unusable(schema, candidate)
+            return schema
     return _crd_index(directory).get((group, kind, version))
+
+
+def _refuse_unusable(schema: Any, source: Path) -> None:
+    """A schema from --schema-dir is checked against JSON Schema's own schema before use: a
+    malformed one (`required: 5`) made both validators end in a traceback."""
+    if not isinstance(schema, dict):
+        raise ModelopsError(f"cannot load schema {source}: a schema is a JSON object, not {type(schema).__name__}")
+    # jsonschema-rs decides (a large CRD in milliseconds), python-jsonschema words the error;
+    # no formats: `pattern` is RE2 here (see generator.validate.patterns), not Python's re
+    if _meta_schema_validator().is_valid(schema):
+        _refuse_outside_refs(schema, source)
+        return
+    meta = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA)
+    error = jsonschema.exceptions.best_match(meta.iter_errors(schema))
+    if error is not None:
+        where = _path_text(error.absolute_path) or "the top level"
+        raise ModelopsError(f"cannot load schema {source}: not a valid JSON Schema at {where}: {error.message}")
+    _refuse_outside_refs(schema, source)
+
+
+@lru_cache(maxsize=1)
+def _meta_schema_validator() -> Any:
+    return jsonschema_rs.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA, validate_formats=False)
+
+
+def _refuse_outside_refs(schema: Any, source: Path) -> None:
+    """A `$ref` must point inside its own schema. Both validators would otherwise fetch its
+    target over the network (python-jsonschema with no timeout) and end in a traceback when
+    that fails; a CI gate fetches nothing. kubeconform's layout has standalone schemas for
+    this reason, and the API server refuses `$ref` in a CRD's schema outright."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                raise ModelopsError(f"cannot load schema {source}: $ref {ref!r} points outside the schema, and "
+                                    "modelops fetches no schema (use kubeconform's standalone schemas)")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 @lru_cache(maxsize=1)
@@ -359,6 +417,7 @@ def _crd_index(directory: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
                 for served in doc["spec"].get("versions", []):
                     schema = served.get("schema", {}).get("openAPIV3Schema")
                     if schema:
+                        _refuse_unusable(schema, crd_file)
                         index[(group, kind, served["name"])] = schema
     return index
 

@@ -352,3 +352,20 @@ def test_a_malformed_schema_in_a_schema_dir_is_exit_2_naming_it(tmp_path, cli, s
     for files in ([str(tmp_path / "w.yaml")], [str(tmp_path / "w.yaml")] * 45):
         code, out, err = cli("validate", "--schema-dir", str(tmp_path / "schemas"), *files)
         assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1 and reason in err, err
+
+
+@pytest.mark.parametrize(("spec", "reason"), [
+    ("", "spec must be a mapping"),
+    ("spec: {group: 5}", "spec.group must be a string"),
+    ("spec: {group: example.com, names: {kind: Widget}, versions: 5}", "spec.versions must be a list"),
+    ("spec: {group: example.com, names: {kind: Widget}, versions: [{schema: {}}]}",
+     "spec.versions[0].name must be a string"),
+])
+def test_a_malformed_crd_file_in_a_schema_dir_is_exit_2_naming_the_field(tmp_path, cli, spec, reason):
+    """A CRD without spec, group or version name ended in a KeyError or TypeError traceback."""
+    write_files(tmp_path, {"crds/widget.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+                                               f"metadata: {{name: widgets.example.com}}\n{spec}\n",
+                           "w.yaml": WIDGET})
+    code, out, err = cli("validate", "--schema-dir", str(tmp_path / "crds"), str(tmp_path / "w.yaml"))
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1, err
+    assert err == f"modelops: error: cannot load CRD file {tmp_path}/crds/widget.yaml (document 1): {reason}\n"

@@ -26,7 +26,7 @@ import gzip
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -411,15 +411,36 @@ def _crd_index(directory: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
             documents = list(yaml.load_all(crd_file.read_text(), Loader=loader))
         except (OSError, yaml.YAMLError) as error:
             raise ModelopsError(f"cannot load CRD file {crd_file}: {error}") from None
-        for doc in documents:
+        for number, doc in enumerate(documents, start=1):
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
-                for served in doc["spec"].get("versions", []):
-                    schema = served.get("schema", {}).get("openAPIV3Schema")
-                    if schema:
-                        _refuse_unusable(schema, crd_file)
-                        index[(group, kind, served["name"])] = schema
+                for group, kind, version, schema in _crd_versions(doc, f"{crd_file} (document {number})"):
+                    _refuse_unusable(schema, crd_file)
+                    index[(group, kind, version)] = schema
     return index
+
+
+_EXPECTED: dict[type, str] = {dict: "a mapping", str: "a string", list: "a list"}
+
+
+def _crd_versions(crd: dict[str, Any], where: str) -> Iterator[tuple[str, str, str, Any]]:
+    """(group, kind, version, schema) of each version of a CRD that has a schema; a CRD the
+    API server would not accept is an error naming the field, not a traceback."""
+    def field(value: Any, path: str, kind: type) -> Any:
+        if not isinstance(value, kind):
+            expected = _EXPECTED[kind]
+            raise ModelopsError(f"cannot load CRD file {where}: {path} must be {expected}")
+        return value
+
+    spec = field(crd.get("spec"), "spec", dict)
+    group = field(spec.get("group"), "spec.group", str)
+    kind = field(field(spec.get("names"), "spec.names", dict).get("kind"), "spec.names.kind", str)
+    for index, served in enumerate(field(spec.get("versions", []), "spec.versions", list)):
+        served = field(served, f"spec.versions[{index}]", dict)
+        name = field(served.get("name"), f"spec.versions[{index}].name", str)
+        schema = served.get("schema", {})
+        schema = field(schema, f"spec.versions[{index}].schema", dict).get("openAPIV3Schema")
+        if schema:
+            yield group, kind, name, schema
 
 
 def _short_message(error: jsonschema.ValidationError) -> str:

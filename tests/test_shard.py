@@ -100,17 +100,23 @@ def test_bad_shard_argument(text):
 
 
 def test_a_forged_or_foreign_shard_number_is_refused_without_a_traceback(tmp_path, cli):
-    """`count: "x"` ended `report merge` with a traceback (exit 3); shard 9 of 2 was merged
-    as if it belonged (its pairs counted twice); N = 10**20 listed every missing index."""
+    """`count: "x"`, `checked: 5` or `tool: 5` ended `report merge` with a traceback (exit 3); a
+    finding's `line: "x"` reached the report writers; shard 9 of 2 was merged as if it
+    belonged (its pairs counted twice); N = 10**20 listed every missing index."""
     repo = copy_example(tmp_path / "repo")
     for index in (1, 2):
         cli("-C", str(repo), "check", "--shard", f"{index}/2", "--output", str(tmp_path / f"s{index}.json"))
     second = str(tmp_path / "s2.json")
-    for name, shard, reason in (("x", {"index": 1, "count": "x"}, "shard 1 of 'x' is not K/N with 1 <= K <= N"),
-                                ("nine", {"index": 9, "count": 2}, "shard 9 of 2 is not K/N with 1 <= K <= N"),
-                                ("flag", {"index": True, "count": 2}, "shard True of 2 is not K/N")):
+    for name, change, reason in (
+            ("x", {"shard": {"index": 1, "count": "x"}}, "malformed shard report at shard.count: 'x' is not of type"),
+            ("nine", {"shard": {"index": 9, "count": 2}}, "shard 9 of 2 is not K/N with 1 <= K <= N"),
+            ("flag", {"shard": {"index": True, "count": 2}}, "malformed shard report at shard.index: True is not of"),
+            ("checked", {"checked": 5}, "malformed shard report at checked: 5 is not of type 'array'"),
+            ("tool", {"tool": 5}, "malformed shard report at tool: 5 is not of type 'object'"),
+            ("line", {"findings": [{"rule": "R", "level": "deny", "message": "m", "line": "x"}]},
+             "malformed shard report at findings[0].line: 'x' is not of type 'integer'")):
         document = json.loads((tmp_path / "s1.json").read_text())
-        document["shard"] = shard
+        document.update(change)
         (tmp_path / f"{name}.json").write_text(json.dumps(document))
         code, out, err = cli("report", "merge", str(tmp_path / "s1.json"), second, str(tmp_path / f"{name}.json"))
         assert (code, out) == (2, "") and err.startswith(f"modelops: error: {tmp_path / name}.json: {reason}"), err

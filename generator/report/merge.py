@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import typing
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
+
+import jsonschema
 
 from generator.check.shard import Shard
 from generator.errors import ModelopsError
@@ -23,6 +26,34 @@ __all__ = ["merge_shards", "shard_document"]
 
 _FINDING_FIELDS = {f.name for f in fields(Finding)}
 _RULE_FIELDS = {f.name for f in fields(RuleInfo)}
+_JSON_TYPES = {str: "string", int: "integer", bool: "boolean"}
+
+
+def _record_schema(cls: type, required: tuple[str, ...]) -> dict[str, Any]:
+    """A dataclass's fields as JSON Schema (unknown keys allowed: a later version may add some)."""
+    hints = typing.get_type_hints(cls)
+    properties = {f.name: {"type": _JSON_TYPES.get(hints[f.name], "object")} for f in fields(cls)}
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+# What `check --shard` writes and a merge reads; anything else is refused with its path.
+SHARD_SCHEMA = {
+    "type": "object",
+    "required": ["shard", "findings", "checked", "summary", "tool"],
+    "properties": {
+        "shard": {"type": "object", "required": ["index", "count"],
+                  "properties": {"index": {"type": "integer", "minimum": 1}, "count": {"type": "integer", "minimum": 1}}},
+        "findings": {"type": "array", "items": _record_schema(Finding, ("rule", "level", "message"))},
+        "rules": {"type": "object", "additionalProperties": _record_schema(RuleInfo, ("id",))},
+        "checked": {"type": "array", "items": {"type": "object", "required": ["model", "environment"],
+                                               "properties": {"model": {"type": "string"},
+                                                              "environment": {"type": "string"}}}},
+        "summary": {"type": "object", "properties": {"fail_on": {"enum": ["warn", "deny"]},
+                                                     "documents_checked": {"type": "integer", "minimum": 0}}},
+        "errors": {"type": "array"},
+        "tool": {"type": "object", "properties": {"version": {"type": "string"}, "engine": {"type": "string"}}},
+    },
+}
 
 
 def shard_document(report: ReportInput, shard: Shard) -> str:
@@ -40,6 +71,10 @@ def _load(name: str, text: str) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("shard"), dict) \
             or not isinstance(document.get("findings"), list):
         raise ModelopsError(f"{name}: not a shard report (write one with `modelops check --shard K/N`)")
+    wrong = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(SHARD_SCHEMA).iter_errors(document))
+    if wrong is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in wrong.absolute_path).lstrip(".")
+        raise ModelopsError(f"{name}: malformed shard report at {where or 'the top level'}: {wrong.message}")
     return document
 
 

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-import jsonschema
-
 from generator.check.shard import Shard
 from generator.errors import ModelopsError
 from generator.findings import Finding, sort_findings
@@ -71,6 +69,8 @@ def _load(name: str, text: str) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("shard"), dict) \
             or not isinstance(document.get("findings"), list):
         raise ModelopsError(f"{name}: not a shard report (write one with `modelops check --shard K/N`)")
+    import jsonschema  # here: `check` imports this module for shard_document, and a cached check imports no validator
+
     wrong = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(SHARD_SCHEMA).iter_errors(document))
     if wrong is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in wrong.absolute_path).lstrip(".")

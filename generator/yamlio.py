@@ -391,6 +391,7 @@ def _plain_documents(text: str) -> list[Any] | None:
     loader = _FastLoader(text)
     built: dict[int, Any] = {}
     in_progress: set[int] = set()
+    aliased = False
 
     def build(node: Any) -> Any:
         tag = node.tag
@@ -402,6 +403,8 @@ def _plain_documents(text: str) -> list[Any] | None:
             return loader.construct_object(node, deep=True)
         key = id(node)
         if key in built:
+            nonlocal aliased
+            aliased = True
             return built[key]
         if key in in_progress:
             raise _NotPlain
@@ -426,7 +429,10 @@ def _plain_documents(text: str) -> list[Any] | None:
         while loader.check_node():
             root = loader.get_node()  # holds its nodes, so their ids stay unique while it is built
             built.clear()  # anchors do not reach past their document
+            aliased = False
             documents.append(build(root))
+            if aliased:
+                _refuse_alias_bombs(documents[-1:])
         return documents
     except _NotPlain:
         return None
@@ -435,6 +441,50 @@ def _plain_documents(text: str) -> list[Any] | None:
 
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+MAX_EXPANDED = 1_000_000  # values an aliased document may expand to, at ten times its own size or more
+
+
+class _AliasBomb(Exception):
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.size = size
+
+
+def _refuse_alias_bombs(documents: list[Any]) -> None:
+    """An alias shares one object, so building a billion-laughs document is cheap, but
+    everything that walks it afterwards (schemas, CEL, policies) expands it. Refused, as
+    go-yaml (kubectl, kubeconform) refuses "excessive aliasing", when its expanded size is
+    past MAX_EXPANDED and ten times the values it actually holds."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        key = id(value)
+        if key not in sizes:
+            sizes[key] = 0  # a cycle (recursive alias) counts once
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            sizes[key] = 1 + sum(size(item) for item in items)
+        return sizes[key]
+
+    for document in documents:
+        sizes.clear()
+        expanded = size(document)
+        if expanded > MAX_EXPANDED and expanded > 10 * _held_values(document):
+            raise _AliasBomb(expanded)
+
+
+def _held_values(document: Any) -> int:
+    """The values a document holds, each shared container counted once."""
+    seen: set[int] = set()
+    count, stack = 0, [document]
+    while stack:
+        value = stack.pop()
+        count += 1
+        if isinstance(value, (dict, list)) and id(value) not in seen:
+            seen.add(id(value))
+            stack.extend([*value.keys(), *value.values()] if isinstance(value, dict) else value)
+    return count
 
 
 def load_one_fast(text: str) -> Any:
@@ -454,7 +504,11 @@ def load_all_fast(text: str, file: str) -> list[Any]:
         documents = _plain_documents(text)
         if documents is None:  # what the node walk leaves to PyYAML's constructor
             documents = list(pyyaml.load_all(text, Loader=_FastLoader))
+            _refuse_alias_bombs(documents)
         return [doc for doc in documents if doc is not None]
+    except _AliasBomb as bomb:
+        raise SpecError([Problem(file, 1, 1, "", f"a document expands its aliases to {bomb.size:,} values, over "
+                                 f"ten times its own size (YAML alias/anchor bomb?); refusing to load")]) from None
     except pyyaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

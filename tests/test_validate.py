@@ -369,3 +369,20 @@ def test_a_malformed_crd_file_in_a_schema_dir_is_exit_2_naming_the_field(tmp_pat
     code, out, err = cli("validate", "--schema-dir", str(tmp_path / "crds"), str(tmp_path / "w.yaml"))
     assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1, err
     assert err == f"modelops: error: cannot load CRD file {tmp_path}/crds/widget.yaml (document 1): {reason}\n"
+
+
+def test_an_alias_bomb_is_refused_before_anything_walks_it(tmp_path, cli):
+    """Aliases share one object, so a billion-laughs document was built in milliseconds and
+    then expanded by everything that walked it: `validate` did not return. kubectl and
+    kubeconform (go-yaml) refuse such "excessive aliasing"; a document whose aliases only
+    repeat a few values stays valid."""
+    levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 7)]
+    bomb = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n" + "".join(f"  {x}\n" for x in levels)
+    shared = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\n  labels: &l {a: b}\n  annotations: *l\n"
+    write_files(tmp_path, {"bomb.yaml": bomb, "shared.yaml": shared})
+    code, out, _ = cli("validate", str(tmp_path / "bomb.yaml"), str(tmp_path / "shared.yaml"))
+    assert code == 1
+    assert out == (f"{tmp_path}/bomb.yaml - failed validation: {tmp_path}/bomb.yaml:1:1: a document expands its "
+                   "aliases to 6,053,461 values, over ten times its own size (YAML alias/anchor bomb?); refusing to "
+                   "load\n")

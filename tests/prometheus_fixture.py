@@ -192,7 +192,7 @@ def scrape_history(url: str, seconds: int = 90) -> str:
     return "\n".join(lines)
 
 
-def wait_for_series(url: str, query: str, count: int, timeout: float = 30) -> None:
+def wait_for_series(url: str, query: str, count: int, timeout: float = 60) -> None:
     """Until `query` returns `count` series (scrapes and rate windows have filled)."""
     import json
     import urllib.parse
@@ -203,4 +203,13 @@ def wait_for_series(url: str, query: str, count: int, timeout: float = 30) -> No
             if len(json.loads(r.read())["data"]["result"]) >= count:
                 return
         time.sleep(0.5)
-    raise AssertionError(f"Prometheus never returned {count} series for {query}")
+    raise AssertionError(f"Prometheus never returned {count} series for {query}\n{scrape_history(url)}")
+
+
+def wait_for_history(url: str, targets: int, seconds: int) -> None:
+    """Until each of `targets` has been scraped for `seconds` (one scrape a second).
+
+    A gate asks for the worst value over a subquery whose steps are aligned to multiples
+    of the step, not to now: two fresh scrapes can both fall after the last step, and the
+    gate then sees no data. So the soak needs history of a rate window plus a step."""
+    wait_for_series(url, f"count_over_time(up[{seconds + 30}s]) >= {seconds}", targets, timeout=seconds + 60)

@@ -14,14 +14,15 @@ from generator.spec.load import load_repository
 from tests.conftest import copy_example
 from tests.emulators.forge import ForgeEmulator
 from tests.lifecycle_helpers import repo_with_remote
-from tests.prometheus_fixture import ModelServer, prometheus, scrape_history, wait_for_series
+from tests.prometheus_fixture import ModelServer, prometheus, scrape_history, wait_for_history, wait_for_series
 from tests.test_promote import REPO, TOKEN, bump_dev, git
 
-# The soak is two minutes, longer than this file's tests take: the gate judges the worst moment
-# of the soak, so every scrape since the fixture started counts. With a 6 s soak, one stall of
-# about ten seconds anywhere on a busy CI runner (Prometheus, the fixture server, the disk)
-# left nothing in the window and the healthy version failed with "no data". The gate's
-# arithmetic is the same at any soak; only the window moves.
+# The gate asks for the worst value over a subquery ([2m:4s] here) whose steps are aligned to
+# multiples of the step. Right after the fixture started, two scrapes could both fall after
+# the last aligned step: a fast CI runner reached the first gate within three seconds of the
+# first scrape, and the healthy version failed with "no data" (the scrape history in the
+# failure showed three samples). So the fixture waits for a rate window plus a step of
+# history, and the two-minute soak keeps every scrape since the fixture started in view.
 SOAK = "2m"
 WINDOW = "5s"  # five one-second scrapes per rate window: a late or missed scrape still leaves two
 
@@ -40,6 +41,7 @@ def metrics(tmp_path_factory):
                   [(bad.port, labels(e, "9")) for e in ("dev", "staging")]
         with prometheus(tmp_path_factory.mktemp("prometheus"), targets) as url:
             wait_for_series(url, f'rate(http_requests_total{{status="5xx"}}[{WINDOW}])', 4)
+            wait_for_history(url, 4, seconds=12)  # a 5 s window and a 4 s step, with room to spare
             yield url
     finally:
         good.stop()

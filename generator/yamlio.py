@@ -33,6 +33,10 @@ except ImportError:  # pragma: no cover - the pure-Python parser is correct, onl
 
 # A legitimate spec is a few hundred nodes; this bounds alias expansion far above that.
 MAX_NODES = 100_000
+# Nesting deeper than this is refused at load. The deepest vendored CRD schema nests 34
+# levels; libyaml allows 1,000, and a document near that ended in a RecursionError
+# traceback in whatever walked it first (Python's own limit is 1,000 frames).
+MAX_DEPTH = 128
 
 PathTuple = tuple[str | int, ...]
 
@@ -123,8 +127,12 @@ class _Budgeted:
         self.located = located
         self.count = 0
 
-    def spend(self) -> None:
+    def spend(self, path: PathTuple = ()) -> None:
         self.count += 1
+        if len(path) > MAX_DEPTH:
+            line, column = self.located.where(path)
+            raise SpecError([Problem(self.located.file, line, column, format_path(path[:2]) + "...",
+                                     f"nested deeper than {MAX_DEPTH} levels; refusing to load")])
         if self.count > MAX_NODES:
             raise SpecError([Problem(self.located.file, 1, 1, "", f"document expands to more than {MAX_NODES} "
                                      "nodes (YAML alias/anchor bomb?); refusing to load")])
@@ -134,7 +142,7 @@ class _Converter(_Budgeted):
     """Round-trip nodes to plain dict/list/scalars, recording positions, within a node budget."""
 
     def convert(self, node: Any, path: PathTuple) -> Any:
-        self.spend()
+        self.spend(path)
         if isinstance(node, CommentedMap):
             return self._mapping(node, path)
         if isinstance(node, CommentedSeq):
@@ -235,7 +243,7 @@ class _NodeConverter(_Budgeted):
         self.constructor = constructor
 
     def convert(self, node: Node, path: PathTuple) -> Any:
-        self.spend()
+        self.spend(path)
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
@@ -312,6 +320,8 @@ def _load_round_trip(text: str, file: str) -> list[Located]:
         raise SpecError([_syntax_problem(file, error)]) from None
     except (ValueError, TypeError) as error:  # e.g. an impossible timestamp such as 2027-02-30
         raise SpecError([Problem(file, 1, 1, "", f"YAML value error: {error}")]) from None
+    except RecursionError:  # ruamel's constructor recurses; the converter below refuses at MAX_DEPTH anyway
+        raise SpecError([Problem(file, 1, 1, "", f"nested deeper than {MAX_DEPTH} levels; refusing to load")]) from None
     documents = []
     for raw in raw_documents:
         located = Located(file=file, data=None)
@@ -393,7 +403,7 @@ def _plain_documents(text: str) -> list[Any] | None:
     in_progress: set[int] = set()
     aliased = False
 
-    def build(node: Any) -> Any:
+    def build(node: Any, depth: int = 0) -> Any:
         tag = node.tag
         if tag == _STR and node.__class__ is pyyaml.ScalarNode:
             return node.value
@@ -408,6 +418,8 @@ def _plain_documents(text: str) -> list[Any] | None:
             return built[key]
         if key in in_progress:
             raise _NotPlain
+        if depth >= MAX_DEPTH:
+            raise _TooDeep(node.start_mark.line + 1, node.start_mark.column + 1)
         in_progress.add(key)
         value: Any
         if node.__class__ is pyyaml.MappingNode and tag == _MAP:
@@ -415,9 +427,9 @@ def _plain_documents(text: str) -> list[Any] | None:
             for key_node, value_node in node.value:
                 if key_node.__class__ is not pyyaml.ScalarNode or key_node.tag == _MERGE:
                     raise _NotPlain
-                value[build(key_node)] = build(value_node)
+                value[build(key_node)] = build(value_node, depth + 1)
         elif node.__class__ is pyyaml.SequenceNode and tag == _SEQ:
-            value = [build(item) for item in node.value]
+            value = [build(item, depth + 1) for item in node.value]
         else:
             raise _NotPlain  # a tagged collection (!!set, !!omap, a local tag): the constructor decides
         in_progress.discard(key)
@@ -442,6 +454,12 @@ def _plain_documents(text: str) -> list[Any] | None:
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 MAX_EXPANDED = 1_000_000  # values an aliased document may expand to, at ten times its own size or more
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int, column: int):
+        super().__init__(line, column)
+        self.line, self.column = line, column
 
 
 class _AliasBomb(Exception):
@@ -509,6 +527,11 @@ def load_all_fast(text: str, file: str) -> list[Any]:
     except _AliasBomb as bomb:
         raise SpecError([Problem(file, 1, 1, "", f"a document expands its aliases to {bomb.size:,} values, over "
                                  f"ten times its own size (YAML alias/anchor bomb?); refusing to load")]) from None
+    except _TooDeep as deep:
+        raise SpecError([Problem(file, deep.line, deep.column, "", f"nested deeper than {MAX_DEPTH} levels; "
+                                 "refusing to load")]) from None
+    except RecursionError:  # PyYAML's constructor, for what the node walk leaves to it
+        raise SpecError([Problem(file, 1, 1, "", f"nested deeper than {MAX_DEPTH} levels; refusing to load")]) from None
     except pyyaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

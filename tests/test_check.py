@@ -250,3 +250,15 @@ def test_builtin_policy_library_tests_pass(cli):
     summary = out.strip().splitlines()[-1]
     total, passed = int(summary.split()[0]), int(summary.split(", ")[1].split()[0])
     assert total == passed and total >= 2 * 15
+
+
+def test_a_spec_nested_past_the_depth_limit_is_exit_2_with_its_line(example_repo, cli):
+    """A spec nesting 990 levels (libyaml's limit is 1,000) ended `check` and `render` in a
+    RecursionError traceback (exit 3)."""
+    spec = example_repo / CHAT
+    spec.write_text(spec.read_text() + "zz: " + "[" * 990 + "]" * 990 + "\n")
+    line = len(spec.read_text().splitlines())
+    for command in ("check", "render"):
+        code, out, err = cli("-C", str(example_repo), command)
+        assert (code, out) == (2, "") and err == (f"modelops: error: {CHAT}:{line}:133: zz[0]...: nested deeper "
+                                                  "than 128 levels; refusing to load\n"), err

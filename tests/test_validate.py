@@ -386,3 +386,15 @@ def test_an_alias_bomb_is_refused_before_anything_walks_it(tmp_path, cli):
     assert out == (f"{tmp_path}/bomb.yaml - failed validation: {tmp_path}/bomb.yaml:1:1: a document expands its "
                    "aliases to 6,053,461 values, over ten times its own size (YAML alias/anchor bomb?); refusing to "
                    "load\n")
+
+
+def test_a_document_nested_past_the_depth_limit_is_refused_not_a_traceback(tmp_path, cli):
+    """libyaml reads 1,000 levels; 990 ended `validate` in a RecursionError traceback (exit 3)."""
+    deep = "[" * 990 + "]" * 990
+    write_files(tmp_path, {"deep.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  x: {deep}\n",
+                           "merge.yaml": f"base: &b {{y: 1}}\nm: {{<<: *b}}\nx: {deep}\n"})
+    code, out, err = cli("validate", str(tmp_path / "deep.yaml"), str(tmp_path / "merge.yaml"))
+    assert (code, err) == (1, "")
+    assert out == (f"{tmp_path}/deep.yaml - failed validation: {tmp_path}/deep.yaml:5:132: nested deeper than 128 "
+                   f"levels; refusing to load\n{tmp_path}/merge.yaml - failed validation: {tmp_path}/merge.yaml:1:1: "
+                   "nested deeper than 128 levels; refusing to load\n")

@@ -18,6 +18,8 @@ from generator.xmlsafe import make_xml_safe
 __all__ = ["render"]
 
 PASSING_NAME = "policy check"
+
+
 def _classname(environment: str, model: str) -> str:
     return ".".join(["modelops", *(part for part in (environment, model) if part)])
 

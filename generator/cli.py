@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__
+from generator.collector import pace_collector
 from generator.discovery import find_root
 from generator.errors import EXIT_BUG, EXIT_ERROR, ModelopsError
 
@@ -194,6 +195,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    pace_collector()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     try:

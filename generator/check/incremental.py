@@ -20,6 +20,7 @@ from typing import Any
 from generator.cache import CacheFile, digest, tree_digest
 from generator.check.run import CheckOptions, CheckResult, checked_waivers, run_check
 from generator.check.shard import Shard, models_of_shard
+from generator.collector import pace_collector
 from generator.findings import Finding, merge_places, sort_findings
 from generator.policy.waivers import apply_waivers
 from generator.render.context import CHART_PATH
@@ -182,7 +183,7 @@ def _check_pairs_parallel(repo: Repository, options: CheckOptions, pairs: list[t
     shares = [pairs[i::workers] for i in range(workers)]
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=pace_collector) as pool:
         portable = replace(options, plan_for=None, progress=None, extra_checks=(), evaluator=None, waivers_file=None)
         futures = [pool.submit(_worker, repo, portable, share) for share in shares]
         results = [future.result() for future in futures]

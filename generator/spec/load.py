@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.cache import CacheFile, digest
+from generator.collector import pace_collector
 from generator.errors import ModelopsError, Problem, SpecError
 from generator.gpus import gpu_catalogue, known_gpu_types
 from generator.spec.model import Environment, ModelSpec, ResolvedModel, resolve
@@ -218,7 +219,7 @@ def _parse_ahead(files: list[tuple[Path, str]], cache: CacheFile | None,
         return {}
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=pace_collector) as pool:
             results = pool.map(_parse_checked, [p for p, _ in todo], [d for _, d in todo], ["Model"] * len(todo),
                                chunksize=max(1, len(todo) // (workers * 4)))
             return {display: result for (_, display), result in zip(todo, results, strict=True)}

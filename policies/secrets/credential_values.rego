@@ -2,9 +2,8 @@
 # title: No credentials in rendered documents
 # description: >-
 #   Anything committed under environments/ is readable by everyone with repo access and
-#   lives forever in Git history. Every string in the document (at any depth up to 16
-#   levels, including Argo resource manifests and args) is scanned for well-known
-#   credential formats: AWS access key ids (AKIA/ASIA...), GitHub tokens (ghp_, gho_,
+#   lives forever in Git history. Every string in the document (at any depth, including
+#   Argo resource manifests and args) is scanned for well-known credential formats: AWS access key ids (AKIA/ASIA...), GitHub tokens (ghp_, gho_,
 #   ghu_, ghs_, ghr_, github_pat_), Hugging Face tokens (hf_...), Slack tokens (xox?-) and
 #   PEM private keys (-----BEGIN ... PRIVATE KEY-----). Applies to every document kind.
 #   The secret itself is never echoed in the finding.
@@ -34,9 +33,9 @@ patterns := {
 	"a private key": `-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----`,
 }
 
-# Cheap tests first, as almost every document holds no credential: the leaf enumeration
-# below costs ~300 ms on a WorkflowTemplate in rego-cpp, and the full pattern set over the
-# serialised document about twice what this literal prefix screen costs. Every pattern
+# Cheap tests first, as almost every document holds no credential: walking every leaf is
+# the expensive part, and the full pattern set over the serialised document costs about
+# twice what this literal prefix screen costs. Every pattern
 # above contains one of these prefixes, so a document that fails the screen cannot match.
 suspicious if {
 	text := json.marshal(reviewed)
@@ -57,13 +56,14 @@ deny contains result if {
 	}
 }
 
-# Deeper than the enumeration below: still report, without a precise path.
+# A credential in a key, not a value (the leaves below are values): still report it,
+# without a path.
 deny contains result if {
 	suspicious
 	some kind, pattern in patterns
 	not found(kind)
 	regex.match(pattern, json.marshal(reviewed))
-	result := {"msg": concat("", ["the document contains what looks like ", kind, " (nested too deep to locate); never commit credentials"])}
+	result := {"msg": concat("", ["a key of the document looks like ", kind, "; never commit credentials"])}
 }
 
 found(kind) if {
@@ -71,90 +71,12 @@ found(kind) if {
 	regex.match(patterns[kind], leaf[1])
 }
 
-# ---- string leaves of the document with their paths --------------------------------
-# walk() would do this in one line, but rego-cpp (regopy 1.5.2) crashes or runs out of
-# memory evaluating walk() under `with input... as`, which every policy test needs; so the
-# document is enumerated depth by depth (refs with variables, no rule chains: rego-cpp also
-# crashes on chains of about ten dependent rules under `with`).
-
-string_leaves contains [[k1], v] if {
-	v := reviewed[k1]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2], v] if {
-	v := reviewed[k1][k2]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3], v] if {
-	v := reviewed[k1][k2][k3]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4], v] if {
-	v := reviewed[k1][k2][k3][k4]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5], v] if {
-	v := reviewed[k1][k2][k3][k4][k5]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15]
-	is_string(v)
-}
-
-string_leaves contains [[k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15, k16], v] if {
-	v := reviewed[k1][k2][k3][k4][k5][k6][k7][k8][k9][k10][k11][k12][k13][k14][k15][k16]
-	is_string(v)
+# Every string value with its path, at any depth. (An enumeration of sixteen fixed depths
+# stood here for rego-cpp, which crashed on walk(); regorus spent 160 ms of every process's
+# first evaluation preparing it.)
+string_leaves contains [path, value] if {
+	walk(reviewed, [path, value])
+	is_string(value)
 }
 
 path_text(p) := concat("", [seg |

@@ -38,14 +38,24 @@ test_denied_private_key_in_manifest if {
 	contains(r.msg, "a private key")
 }
 
-test_denied_deeper_than_enumeration if {
+test_denied_at_any_depth_with_its_path if {
 	# built from text: a literal nested this deep takes regorus's parser seconds (it is exponential in depth)
-	deep := json.unmarshal(`{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {"m": {"n": {"o": {"p": {"q": {"r": "hf_0123456789abcdefghijABCDEFGHIJ0123"}}}}}}}}}}}}}}}}}}`)
+	deep := json.unmarshal(`{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {"m": {"n": {"o": {"p": {"q": {"r": ["x", "hf_0123456789abcdefghijABCDEFGHIJ0123"]}}}}}}}}}}}}}}}}}}`)
 	result := data.modelops.secrets.credential_values.deny with input.kind as "Values"
 		with input.document as deep
 	count(result) == 1
 	some r in result
-	contains(r.msg, "a Hugging Face token (nested too deep to locate)")
+	r.path == "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r[1]"
+	contains(r.msg, "looks like a Hugging Face token")
+}
+
+test_denied_in_a_key_without_a_path if {
+	result := data.modelops.secrets.credential_values.deny with input.kind as "ConfigMap"
+		with input.document as {"data": {"ghp_0123456789abcdefghijABCDEFGHIJ012345": "x"}}
+	count(result) == 1
+	some r in result
+	r.msg == "a key of the document looks like a GitHub token; never commit credentials"
+	not r.path
 }
 
 # One case per remaining pattern: each must get past the literal prefix screen.

@@ -381,6 +381,18 @@ _DUMP_OPTIONS: dict[str, Any] = {
 class _FastLoader(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]
     """libyaml's parser with YAML 1.2 scalars: only true/false are booleans, no dates."""
 
+    def resolve(self, kind: Any, value: Any, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's `Resolver.resolve` for a loader without path resolvers, with each first
+        character's resolvers listed once: libyaml calls it for every node, and PyYAML's
+        own, which joins two lists per call, was a fifth of loading rendered files."""
+        if kind is pyyaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _SCALAR_RESOLVERS.get(value[:1], _ANY_FIRST):
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is pyyaml.SequenceNode else _MAP
+
 
 _FastLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -390,6 +402,13 @@ for _first, _resolvers in list(_FastLoader.yaml_implicit_resolvers.items()):
     _FastLoader.yaml_implicit_resolvers[_first] = [
         (tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$") if tag == "tag:yaml.org,2002:bool" else regexp)
         for tag, regexp in _resolvers]
+_PLAIN_SCALARS = {f"tag:yaml.org,2002:{name}": _FastLoader.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+                  for name in ("int", "float", "bool")}
+assert not _FastLoader.yaml_path_resolvers, "the fast resolve above assumes no path resolvers"
+# first character -> its resolvers, then those for any first character (PyYAML's order)
+_ANY_FIRST: list[tuple[str, Any]] = list(_FastLoader.yaml_implicit_resolvers.get(None, []))
+_SCALAR_RESOLVERS = {first: [*resolvers, *_ANY_FIRST]
+                     for first, resolvers in _FastLoader.yaml_implicit_resolvers.items() if first is not None}
 
 
 def _plain_documents(text: str) -> list[Any] | None:
@@ -432,7 +451,8 @@ class _NodeBuilder:
         if tag == _NULL and node.__class__ is pyyaml.ScalarNode:
             return None
         if node.__class__ is pyyaml.ScalarNode:
-            return self.loader.construct_object(node, deep=True)
+            plain = _PLAIN_SCALARS.get(tag)  # numbers and booleans: their constructor, without its bookkeeping
+            return plain(self.loader, node) if plain is not None else self.loader.construct_object(node, deep=True)
         key = id(node)
         if key in self.built:
             self.aliased = True
@@ -443,14 +463,19 @@ class _NodeBuilder:
             raise _TooDeep(node.start_mark.line + 1, node.start_mark.column + 1)
         self.in_progress.add(key)
         value: Any
+        scalar = pyyaml.ScalarNode
         if node.__class__ is pyyaml.MappingNode and tag == _MAP:
             value = {}
             for key_node, value_node in node.value:
-                if key_node.__class__ is not pyyaml.ScalarNode or key_node.tag == _MERGE:
+                if key_node.__class__ is not scalar or key_node.tag == _MERGE:
                     raise _NotPlain
-                value[self.build(key_node)] = self.build(value_node, depth + 1)
+                key_text = key_node.value if key_node.tag == _STR else self.build(key_node)
+                # a string value is most of a manifest: read off the node, not a call each
+                value[key_text] = value_node.value if value_node.__class__ is scalar and value_node.tag == _STR \
+                    else self.build(value_node, depth + 1)
         elif node.__class__ is pyyaml.SequenceNode and tag == _SEQ:
-            value = [self.build(item, depth + 1) for item in node.value]
+            value = [item.value if item.__class__ is scalar and item.tag == _STR else self.build(item, depth + 1)
+                     for item in node.value]
         else:
             raise _NotPlain  # a tagged collection (!!set, !!omap, a local tag): the constructor decides
         self.in_progress.discard(key)

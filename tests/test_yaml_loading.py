@@ -157,7 +157,7 @@ def test_the_fast_resolver_tags_every_scalar_as_pyyamls_own(value: str) -> None:
 
 def test_loading_leaves_no_reference_cycles_for_the_collector() -> None:
     """A recursive closure in the node walk once kept every loader, node and mark alive
-    until the cyclic collector ran: a third of a cold `check` worker's memory."""
+    until the cyclic collector ran (with it off, a cold `check` worker's memory doubled)."""
     text = (ROOT / "environments" / "dev" / "support-chat" / "serving" / "values.yaml").read_text(encoding="utf-8")
     gc.collect()
     was_enabled = gc.isenabled()

@@ -41,7 +41,7 @@ import yaml
 
 from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
-from generator.validate.defaults import DefaultsPlan, defaults_plan, with_defaults
+from generator.validate.defaults import SchemaDefaults
 from generator.validate.kubernetes_versions import kubernetes_schema_version
 from generator.validate.patterns import CrdValidator, KubernetesValidator
 
@@ -76,8 +76,8 @@ class CompiledSchema:
                  compile_after: int = COMPILE_AFTER, name: str = "this kind"):
         self.name = name  # e.g. "Widget (example.com/v1)", for an error in the schema itself
         self._compile_fast = compile_fast
-        self._defaults_from = defaults_from  # the CRD schema whose defaults the API server applies
-        self._defaults: DefaultsPlan | None | bool = False  # False: not computed yet
+        # the CRD schema whose defaults the API server applies
+        self._defaults = SchemaDefaults(defaults_from) if defaults_from is not None else None
         self._fast: Any = None
         self._refused = False  # jsonschema-rs would not compile the schema
         self._seen = 0
@@ -133,9 +133,7 @@ class CompiledSchema:
     def _defaulted(self, document: dict[str, Any]) -> Any:
         """The document as the API server validates it: schema defaults filled in (only
         CEL needs this: the OpenAPI checks of these CRDs do not depend on defaults)."""
-        if self._defaults is False:
-            self._defaults = defaults_plan(self._defaults_from) if self._defaults_from is not None else None
-        return with_defaults(self._defaults if isinstance(self._defaults, DefaultsPlan) else None, document)
+        return document if self._defaults is None else self._defaults.apply(document)
 
 
 def _path_text(parts: Iterable[Any]) -> str:

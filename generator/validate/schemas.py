@@ -21,7 +21,6 @@ only a document it rejects is walked again by python-jsonschema, for the same me
 """
 from __future__ import annotations
 
-import copy
 import gzip
 import json
 import re
@@ -44,6 +43,7 @@ from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from
 from generator.validate.defaults import SchemaDefaults
 from generator.validate.kubernetes_versions import kubernetes_schema_version
 from generator.validate.patterns import CrdValidator, KubernetesValidator
+from generator.validate.unknown_fields import StrictCrdValidator, relaxed_metadata, strict_crd_schema
 
 __all__ = ["COMPILE_AFTER", "VENDORED_CRDS", "CompiledSchema", "SchemaRegistry", "SchemaViolation", "release_for"]
 
@@ -143,33 +143,6 @@ def _path_text(parts: Iterable[Any]) -> str:
     return text
 
 
-def strict_crd_schema(schema: dict[str, Any], *, copy_first: bool = True) -> dict[str, Any]:
-    """The CRD schema with unknown fields forbidden where the API server would drop them.
-
-    `copy_first=False` edits a schema the caller just parsed and owns (the Argo Workflows
-    CRDs are large: a deep copy was most of a one-spec check's schema time)."""
-    out = copy.deepcopy(schema) if copy_first else schema
-    stack = [out]
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, dict):
-            continue
-        if ("properties" in node and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")):
-            node["additionalProperties"] = False
-        for key in ("properties", "patternProperties"):
-            stack.extend(node.get(key, {}).values())
-        for key in ("items", "additionalProperties", "not"):
-            if isinstance(node.get(key), dict):
-                stack.append(node[key])
-        for key in ("allOf", "anyOf", "oneOf"):
-            stack.extend(node.get(key, []))
-    # metadata is validated by the API server, not the CRD: allow the standard ObjectMeta fields.
-    if "properties" in out and "metadata" in out["properties"]:
-        out["properties"]["metadata"] = {"type": "object"}
-    return out
-
-
 # What the API server can serve: a DNS-subdomain group (optional) and a DNS-1035 version;
 # a kind whose lower case is a DNS-1035 label (CRD validation). Anything else has no schema
 # to find, and never reaches a file name or kubernetes-validate's lookup.
@@ -236,8 +209,11 @@ class SchemaRegistry:
         crd = self._crd_schema(group, version, kind)
         if crd is not None:
             cel = self._cel_plan(group, version, kind, crd)
-            return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(crd, validate_formats=False),
-                                  CrdValidator(crd), cel, crd if cel is not None else None,
+            # unknown fields are violations when strict (generator.validate.unknown_fields)
+            readable = StrictCrdValidator(relaxed_metadata(crd)) if self.strict else CrdValidator(crd)
+            fast_schema: Callable[[dict[str, Any]], dict[str, Any]] = strict_crd_schema if self.strict else dict
+            return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(fast_schema(crd), validate_formats=False),
+                                  readable, cel, crd if cel is not None else None,
                                   self.compile_after, name=f"{kind} ({api_version})")
         return self._kubernetes_validator(api_version, kind)
 
@@ -272,12 +248,11 @@ class SchemaRegistry:
         for directory in self.schema_dirs:
             found = _from_schema_dir(directory, group, version, kind)
             if found is not None:
-                return strict_crd_schema(found) if self.strict else found
+                return found
         path = self._vendored(group, version, kind)
         if path is None:
             return None
-        schema = json.loads(gzip.decompress(path.read_bytes()))
-        return strict_crd_schema(schema, copy_first=False) if self.strict else schema
+        return json.loads(gzip.decompress(path.read_bytes()))
 
     # ----- Kubernetes core -----
     def _kubernetes_validator(self, api_version: str, kind: str) -> CompiledSchema | None:

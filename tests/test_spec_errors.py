@@ -164,3 +164,37 @@ def test_specs_parsed_ahead_in_processes_load_and_fail_exactly_as_serial(example
     ahead = problems()
     monkeypatch.setattr(load, "PARSE_AHEAD_MIN", 10**9)
     assert problems() == ahead and ahead and ahead[0].file == "models/churn-scorer.yaml"
+
+
+def _renamed(repo, model, new_name):
+    """The example spec `model` under `new_name` (a spec's file is named after it)."""
+    text = (repo / f"models/{model}.yaml").read_text().replace(f"name: {model}\n", f"name: {new_name}\n", 1)
+    (repo / f"models/{model}.yaml").unlink()
+    (repo / f"models/{new_name}.yaml").write_text(text)
+    return f"models/{new_name}.yaml"
+
+
+def test_a_serving_model_named_with_a_leading_digit_is_refused_at_its_name(example_repo, cli):
+    """KServe's webhook refuses an InferenceService named `3d-...` and the chart's Service
+    is a DNS-1035 label: `check` passed the KServe environment green, and the chart
+    target failed later, in a rendered values file, without the spec's line."""
+    spec = _renamed(example_repo, "shelf-vision", "3d-shelf-vision")
+    err = _fails(cli, example_repo, f"{spec}:{_line_of(example_repo, spec, 'name: 3d-shelf-vision')}:9: "
+                 "metadata.name: '3d-shelf-vision' starts with a digit")
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = cli("-C", str(example_repo), "check", "--model", "3d-shelf-vision", "--env", "dev")
+    assert code == 2 and "starts with a digit" in err
+
+
+def test_a_training_only_model_may_start_with_a_digit(example_repo, cli):
+    """Workflows, JobSets and checkpoints take DNS-1123 names: only serving needs a letter first."""
+    spec = _renamed(example_repo, "support-chat", "3d-support-chat")
+    text = (example_repo / spec).read_text()
+    start, end = text.index("serving:\n  runtime"), text.index("# Only what differs")
+    text = text[:start] + text[end:]
+    text = text.replace("  prod:\n    serving:\n      replicas: {min: 3, max: 12}\n", "")
+    text = text[:text.index("promotion:")]
+    (example_repo / spec).write_text(text)
+    code, out, err = cli("-C", str(example_repo), "render")
+    assert code == 0, out + err
+    assert (example_repo / "environments/dev/3d-support-chat").is_dir()

@@ -314,6 +314,12 @@ def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list
         return problems
     serving, env, located = resolved.serving, resolved.environment.name, spec.located
     override = ("environments", env, "serving") if env in spec.data.get("environments", {}) else ("serving",)
+    if not spec.name[:1].isalpha():
+        # a DNS-1123 label may start with a digit; the Service (either target) and KServe's
+        # InferenceService (its webhook: `[a-z]([-a-z0-9]*[a-z0-9])?`) may not
+        problems.append(located.problem(("metadata", "name"), f"'{spec.name}' starts with a digit: a model that "
+                                        "serves names its Service and InferenceService after itself, and those "
+                                        "names must start with a letter (DNS-1035)"))
     if serving["replicas"]["min"] > serving["replicas"]["max"]:
         problems.append(located.problem(override + ("replicas", "min"),
                                         f"replicas.min ({serving['replicas']['min']}) is greater than replicas.max "

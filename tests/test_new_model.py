@@ -144,6 +144,7 @@ def test_bad_gpus_are_one_line_errors(repo, cli, gpus, message):
     ("--owner", 'x"\nimage: evil:latest'),
     ("--owner", "not-an-email"),
     ("--cost-center", "cc 1\nkind: Secret"),
+    ("--cost-center", "cc-2210-"),  # a label value ends with a letter or digit
 ])
 def test_bad_metadata_is_refused(repo, cli, flag, value):
     code, _, err = cli("-C", str(repo), "new", "model", "ok", "--runtime", "custom", flag, value)

@@ -38,6 +38,12 @@ def _fails(cli, repo, *expected):
     ("missing required", "  team: assistants\n", "", "metadata: missing required field 'team'"),
     ("unknown field", "  strategy: fsdp", "  stratgy: fsdp", "training.stratgy: unknown field 'stratgy' (did you mean 'strategy'?)"),
     ("not dns-1123", "name: support-chat", "name: Support_Chat", "metadata.name: 'Support_Chat' is not a DNS-1123 label"),
+    # label values (Application and chart labels) end with a letter or digit; the chart refused
+    # these after render, at a rendered file, and an Application's label reached the cluster
+    ("cost center not a label value", "costCenter: cc-4410", "costCenter: cc-4410-",
+     "metadata.costCenter: 'cc-4410-' is not a label value"),
+    ("model version not a label value", 'modelVersion: "8"', 'modelVersion: "8."',
+     "releases.dev.modelVersion: '8.' is not a label value"),
     ("gpu count zero", "perNode: 8", "perNode: 0", "training.gpus.perNode: must be a positive integer, got 0"),
     ("gpu count float", "perNode: 8", "perNode: 2.5", "training.gpus.perNode: expected an integer, got 2.5"),
     ("gpu count string", "count: 1}", "count: \"1\"}", "serving.gpus.count: expected an integer, got '1'"),

@@ -20,7 +20,7 @@ from generator.gpus import GPU_TYPES, GpuType, gpu_catalogue
 from generator.render.writer import atomic_write
 from generator.scaffold import PLACEHOLDER_DIGEST, fill, template_text, yaml_scalar
 from generator.spec.load import ENVIRONMENTS_DIR, MODELS_DIR
-from generator.spec.schema import IMAGE, MODEL_SCHEMA
+from generator.spec.schema import IMAGE, LABEL_VALUE, MODEL_SCHEMA
 from generator.spec.validate import did_you_mean, schema_problems
 from generator.yamlio import load_located
 
@@ -31,7 +31,7 @@ RUNTIMES = ("vllm", "triton", "custom")
 NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")  # DNS-1123 label, letter first, <= 53
 TEAM_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 OWNER_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-COST_CENTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+COST_CENTER_PATTERN = re.compile(LABEL_VALUE)
 DEFAULT_REGISTRY = "registry.example.com/"
 DEFAULT_GPU = "nvidia-l4"
 SERVER_IMAGES = {"vllm": "vllm/vllm-openai", "triton": "nvidia/tritonserver"}
@@ -90,7 +90,8 @@ def _check_request(request: ModelRequest) -> None:
                             "starting with a letter and ending with a letter or digit, at most 53 characters")
     checks = (("--team", request.team, TEAM_PATTERN, "a DNS-1123 label, e.g. ml-team"),
               ("--owner", request.owner, OWNER_PATTERN, "an e-mail address"),
-              ("--cost-center", request.cost_center, COST_CENTER_PATTERN, "letters, digits, '.', '_' or '-'"))
+              ("--cost-center", request.cost_center, COST_CENTER_PATTERN,
+               "a label value: letters, digits, '.', '_' or '-', a letter or digit at both ends"))
     for flag, value, pattern, expected in checks:
         if not pattern.match(value):
             raise ModelopsError(f"{flag} {value!r} is not valid: expected {expected}")

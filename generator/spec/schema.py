@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["MODEL_SCHEMA", "ENVIRONMENT_SCHEMA", "WAIVERS_SCHEMA", "partial", "DNS_LABEL", "DURATION"]
+__all__ = ["MODEL_SCHEMA", "ENVIRONMENT_SCHEMA", "WAIVERS_SCHEMA", "partial", "DNS_LABEL", "DURATION", "LABEL_VALUE"]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+# A Kubernetes label value (non-empty): what a cost center and a model version become.
+LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
 DURATION = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"
 # A container image reference: registry/path[:tag][@sha256:digest]; no whitespace, no YAML structure.
@@ -120,7 +122,7 @@ RELEASE = _object({
     "image": _string(IMAGE, description="serving image promoted to this environment"),
     "trainingImage": _string(IMAGE),
     "modelUri": _string(URI),
-    "modelVersion": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"},
+    "modelVersion": {"type": "string", "minLength": 1, "pattern": LABEL_VALUE},
     "chartRevision": _string(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", description="git revision of the serving chart"),
     "source": _string(r"^\S+$", maxLength=500,
                       description="where the release came from, e.g. models:/NAME/3 or workflow:NS/NAME"),
@@ -174,7 +176,7 @@ MODEL_SCHEMA: dict[str, Any] = {
         "metadata": _object({
             "name": _string(DNS_LABEL, maxLength=53, description="DNS-1123 label; file name must match"),
             "team": _string(DNS_LABEL),
-            "costCenter": _string(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"),
+            "costCenter": _string(LABEL_VALUE),
             "owner": _string(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="contact e-mail"),
             "description": {"type": "string"},
         }, ("name", "team", "costCenter", "owner")),

@@ -24,6 +24,9 @@ _TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a numbe
 _PATTERN_HINTS = {
     r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": "a DNS-1123 label (lowercase letters, digits and '-', "
                                              "starting and ending with a letter or digit, at most 63 characters)",
+    r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$": "a label value (letters, digits, '.', '_' and '-', "
+                                                         "starting and ending with a letter or digit, at most "
+                                                         "63 characters)",
     r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$": "a duration such as 12h, 90m or 1h30m",
     r"^[a-z][a-z0-9+.-]*://[^\s]+$": "a URI such as s3://bucket/path",
 }

@@ -262,3 +262,24 @@ def test_a_spec_nested_past_the_depth_limit_is_exit_2_with_its_line(example_repo
         code, out, err = cli("-C", str(example_repo), command)
         assert (code, out) == (2, "") and err == (f"modelops: error: {CHAT}:{line}:133: zz[0]...: nested deeper "
                                                   "than 128 levels; refusing to load\n"), err
+
+
+def test_a_scheduled_model_whose_cron_workflow_name_argo_refuses_fails(example_repo, cli):
+    """Argo's controller refuses a CronWorkflow named past 52 characters, which the CRD
+    schema does not limit: a 45-character scheduled model passed `check` and its weekly
+    training never ran. 43 characters (`<model>-training` is 52) still pass."""
+    def renamed(name):
+        for old in (example_repo / "models").glob("support-chat*.yaml"):
+            text = old.read_text()
+            old.unlink()
+        current = text.split("\n  name: ", 1)[1].split("\n", 1)[0]
+        (example_repo / "models" / f"{name}.yaml").write_text(text.replace(f"name: {current}\n", f"name: {name}\n", 1))
+
+    renamed("support-chat-assistant-for-enterprise-ticke")  # 43
+    code, report = _findings_json(cli, example_repo)
+    assert code == 0 and not [f for f in report["findings"] if f["rule"] == "MO-TRN-007"]
+    renamed("support-chat-assistant-for-enterprise-tickets")  # 45
+    code, report = _findings_json(cli, example_repo)
+    found = [f for f in report["findings"] if f["rule"] == "MO-TRN-007"]
+    assert code == 1 and {f["environment"] for f in found if f["level"] == "deny"} == {"staging", "prod"}
+    assert all("has 54 characters; Argo Workflows refuses more than 52" in f["message"] for f in found)

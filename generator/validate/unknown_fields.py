@@ -91,7 +91,10 @@ def _properties_closing_unknown(validator: Any, properties: Any, instance: Any,
                                 schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
     yield from _PROPERTIES(validator, properties, instance, schema)
     if closes_unknown_fields(schema):
-        yield from _ADDITIONAL(validator, False, instance, schema)
+        for error in _ADDITIONAL(validator, False, instance, schema):
+            # named for the keyword the strict copy carries, so both forms read the same
+            yield jsonschema.ValidationError(error.message, validator="additionalProperties", validator_value=False,
+                                             instance=instance, schema=schema)
 
 
 # CrdValidator (RE2 patterns) with the rule applied where a node lists its properties.

@@ -192,15 +192,49 @@ def test_a_serving_model_named_with_a_leading_digit_is_refused_at_its_name(examp
     assert code == 2 and "starts with a digit" in err
 
 
-def test_a_training_only_model_may_start_with_a_digit(example_repo, cli):
-    """Workflows, JobSets and checkpoints take DNS-1123 names: only serving needs a letter first."""
-    spec = _renamed(example_repo, "support-chat", "3d-support-chat")
-    text = (example_repo / spec).read_text()
+def _training_only(repo, name):
+    """support-chat (2-node training, weekly) under `name`, without serving."""
+    spec = _renamed(repo, "support-chat", name)
+    text = (repo / spec).read_text()
     start, end = text.index("serving:\n  runtime"), text.index("# Only what differs")
     text = text[:start] + text[end:]
     text = text.replace("  prod:\n    serving:\n      replicas: {min: 3, max: 12}\n", "")
-    text = text[:text.index("promotion:")]
-    (example_repo / spec).write_text(text)
+    (repo / spec).write_text(text[:text.index("promotion:")])
+    return spec
+
+
+def test_a_single_node_training_only_model_may_start_with_a_digit(example_repo, cli):
+    """Workflows and checkpoints take DNS-1123 names: a single-node trainer needs no letter first."""
+    spec = _training_only(example_repo, "3d-support-chat")
+    _edit(example_repo, spec, "perNode: 8, nodes: 2}", "perNode: 8, nodes: 1}")
     code, out, err = cli("-C", str(example_repo), "render")
     assert code == 0, out + err
     assert (example_repo / "environments/dev/3d-support-chat").is_dir()
+
+
+def test_multi_node_training_needs_a_letter_first(example_repo, cli):
+    """JobSet's webhook holds its Jobs' and pods' names, `<run>-workers-0-<i>-...`, to DNS-1035."""
+    _training_only(example_repo, "3d-support-chat")
+    _fails(cli, example_repo, "metadata.name: '3d-support-chat' starts with a digit: its training JobSet's Jobs "
+                              "and pods are named after the model")
+
+
+@pytest.mark.parametrize(("name", "nodes", "refused"), [
+    ("customer-support-assist", "2", False),  # 23 + 20 + 18 = 61 characters
+    ("customer-support-assistant", "2", True),  # 64: JobSet refuses it
+    ("customer-support-assistan", "12", True),  # a two-digit last index: 64
+])
+def test_a_scheduled_multi_node_model_name_fits_the_pod_names_jobset_makes(example_repo, cli, name, nodes, refused):
+    """Each run's JobSet is named after its Workflow (`<model>-training-<unix time>` from the
+    CronWorkflow) and its pods `<jobset>-workers-0-<index>-<5>`: past 63 characters JobSet's
+    webhook refuses the JobSet in the middle of the run, where `check` had passed."""
+    spec = _renamed(example_repo, "support-chat", name)
+    _edit(example_repo, spec, "perNode: 8, nodes: 2}", f"perNode: 8, nodes: {nodes}}}")
+    if not refused:
+        code, out, err = cli("-C", str(example_repo), "render")
+        assert code == 0, out + err
+        return
+    err = _fails(cli, example_repo, f"{spec}:{_line_of(example_repo, spec, 'name: ' + name)}:9: metadata.name: "
+                                    f"'{name}' is too long for {nodes}-node training on a schedule")
+    assert "(64 characters)" in err and f"use at most {len(name) - 1} characters" in err
+    assert len(err.strip().splitlines()) == 1  # one line, whatever the number of environments

@@ -304,22 +304,17 @@ def _gpu_semantics(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]:
 def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list[Problem]:
     if resolved is None:
         return []
+    from generator.spec.names import name_problems
     from generator.spec.training_checks import training_problems
 
     problems = _gpu_semantics(spec, resolved)
     if problems:
         return problems
-    problems = training_problems(spec, resolved)
+    problems = training_problems(spec, resolved) + name_problems(spec, resolved)
     if resolved.serving is None:
         return problems
     serving, env, located = resolved.serving, resolved.environment.name, spec.located
     override = ("environments", env, "serving") if env in spec.data.get("environments", {}) else ("serving",)
-    if not spec.name[:1].isalpha():
-        # a DNS-1123 label may start with a digit; the Service (either target) and KServe's
-        # InferenceService (its webhook: `[a-z]([-a-z0-9]*[a-z0-9])?`) may not
-        problems.append(located.problem(("metadata", "name"), f"'{spec.name}' starts with a digit: a model that "
-                                        "serves names its Service and InferenceService after itself, and those "
-                                        "names must start with a letter (DNS-1035)"))
     if serving["replicas"]["min"] > serving["replicas"]["max"]:
         problems.append(located.problem(override + ("replicas", "min"),
                                         f"replicas.min ({serving['replicas']['min']}) is greater than replicas.max "

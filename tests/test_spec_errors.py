@@ -44,6 +44,10 @@ def _fails(cli, repo, *expected):
      "metadata.costCenter: 'cc-4410-' is not a label value"),
     ("model version not a label value", 'modelVersion: "8"', 'modelVersion: "8."',
      "releases.dev.modelVersion: '8.' is not a label value"),
+    # Argo's controller parses schedules with robfig/cron and never runs one it cannot
+    ("schedule Argo refuses", 'schedule: "0 3 * * 0"', 'schedule: "0 3 * * 7"',
+     ("training.schedule: Argo Workflows cannot parse schedule '0 3 * * 7': day of week '7': 7 is above the "
+      "maximum, 6 (Sunday is 0)")),
     ("gpu count zero", "perNode: 8", "perNode: 0", "training.gpus.perNode: must be a positive integer, got 0"),
     ("gpu count float", "perNode: 8", "perNode: 2.5", "training.gpus.perNode: expected an integer, got 2.5"),
     ("gpu count string", "count: 1}", "count: \"1\"}", "serving.gpus.count: expected an integer, got '1'"),

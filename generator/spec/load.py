@@ -304,13 +304,14 @@ def _gpu_semantics(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]:
 def _resolved_semantics(spec: ModelSpec, resolved: ResolvedModel | None) -> list[Problem]:
     if resolved is None:
         return []
+    from generator.spec.cron import schedule_problems
     from generator.spec.names import name_problems
     from generator.spec.training_checks import training_problems
 
     problems = _gpu_semantics(spec, resolved)
     if problems:
         return problems
-    problems = training_problems(spec, resolved) + name_problems(spec, resolved)
+    problems = training_problems(spec, resolved) + name_problems(spec, resolved) + schedule_problems(spec, resolved)
     if resolved.serving is None:
         return problems
     serving, env, located = resolved.serving, resolved.environment.name, spec.located

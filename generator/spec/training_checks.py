@@ -13,14 +13,14 @@ from typing import Any
 from generator.errors import Problem
 from generator.spec.model import ModelSpec, ResolvedModel
 
-__all__ = ["CHECKPOINT_SCHEMES", "DATA_SCHEMES", "training_problems"]
+__all__ = ["CHECKPOINT_SCHEMES", "DATA_SCHEMES", "training_field_path", "training_problems"]
 
 DATA_SCHEMES = ("s3", "gs", "file", "synthetic")
 CHECKPOINT_SCHEMES = ("s3", "gs", "file")
 CHECKPOINT_MOUNT = "/checkpoints"
 
 
-def _path(spec: ModelSpec, env: str, *keys: str) -> tuple[str, ...]:
+def training_field_path(spec: ModelSpec, env: str, *keys: str) -> tuple[str, ...]:
     """The spec path that set `keys` for `env`: its override when there is one."""
     node: Any = spec.data.get("environments", {}).get(env, {}).get("training", {})
     for key in keys:
@@ -36,7 +36,7 @@ def training_problems(spec: ModelSpec, resolved: ResolvedModel) -> list[Problem]
     problems: list[Problem] = []
 
     def add(keys: tuple[str, ...], message: str) -> None:
-        problems.append(spec.located.problem(_path(spec, env.name, *keys), message))
+        problems.append(spec.located.problem(training_field_path(spec, env.name, *keys), message))
 
     scheme = str(training.get("dataset", "")).split("://", 1)[0]
     if scheme not in DATA_SCHEMES:

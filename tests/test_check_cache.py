@@ -163,3 +163,31 @@ def test_an_environment_change_rechecks_the_semantics_of_cached_specs(example_re
     code, _out, err = cli("-C", str(example_repo), "check", "--format", "json")
     assert code == 2 and "Traceback" not in err
     assert "models/support-chat.yaml" in err and "environment 'prod' does not exist" in err
+
+
+def test_a_spec_cached_as_valid_by_another_build_is_checked_again(example_repo, cli, tmp_path):
+    """The parsed-spec cache was keyed on the file's bytes and the version number, which
+    does not change between commits: an environment file an older build accepted was
+    served to a build whose schema refuses it, and `check` passed."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    older = tmp_path / "older"  # this build with the label rule of its schema loosened
+    shutil.copytree(ROOT / "generator", older / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("blueprints", "policies"):
+        (older / name).symlink_to(ROOT / name)
+    schema = older / "generator/spec/schema.py"
+    text = schema.read_text()
+    loose = '"ruleLabels": {"type": "object", "additionalProperties": {"type": "string"},'
+    schema.write_text(text.replace('"ruleLabels": {**LABELS,', loose, 1))
+    assert loose in schema.read_text()
+    env = example_repo / "environments/prod/environment.yaml"
+    env.write_text(env.read_text().replace("release: kube-prometheus-stack", "release: kube prometheus stack"))
+    done = subprocess.run([sys.executable, "-m", "generator", "-C", str(example_repo), "check", "--env", "prod"],
+                          cwd=older, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr  # the older build passes it, and caches it
+    code, _, err = cli("-C", str(example_repo), "check", "--env", "prod")
+    assert code == 2 and "ruleLabels.release: 'kube prometheus stack' is not a label value" in err

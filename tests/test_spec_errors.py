@@ -97,6 +97,25 @@ def test_environment_errors_are_located(example_repo, cli):
     _fails(cli, example_repo, "environments/prod/environment.yaml:", "gpus.quota: expected an integer, got 'lots'")
 
 
+@pytest.mark.parametrize(("old", "new", "message"), [
+    # a Prometheus rule label the API server refuses (it passed `check`; Argo CD's sync failed)
+    ("release: kube-prometheus-stack", "release: kube prometheus stack",
+     "serving.monitoring.ruleLabels.release: 'kube prometheus stack' is not a label value"),
+    ("release: kube-prometheus-stack", "prometheus stack: kube-prometheus-stack",
+     "serving.monitoring.ruleLabels: 'prometheus stack' is not a label key"),
+    # the GPU nodes a type selects: a pod with such a nodeSelector is refused at creation
+    ("  quota: 128\n", "  quota: 128\n  nodeSelectors:\n    nvidia-l4: {nvidia.com/gpu.product: NVIDIA L4}\n",
+     "gpus.nodeSelectors.nvidia-l4.nvidia.com/gpu.product: 'NVIDIA L4' is not a label value"),
+    ("  quota: 128\n", "  quota: 128\ngpuTypes:\n  nvidia-l40s: {product: NVIDIA L40S, memoryGiB: 48}\n",
+     "gpuTypes.nvidia-l40s.product: 'NVIDIA L40S' is not a label value"),
+])
+def test_labels_an_environment_sets_are_what_the_api_server_accepts(example_repo, cli, old, new, message):
+    _edit(example_repo, "environments/prod/environment.yaml", old, new)
+    err = _fails(cli, example_repo, "environments/prod/environment.yaml:", message)
+    # one line: the specs that name `prod` are not also reported as naming a missing environment
+    assert len(err.strip().splitlines()) == 1, err
+
+
 def test_custom_runtime_needs_port_and_health_path(example_repo, cli):
     _edit(example_repo, "models/churn-scorer.yaml", "  healthPath: /healthz\n", "")
     _fails(cli, example_repo, "runtime 'custom' needs serving.healthPath")

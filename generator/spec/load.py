@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.cache import CacheFile, digest
+from generator.cache import CacheFile, code_digest, digest
 from generator.collector import pace_collector
 from generator.errors import ModelopsError, Problem, SpecError
 from generator.gpus import gpu_catalogue, known_gpu_types
@@ -174,7 +174,9 @@ def _parse_checked(path: Path, display: str, kind: str) -> Parsed:
 
 
 def _cache_key(path: Path, display: str, kind: str) -> str:
-    return digest(path.read_bytes(), display, kind)
+    """The file's bytes and modelops's own code: a spec cached as valid is checked again
+    by a build whose schema differs (a version number does not change between commits)."""
+    return digest(path.read_bytes(), display, kind, code_digest())
 
 
 def _load_checked(path: Path, display: str, kind: str, cache: CacheFile | None,
@@ -402,6 +404,10 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
         raise ModelopsError(f"no environments found under {root / ENVIRONMENTS_DIR}/*/environment.yaml "
                             "(is -C/--repo-root the GitOps repository?)")
     problems += _environment_semantics(environments)
+    if problems:
+        # Every spec is checked against the environments (names, GPU types, quotas): against
+        # a partial set each would report the broken one as missing, burying its cause.
+        raise SpecError(problems)
     models: dict[str, ModelSpec] = {}
     resolved: dict[tuple[str, str], ResolvedModel] = {}
     model_files = sorted((root / MODELS_DIR).glob(SPEC_PATTERN)) if (root / MODELS_DIR).is_dir() else []
@@ -446,8 +452,6 @@ def load_repository(root: Path | str, *, cache: bool = False) -> Repository:
 def _environments_key(root: Path, environments: dict[str, Environment]) -> str:
     """Every environment file's name and bytes, and modelops's own code: what a spec's
     semantic checks read besides the spec (known GPU types, environment names)."""
-    from generator.cache import code_digest
-
     return digest(code_digest(), *(f"{env.path}\0".encode() + (root / env.path).read_bytes()
                                    for env in sorted(environments.values(), key=lambda e: e.path)))
 

@@ -11,11 +11,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["MODEL_SCHEMA", "ENVIRONMENT_SCHEMA", "WAIVERS_SCHEMA", "partial", "DNS_LABEL", "DURATION", "LABEL_VALUE"]
+__all__ = ["MODEL_SCHEMA", "ENVIRONMENT_SCHEMA", "WAIVERS_SCHEMA", "partial", "DNS_LABEL", "DURATION", "LABEL_KEY", "LABEL_VALUE"]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # A Kubernetes label value (non-empty): what a cost center and a model version become.
 LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
+# A label key (an optional DNS-subdomain prefix and `/`, then a name) and a value, which
+# may be empty: what the API server holds metadata.labels and nodeSelector to.
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+ANY_LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+LABELS: dict[str, Any] = {"type": "object", "propertyNames": {"pattern": LABEL_KEY, "maxLength": 317},
+                          "additionalProperties": {"type": "string", "pattern": ANY_LABEL_VALUE}}
 DURATION = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$"
 # A container image reference: registry/path[:tag][@sha256:digest]; no whitespace, no YAML structure.
@@ -216,7 +222,7 @@ GPU_TYPES_SCHEMA: dict[str, Any] = {
     "description": "GPU types this environment knows, added to (or replacing) the built-in catalogue",
     "propertyNames": {"pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"},
     "additionalProperties": _object({
-        "product": _string(description="node label value of nvidia.com/gpu.product"),
+        "product": _string(LABEL_VALUE, description="node label value of nvidia.com/gpu.product"),
         "memoryGiB": {"type": "number", "exclusiveMinimum": 0},
         "precisions": {"type": "array", "minItems": 1, "uniqueItems": True,
                        "items": {"enum": ["fp32", "tf32", "fp16", "bf16", "fp8"]}},
@@ -241,8 +247,7 @@ ENVIRONMENT_SERVING = _object({
     }),
     "monitoring": _object({
         "prometheusUrl": _string(URI, description="Prometheus HTTP API base the promotion gates query"),
-        "ruleLabels": {"type": "object", "additionalProperties": {"type": "string"},
-                       "description": "labels the Prometheus ruleSelector / podMonitorSelector match"},
+        "ruleLabels": {**LABELS, "description": "labels the Prometheus ruleSelector / podMonitorSelector match"},
         "dashboardNamespace": _string(DNS_LABEL, description="namespace Grafana's sidecar watches"),
         "window": _string(DURATION, description="rate() window of alerts and gates (default 5m)"),
     }),
@@ -274,8 +279,7 @@ ENVIRONMENT_SCHEMA: dict[str, Any] = {
         "gpus": _object({
             "allowed": {"type": "array", "items": _string(), "uniqueItems": True},
             "quota": {"type": "integer", "minimum": 0},
-            "nodeSelectors": {"type": "object", "additionalProperties": {
-                "type": "object", "additionalProperties": {"type": "string"}}},
+            "nodeSelectors": {"type": "object", "additionalProperties": LABELS},
         }, ("allowed", "quota")),
         "registries": {"type": "array", "items": _string(), "minItems": 1},
         "gpuTypes": GPU_TYPES_SCHEMA,

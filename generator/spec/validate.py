@@ -27,6 +27,12 @@ _PATTERN_HINTS = {
     r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$": "a label value (letters, digits, '.', '_' and '-', "
                                                          "starting and ending with a letter or digit, at most "
                                                          "63 characters)",
+    r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$": "a label value (letters, digits, '.', '_' and '-', "
+                                                          "starting and ending with a letter or digit, at most "
+                                                          "63 characters)",
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
+    r"[A-Za-z0-9])?$": "a label key (an optional DNS subdomain and '/', then a name of letters, digits, '.', '_' "
+                       "and '-' starting and ending with a letter or digit, at most 63 characters)",
     r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$": "a duration such as 12h, 90m or 1h30m",
     r"^[a-z][a-z0-9+.-]*://[^\s]+$": "a URI such as s3://bucket/path",
 }

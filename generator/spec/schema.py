@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-__all__ = ["MODEL_SCHEMA", "ENVIRONMENT_SCHEMA", "WAIVERS_SCHEMA", "partial", "DNS_LABEL", "DURATION", "LABEL_KEY", "LABEL_VALUE"]
+__all__ = ["MODEL_SCHEMA", "ENVIRONMENT_SCHEMA", "WAIVERS_SCHEMA", "partial", "ANY_LABEL_VALUE", "DNS_LABEL", "DURATION",
+           "LABEL_KEY", "LABEL_VALUE", "URI"]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 # A Kubernetes label value (non-empty): what a cost center and a model version become.

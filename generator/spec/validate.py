@@ -15,26 +15,24 @@ if TYPE_CHECKING:
     import jsonschema
 
 from generator.errors import Problem
+from generator.spec.schema import ANY_LABEL_VALUE, DNS_LABEL, DURATION, LABEL_KEY, LABEL_VALUE, URI
 from generator.yamlio import Located
 
 __all__ = ["schema_problems", "did_you_mean"]
 
 _TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
                "object": "a mapping", "array": "a list", "null": "null"}
+_LABEL_VALUE_HINT = ("a label value (letters, digits, '.', '_' and '-', starting and ending with a letter or digit, "
+                     "at most 63 characters)")
 _PATTERN_HINTS = {
-    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": "a DNS-1123 label (lowercase letters, digits and '-', "
-                                             "starting and ending with a letter or digit, at most 63 characters)",
-    r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$": "a label value (letters, digits, '.', '_' and '-', "
-                                                         "starting and ending with a letter or digit, at most "
-                                                         "63 characters)",
-    r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$": "a label value (letters, digits, '.', '_' and '-', "
-                                                          "starting and ending with a letter or digit, at most "
-                                                          "63 characters)",
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
-    r"[A-Za-z0-9])?$": "a label key (an optional DNS subdomain and '/', then a name of letters, digits, '.', '_' "
-                       "and '-' starting and ending with a letter or digit, at most 63 characters)",
-    r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$": "a duration such as 12h, 90m or 1h30m",
-    r"^[a-z][a-z0-9+.-]*://[^\s]+$": "a URI such as s3://bucket/path",
+    DNS_LABEL: "a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, "
+               "at most 63 characters)",
+    LABEL_VALUE: _LABEL_VALUE_HINT,
+    ANY_LABEL_VALUE: _LABEL_VALUE_HINT,
+    LABEL_KEY: "a label key (an optional DNS subdomain and '/', then a name of letters, digits, '.', '_' and '-' "
+               "starting and ending with a letter or digit, at most 63 characters)",
+    DURATION: "a duration such as 12h, 90m or 1h30m",
+    URI: "a URI such as s3://bucket/path",
 }
 
 

@@ -116,6 +116,15 @@ def test_labels_an_environment_sets_are_what_the_api_server_accepts(example_repo
     assert len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("name", ["PORT", "MODEL_URI"])
+def test_an_env_var_modelops_sets_is_refused_at_the_spec(example_repo, cli, name):
+    """The chart refused these after render, at a rendered values file, as "'not' failed"."""
+    _edit(example_repo, "models/churn-scorer.yaml", "{name: LOG_LEVEL, value: info}", f"{{name: {name}, value: x}}")
+    err = _fails(cli, example_repo, f"models/churn-scorer.yaml:{_line_of(example_repo, 'models/churn-scorer.yaml', name)}:",
+                 f"serving.env[0].name: {name} is set by modelops from serving.")
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_custom_runtime_needs_port_and_health_path(example_repo, cli):
     _edit(example_repo, "models/churn-scorer.yaml", "  healthPath: /healthz\n", "")
     _fails(cli, example_repo, "runtime 'custom' needs serving.healthPath")

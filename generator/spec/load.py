@@ -267,12 +267,33 @@ def _model_semantics(spec: ModelSpec, environments: dict[str, Environment],
             problems.append(located.problem(path, _unknown_gpu(value, known)))
     if "training" not in data and "serving" not in data:
         problems.append(located.problem((), "a model needs a training section, a serving section, or both"))
+    problems += _reserved_env_problems(spec)
     for env in environments.values():
         resolved = resolve_safely(spec, env)
         if resolved is not None and memo is not None:
             memo[(spec.name, env.name)] = resolved
         problems += _resolved_semantics(spec, resolved)
     return list(dict.fromkeys(problems))  # a spec-level mistake is found once per environment
+
+
+# Set on the serving container by modelops from serving.modelUri and serving.port (the
+# chart's values schema refuses them in serving.env).
+RESERVED_SERVING_ENV = ("MODEL_URI", "PORT")
+
+
+def _reserved_env_problems(spec: ModelSpec) -> list[Problem]:
+    places: list[tuple[str | int, ...]] = [("serving", "env")]
+    places += [("environments", env, "serving", "env") for env in spec.data.get("environments", {})]
+    problems = []
+    for place in places:
+        items = _get(spec.data, place)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            name = item.get("name") if isinstance(item, dict) else None
+            if name in RESERVED_SERVING_ENV:
+                source = "serving.modelUri" if name == "MODEL_URI" else "serving.port"
+                problems.append(spec.located.problem((*place, index, "name"), f"{name} is set by modelops from "
+                                                     f"{source}; set that field instead"))
+    return problems
 
 
 def resolve_safely(spec: ModelSpec, env: Environment) -> ResolvedModel | None:

@@ -165,25 +165,36 @@ def test_an_environment_change_rechecks_the_semantics_of_cached_specs(example_re
     assert "models/support-chat.yaml" in err and "environment 'prod' does not exist" in err
 
 
+_NO_META = ("    if templated:\n", "    return []\n    if templated:\n")  # metadata_problems finds nothing
+
+
+def _older_build(tmp_path, edits):
+    """A copy of this build's package with each file's (old, new) text replaced once."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    older = tmp_path / "older"
+    shutil.copytree(ROOT / "generator", older / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("blueprints", "policies"):
+        (older / name).symlink_to(ROOT / name)
+    for path, (old, new) in edits.items():
+        text = (older / path).read_text()
+        assert old in text
+        (older / path).write_text(text.replace(old, new, 1))
+    return older
+
+
 def test_a_spec_cached_as_valid_by_another_build_is_checked_again(example_repo, cli, tmp_path):
     """The parsed-spec cache was keyed on the file's bytes and the version number, which
     does not change between commits: an environment file an older build accepted was
     served to a build whose schema refuses it, and `check` passed."""
-    import shutil
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
-
-    older = tmp_path / "older"  # this build with the label rule of its schema loosened
-    shutil.copytree(ROOT / "generator", older / "generator", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("blueprints", "policies"):
-        (older / name).symlink_to(ROOT / name)
-    schema = older / "generator/spec/schema.py"
-    text = schema.read_text()
     loose = '"ruleLabels": {"type": "object", "additionalProperties": {"type": "string"},'
-    schema.write_text(text.replace('"ruleLabels": {**LABELS,', loose, 1))
-    assert loose in schema.read_text()
+    older = _older_build(tmp_path, {  # this build with the label rules of its schema and metadata checks loosened
+        "generator/spec/schema.py": ('"ruleLabels": {**LABELS,', loose), "generator/validate/object_meta.py": _NO_META})
     env = example_repo / "environments/prod/environment.yaml"
     env.write_text(env.read_text().replace("release: kube-prometheus-stack", "release: kube prometheus stack"))
     done = subprocess.run([sys.executable, "-m", "generator", "-C", str(example_repo), "check", "--env", "prod"],
@@ -191,3 +202,23 @@ def test_a_spec_cached_as_valid_by_another_build_is_checked_again(example_repo, 
     assert done.returncode == 0, done.stdout + done.stderr  # the older build passes it, and caches it
     code, _, err = cli("-C", str(example_repo), "check", "--env", "prod")
     assert code == 2 and "ruleLabels.release: 'kube prometheus stack' is not a label value" in err
+
+
+def test_findings_cached_by_another_build_are_not_served(example_repo, cli, tmp_path):
+    """Each pair's findings were keyed on a revision string bumped by hand, not on
+    modelops's code: findings an older build cached (it lacked a check) were served to a
+    build that has the check, and `check` stayed green."""
+    import subprocess
+    import sys
+
+    older = _older_build(tmp_path, {"generator/validate/object_meta.py": _NO_META})  # no MO-SCHEMA-002
+    shared = (example_repo / "blueprints/templates/monitoring-podmonitor.yaml.j2").read_text()
+    team = example_repo / "blueprints/teams/assistants/monitoring-podmonitor.yaml.j2"
+    team.parent.mkdir(parents=True)
+    team.write_text(shared.replace("  labels: {{ monitoring.labels | json }}", "  labels:\n    tier: gold plated"))
+    done = subprocess.run([sys.executable, "-m", "generator", "-C", str(example_repo), "check", "--env", "prod"],
+                          cwd=older, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr  # the older build passes it, and caches its findings
+    code, report, cached = _check(cli, example_repo, "--env", "prod")
+    assert cached == 0
+    assert code == 1 and any(f["rule"] == "MO-SCHEMA-002" for f in report["findings"])

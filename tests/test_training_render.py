@@ -145,7 +145,7 @@ def test_fields_follow_the_declared_versions_and_validate(example_repo: Path, cl
     if not CRDS.is_dir():
         pytest.skip(f"upstream CRDs not present at {CRDS}")
     registry = SchemaRegistry("1.33", schema_dirs=[CRDS / "argo-workflows", CRDS / "jobset"])
-    assert registry.validate(doc) == [] and registry.validate(_jobset(doc)) == []
+    assert registry.validate(doc) == [] and registry.validate(_jobset(doc), templated=True) == []
 
 
 def test_declared_parameters_size_the_trained_model(example_repo: Path, cli: Any) -> None:
@@ -231,8 +231,8 @@ def test_jobset_failure_rules_are_unknown_to_jobset_0_5(example_repo: Path, cli:
     _set_cluster(example_repo, "prod", jobset="0.8.0")
     _render(example_repo, cli)
     jobset = _jobset(_load(example_repo, CHAT))
-    assert SchemaRegistry("1.33", releases={"jobset": "0.8.2"}).validate(jobset) == []
-    problems = SchemaRegistry("1.33", releases={"jobset": "0.5.0"}).validate(jobset)
+    assert SchemaRegistry("1.33", releases={"jobset": "0.8.2"}).validate(jobset, templated=True) == []
+    problems = SchemaRegistry("1.33", releases={"jobset": "0.5.0"}).validate(jobset, templated=True)
     assert [p.path for p in problems] == ["spec.failurePolicy"] and "rules" in problems[0].message
 
 

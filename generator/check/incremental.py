@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from generator.cache import CacheFile, digest, tree_digest
+from generator.cache import CacheFile, code_digest, digest, tree_digest
 from generator.check.run import CheckOptions, CheckResult, checked_waivers, run_check
 from generator.check.shard import Shard, models_of_shard
 from generator.collector import pace_collector
@@ -38,11 +38,7 @@ def tools_digest(root: Path, options: CheckOptions) -> str:
                       bundled("blueprints/templates"), first_existing(root, CHART_PATH)]
     return digest(tree_digest(blueprint_dirs), tree_digest(options.policy_dirs), tree_digest(options.schema_dirs),
                   str(options.kubernetes_version), str(options.plan_for is not None), _engine_identity(options),
-                  CHECKER_REVISION)
-
-
-# Bumped when the checks themselves change (e.g. CEL rules added), so old entries miss.
-CHECKER_REVISION = "schemas+cel+releases-2"
+                  code_digest())  # findings another build cached are never served: its checks may differ
 
 
 def _engine_identity(options: CheckOptions) -> str:

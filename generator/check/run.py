@@ -31,7 +31,7 @@ from generator.spec.model import ResolvedModel
 if TYPE_CHECKING:  # the schema stack (jsonschema, jsonschema-rs, CEL) loads when a document is checked
     from generator.validate.schemas import SchemaRegistry, SchemaViolation
 
-__all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "checked_waivers", "policy_input",
+__all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "METADATA_RULE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "checked_waivers", "policy_input",
            "policy_inputs", "run_check"]
 
 SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
@@ -44,7 +44,11 @@ CEL_UNEVALUABLE = RuleInfo(id="MO-CEL-002", title="A CEL validation rule could n
                            severity="medium", remediation="The rule uses a function modelops's CEL library lacks; "
                            "check the object against a real API server (kubectl apply --dry-run=server).",
                            level="warn")
-_SCHEMA_RULES = {"schema": SCHEMA_RULE, "cel": CEL_RULE, "cel-unevaluable": CEL_UNEVALUABLE}
+METADATA_RULE = RuleInfo(id="MO-SCHEMA-002", title="Rendered objects' names, labels and annotations are ones the API "
+                         "server accepts", severity="high", remediation="The API server refuses an object whose name, "
+                         "label, annotation or finalizer breaks its rules, whatever the schema allows; fix the value "
+                         "named in the message (in the spec, or in the team's blueprint that writes it).", level="deny")
+_SCHEMA_RULES = {"schema": SCHEMA_RULE, "cel": CEL_RULE, "cel-unevaluable": CEL_UNEVALUABLE, "metadata": METADATA_RULE}
 
 
 @dataclass
@@ -142,7 +146,8 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
                     raise
                 # the environment's own kubernetesVersion: name its file, line and field
                 raise ModelopsError(str(env.located.problem(("kubernetesVersion",), str(error)))) from None
-        for violation in registries[key].validate(doc.document):
+        # a manifest embedded in a workflow holds Argo expressions, filled in when the workflow runs
+        for violation in registries[key].validate(doc.document, templated=doc.source == "embedded"):
             findings.append(_schema_finding(doc, repo, violation))
     return findings
 
@@ -239,7 +244,7 @@ class _silent:
 
 
 def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
-    rules = {r.id: r for r in (SCHEMA_RULE, CEL_RULE, CEL_UNEVALUABLE)} | PLACEHOLDER_RULES
+    rules = {r.id: r for r in (SCHEMA_RULE, METADATA_RULE, CEL_RULE, CEL_UNEVALUABLE)} | PLACEHOLDER_RULES
     for module in getattr(evaluator, "modules", ()):
         note = module.metadata.package_annotation
         if module.is_test or note is None:

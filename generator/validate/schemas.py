@@ -42,6 +42,7 @@ from generator.errors import ModelopsError
 from generator.validate.cel import CelPlan, build_plan, evaluate_plan, plan_from_paths
 from generator.validate.defaults import SchemaDefaults
 from generator.validate.kubernetes_versions import kubernetes_schema_version
+from generator.validate.object_meta import metadata_problems
 from generator.validate.patterns import CrdValidator, KubernetesValidator
 from generator.validate.unknown_fields import StrictCrdValidator, relaxed_metadata, strict_crd_schema
 
@@ -60,7 +61,7 @@ class SchemaViolation:
     path: str  # dotted path inside the document, e.g. spec.templates[0].retryStrategy.limit
     message: str
     parts: tuple[str | int, ...] = ()  # the same path as keys and indexes (to find its line)
-    source: str = "schema"  # schema | cel | cel-unevaluable
+    source: str = "schema"  # schema | cel | cel-unevaluable | metadata (generator.validate.object_meta)
     rule: str = ""  # the CEL rule, for cel violations
 
 
@@ -73,8 +74,9 @@ class CompiledSchema:
 
     def __init__(self, compile_fast: Callable[[], Any], readable: jsonschema.protocols.Validator,
                  cel: CelPlan | None = None, defaults_from: dict[str, Any] | None = None,
-                 compile_after: int = COMPILE_AFTER, name: str = "this kind"):
+                 compile_after: int = COMPILE_AFTER, name: str = "this kind", custom_resource: bool = False):
         self.name = name  # e.g. "Widget (example.com/v1)", for an error in the schema itself
+        self.custom_resource = custom_resource  # served from a CRD: the API server's custom-resource rules
         self._compile_fast = compile_fast
         # the CRD schema whose defaults the API server applies
         self._defaults = SchemaDefaults(defaults_from) if defaults_from is not None else None
@@ -117,7 +119,8 @@ class CompiledSchema:
             raise ModelopsError(f"the schema of {self.name} cannot be used: $ref {error.ref!r} resolves to "
                                 "nothing") from None
 
-    def violations(self, document: dict[str, Any]) -> list[SchemaViolation]:
+    def violations(self, document: dict[str, Any], templated: bool = False) -> list[SchemaViolation]:
+        """`templated`: a manifest a controller fills in before creating it (generator.validate.object_meta)."""
         found: list[SchemaViolation] = []
         if not self.is_valid(document):
             errors = sorted(self._readable_errors(document), key=lambda e: list(map(str, e.absolute_path)))
@@ -127,6 +130,8 @@ class CompiledSchema:
             for broken in evaluate_plan(self.cel, self._defaulted(document)):
                 found.append(SchemaViolation(_path_text(broken.path), broken.message, broken.path,
                                              "cel-unevaluable" if broken.unevaluable else "cel", broken.rule))
+        found += [SchemaViolation(_path_text(path), message, path, "metadata")
+                  for path, message in metadata_problems(document, self.custom_resource, templated)]
         return found
 
 
@@ -180,12 +185,12 @@ class SchemaRegistry:
         self._crd_files = self._index_crd_files()
 
     # ----- lookup -----
-    def validate(self, document: dict[str, Any]) -> list[SchemaViolation]:
+    def validate(self, document: dict[str, Any], templated: bool = False) -> list[SchemaViolation]:
         """Violations of `document`; raises ModelopsError when no schema is known (fail closed)."""
         api_version, kind = document.get("apiVersion"), document.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str):
             return [SchemaViolation("", "document has no apiVersion/kind")]
-        return self.validator(api_version, kind).violations(document)
+        return self.validator(api_version, kind).violations(document, templated)
 
     def find(self, api_version: str, kind: str) -> CompiledSchema | None:
         """The compiled schema of a kind, or None when no schema is known for it."""
@@ -214,7 +219,7 @@ class SchemaRegistry:
             fast_schema: Callable[[dict[str, Any]], dict[str, Any]] = strict_crd_schema if self.strict else dict
             return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(fast_schema(crd), validate_formats=False),
                                   readable, cel, crd if cel is not None else None,
-                                  self.compile_after, name=f"{kind} ({api_version})")
+                                  self.compile_after, name=f"{kind} ({api_version})", custom_resource=True)
         return self._kubernetes_validator(api_version, kind)
 
     # ----- CRDs -----

@@ -159,3 +159,40 @@ def test_the_example_repository_has_no_metadata_problem(example_repo, cli):
     code, out, err = cli("-C", str(example_repo), "check", "--no-cache", "--format", "json")
     assert code == 0, err
     assert not [f for f in json.loads(out)["findings"] if f["rule"] == "MO-SCHEMA-002"]
+
+
+def test_metadata_of_what_argo_and_jobset_create_is_checked_without_their_expressions():
+    """Argo gives a template's `metadata` (and `podMetadata`) to the pod it creates, JobSet
+    its templates' to the Jobs and pods: the API server refuses those when the run starts."""
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate", "metadata": {"name": "train"},
+                "spec": {"podMetadata": {"labels": {"run": "{{workflow.name}}", "owner": "ml team"}},
+                         "templates": [{"name": "a"}, {"name": "b", "metadata": {"annotations": {"bad key!": "x"}}}]}}
+    assert [path for path, _ in metadata_problems(workflow, True)] == [
+        ("spec", "podMetadata", "labels", "owner"), ("spec", "templates", 1, "metadata", "annotations", "bad key!")]
+    cron = {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "nightly"},
+            "spec": {"workflowSpec": {"podMetadata": {"labels": {"tier": "-gold"}}}}}
+    problems = metadata_problems(cron, True)
+    assert [path for path, _ in problems] == [("spec", "workflowSpec", "podMetadata", "labels", "tier")]
+    assert "in what the CronWorkflow's controller creates" in problems[0][1]
+    jobset = {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": {"name": "{{workflow.name}}"},
+              "spec": {"replicatedJobs": [{"name": "workers", "template": {"spec": {"template": {"metadata": {
+                  "labels": {"modelops.dev/model": "x" * 64}}}}}}]}}
+    assert [path for path, _ in metadata_problems(jobset, True, templated=True)] == [
+        ("spec", "replicatedJobs", 0, "template", "spec", "template", "metadata", "labels", "modelops.dev/model")]
+
+
+def test_check_refuses_pod_labels_a_team_workflow_blueprint_gives_its_runs(example_repo, cli):
+    """A team blueprint labelling its training pods `owner: ml team` synced green; every run
+    failed when Argo created its first pod."""
+    shared = (example_repo / "blueprints/templates/training-workflowtemplate.yaml.j2").read_text()
+    team = example_repo / "blueprints/teams/assistants/training-workflowtemplate.yaml.j2"
+    team.parent.mkdir(parents=True)
+    team.write_text(shared.replace("    labels: {{ pod_labels | json }}",
+                                   "    labels: {{ pod_labels | json }}\n    annotations: {\"run by\": \"{{ '{{' }}workflow.name}}\"}", 1))
+    assert team.read_text() != shared
+    code, out, err = cli("-C", str(example_repo), "check", "--env", "dev", "--format", "json")
+    assert code == 1, err
+    found = [f for f in json.loads(out)["findings"] if f["rule"] == "MO-SCHEMA-002"]
+    assert [f["message"].split(": Invalid value")[0] for f in found] == \
+        ["WorkflowTemplate support-chat-training: spec.podMetadata.annotations.run by"]
+    assert "in what the WorkflowTemplate's controller creates" in found[0]["message"]

@@ -9,7 +9,9 @@ label-key and label-value rules in pkg/api/validate/content), the custom-resourc
 (names are DNS-1123 subdomains) and core validation (a Service's name is a DNS-1035 label,
 a Namespace's a DNS-1123 label, RBAC objects take path-segment names; a pod template's
 labels and annotations are checked as an object's). Other built-in kinds' name rules
-differ by kind; their names are left to the schema.
+differ by kind; their names are left to the schema. The metadata an Argo workflow or a
+JobSet gives the pods and Jobs it creates is checked too: the API server refuses those
+objects when the run starts, long after the sync went green.
 """
 from __future__ import annotations
 
@@ -115,6 +117,15 @@ _POD_TEMPLATES: dict[str, tuple[tuple[str, ...], ...]] = {
     "CronJob": (("spec", "jobTemplate", "spec", "template", "metadata"),),
     "PodTemplate": (("template", "metadata"),),
 }
+# where a custom resource carries metadata its controller gives the objects it creates
+# ("*": each item of a list); the API server refuses those objects, so the run fails then
+_ARGO_WORKFLOW = (("spec", "podMetadata"), ("spec", "templates", "*", "metadata"))
+_CREATED_METADATA: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    **{("argoproj.io", kind): _ARGO_WORKFLOW for kind in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate")},
+    ("argoproj.io", "CronWorkflow"): tuple(("spec", "workflowSpec", *path[1:]) for path in _ARGO_WORKFLOW),
+    ("jobset.x-k8s.io", "JobSet"): (("spec", "replicatedJobs", "*", "template", "metadata"),
+                                    ("spec", "replicatedJobs", "*", "template", "spec", "template", "metadata")),
+}
 
 
 def metadata_problems(document: dict[str, Any], custom_resource: bool, templated: bool = False) -> list[MetaProblem]:
@@ -122,9 +133,7 @@ def metadata_problems(document: dict[str, Any], custom_resource: bool, templated
     template's), with the path to the offending key or value. Values of the wrong type are
     the schema's to report and are passed over here. `templated`: the document is a
     manifest Argo creates from a workflow, after replacing its `{{...}}` expressions, so a
-    value holding one is known only then."""
-    if templated:
-        document = _without_expressions(document)
+    string holding one is known only then."""
     api_version, kind = str(document.get("apiVersion", "")), str(document.get("kind", ""))
     group = api_version.rpartition("/")[0]
     metadata = document.get("metadata")
@@ -133,39 +142,51 @@ def metadata_problems(document: dict[str, Any], custom_resource: bool, templated
         name_rule = dns1123_subdomain if custom_resource else _BUILT_IN_NAMES.get((group, kind))
         name = metadata.get("name")
         if name_rule is not None and isinstance(name, str) and name:
-            problems += [(("metadata", "name"), f"Invalid value: {name!r}: {m}") for m in name_rule(name)]
+            problems += [(("metadata", "name"), f"Invalid value: {name!r}: {m}")
+                         for m in _checked(name, name_rule, templated)]
         namespace = metadata.get("namespace")
         if isinstance(namespace, str) and namespace:
             problems += [(("metadata", "namespace"), f"Invalid value: {namespace!r}: {m}")
-                         for m in dns1123_label(namespace)]
-        problems += _labels_and_annotations(metadata, ("metadata",))
+                         for m in _checked(namespace, dns1123_label, templated)]
+        problems += _labels_and_annotations(metadata, ("metadata",), templated)
         finalizers = metadata.get("finalizers")
         for index, finalizer in enumerate(finalizers if isinstance(finalizers, list) else []):
             if isinstance(finalizer, str):
                 problems += [(("metadata", "finalizers", index), f"Invalid value: {finalizer!r}: {m}")
-                             for m in qualified_name(finalizer)]
+                             for m in _checked(finalizer, qualified_name, templated)]
     if not custom_resource and group in ("", "apps", "batch"):
         for path in _POD_TEMPLATES.get(kind, ()):
             template = _at(document, path)
             if isinstance(template, dict):
-                problems += _labels_and_annotations(template, path)
+                problems += _labels_and_annotations(template, path, templated)
+    for pattern in _CREATED_METADATA.get((group, kind), ()) if custom_resource else ():
+        for place, template in _each(document, pattern):
+            if isinstance(template, dict):  # Argo fills in `{{...}}` when it creates the pod: known only then
+                problems += [(where, f"{message} (in what the {kind}'s controller creates)")
+                             for where, message in _labels_and_annotations(template, place, templated=True)]
     return problems
 
 
-def _labels_and_annotations(metadata: dict[str, Any], at: tuple[str | int, ...]) -> list[MetaProblem]:
+def _checked(value: str, rule: Callable[[str], tuple[str, ...]], templated: bool) -> tuple[str, ...]:
+    return () if templated and "{{" in value else rule(value)
+
+
+def _labels_and_annotations(metadata: dict[str, Any], at: tuple[str | int, ...], templated: bool) -> list[MetaProblem]:
     problems: list[MetaProblem] = []
     labels, annotations = metadata.get("labels"), metadata.get("annotations")
     if labels and isinstance(labels, dict):
         for key, value in labels.items():
             if key.__class__ is str and value.__class__ is str and (qualified_name(key) or label_value(value)):
-                problems += [((*at, "labels", key), f"Invalid value: {key!r}: {m}") for m in qualified_name(key)]
-                problems += [((*at, "labels", key), f"Invalid value: {value!r}: {m}") for m in label_value(value)]
+                problems += [((*at, "labels", key), f"Invalid value: {key!r}: {m}")
+                             for m in _checked(key, qualified_name, templated)]
+                problems += [((*at, "labels", key), f"Invalid value: {value!r}: {m}")
+                             for m in _checked(value, label_value, templated)]
     if annotations and isinstance(annotations, dict):
         strings = [(k, v) for k, v in annotations.items() if k.__class__ is str and v.__class__ is str]
         for key, _ in strings:
             # annotation keys: a label key's rule, in any case
             problems += [((*at, "annotations", key), f"Invalid value: {key!r}: {m}")
-                         for m in qualified_name(key.lower())]
+                         for m in _checked(key.lower(), qualified_name, templated)]
         size = sum(len(k) + len(v) for k, v in strings)
         if size * 4 > ANNOTATIONS_MAX_BYTES:  # a character is one to four bytes: count bytes only near the limit
             size = sum(_bytes(k) + _bytes(v) for k, v in strings)
@@ -175,20 +196,15 @@ def _labels_and_annotations(metadata: dict[str, Any], at: tuple[str | int, ...])
     return problems
 
 
-def _without_expressions(document: dict[str, Any]) -> dict[str, Any]:
-    """`document` with every metadata string that holds an Argo expression left out."""
-    def known(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: known(v) for k, v in value.items() if not _held_expression(k) and not _held_expression(v)}
-        if isinstance(value, list):
-            return [known(v) for v in value if not _held_expression(v)]
-        return value
-
-    return {**document, "metadata": known(document.get("metadata"))}
-
-
-def _held_expression(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
+def _each(value: Any, pattern: tuple[str, ...], at: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], Any]]:
+    """(path, value) of every place `pattern` names, "*" standing for each item of a list."""
+    if not pattern:
+        return [(at, value)]
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        return [found for index, item in enumerate(value) for found in _each(item, rest, (*at, index))] \
+            if isinstance(value, list) else []
+    return _each(value[head], rest, (*at, head)) if isinstance(value, dict) and head in value else []
 
 
 def _at(document: dict[str, Any], path: tuple[str, ...]) -> Any:

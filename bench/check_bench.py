@@ -305,7 +305,8 @@ def _cpu_per_document(policies: Any, inputs: list[Any]) -> tuple[float, tuple[fl
 # ----- validate, growth, shards -----
 
 def validate_speed(work_root: Path, folder: Path) -> None:
-    """`modelops validate` over every document `check` sees (Helm output and embedded JobSets too)."""
+    """`modelops validate` over every document `check` sees that is applied as it stands (Helm
+    output too; not the JobSets embedded in workflows, whose `{{workflow.name}}` Argo fills in)."""
     from generator.check.documents import collect_documents
     from generator.render.pipeline import render_repository
     from generator.spec.load import load_repository
@@ -315,7 +316,7 @@ def validate_speed(work_root: Path, folder: Path) -> None:
     corpus = folder / "corpus"
     by_file: dict[str, list[Any]] = {}
     for doc in collect_documents(render_repository(repo), repo.root):
-        if doc.has_schema:
+        if doc.has_schema and doc.source != "embedded":
             by_file.setdefault(doc.file, []).append(doc.document)
     for index, (name, documents) in enumerate(sorted(by_file.items())):
         target = corpus / f"{index:06d}-{Path(name).name}"

@@ -191,7 +191,7 @@ def evaluate_plan(plan: CelPlan, value: Any, path: tuple[str | int, ...] = ()) -
             if name in value:
                 yield from evaluate_plan(sub, value[name], (*path, name))
         if plan.additional is not None:
-            for key in sorted(k for k in value if k not in plan.properties):
+            for key in sorted((k for k in value if k not in plan.properties), key=str):  # YAML keys: any scalar
                 yield from evaluate_plan(plan.additional, value[key], (*path, key))
     elif isinstance(value, list) and plan.items is not None:
         for index, item in enumerate(value):
@@ -205,7 +205,10 @@ def _bound(value: Any, rules: int) -> Any:
     if rules == 1:
         return {"self": value}
     context = _cel_library().Context()
-    context.add_variable("self", value)
+    try:
+        context.add_variable("self", value)
+    except ValueError:  # a key the CEL library cannot take (`null:`): each rule reports it as its error
+        return {"self": value}
     return context
 
 

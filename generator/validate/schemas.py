@@ -99,11 +99,15 @@ class CompiledSchema:
         if self._refused or (self._fast is None and self._seen < self._compile_after):
             return not self._readable_errors(document, first_only=True)
         try:
-            return bool(self.fast.is_valid(document))
+            fast = self.fast
         except jsonschema_rs.ValidationError:
             # jsonschema-rs refuses some upstream schemas outright (prometheus-operator's
             # `(?i)` pattern flags are not ECMA-262): python-jsonschema validates those kinds
             self._refused = True
+            return not self._readable_errors(document, first_only=True)
+        try:
+            return bool(fast.is_valid(document))
+        except ValueError:  # a YAML key jsonschema-rs cannot take (`null:`, `true:`): python-jsonschema can
             return not self._readable_errors(document, first_only=True)
 
     def _readable_errors(self, document: dict[str, Any], *, first_only: bool = False) -> list[Any]:
@@ -424,7 +428,8 @@ def _crd_versions(crd: dict[str, Any], where: str) -> Iterator[tuple[str, str, s
 def _short_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = set(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - known)
+        # YAML keys need not be strings (`true:`, `1:`): name them as JSON would
+        unknown = sorted(key if isinstance(key, str) else json.dumps(key) for key in set(error.instance) - known)
         if unknown:
             return f"unknown field(s): {', '.join(unknown)}"
     if error.validator == "type":

@@ -196,3 +196,18 @@ def test_check_refuses_pod_labels_a_team_workflow_blueprint_gives_its_runs(examp
     assert [f["message"].split(": Invalid value")[0] for f in found] == \
         ["WorkflowTemplate support-chat-training: spec.podMetadata.annotations.run by"]
     assert "in what the WorkflowTemplate's controller creates" in found[0]["message"]
+
+
+def test_a_built_in_kind_from_a_schema_dir_keeps_its_own_name_rule(tmp_path, cli):
+    """A `--schema-dir` may carry schemas for Kubernetes' own kinds (kubeconform's layout);
+    such a kind is not a custom resource, and an RBAC name with colons is valid."""
+    write_files(tmp_path, {
+        "schemas/role-rbac-v1.json": json.dumps({"type": "object"}),
+        "role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n"
+                     "  name: system:aggregate-to-view\n  namespace: ml\n"})
+    code, out, _ = cli("validate", "--schema-dir", str(tmp_path / "schemas"), str(tmp_path / "role.yaml"))
+    assert code == 0, out
+    write_files(tmp_path, {"role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n"
+                                        "  name: team/view\n  namespace: ml\n"})
+    code, out, _ = cli("validate", "--schema-dir", str(tmp_path / "schemas"), str(tmp_path / "role.yaml"))
+    assert code == 1 and "may not contain '/'" in out

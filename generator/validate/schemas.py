@@ -22,6 +22,7 @@ only a document it rejects is walked again by python-jsonschema, for the same me
 from __future__ import annotations
 
 import gzip
+import importlib.resources
 import json
 import re
 import threading
@@ -223,7 +224,8 @@ class SchemaRegistry:
             fast_schema: Callable[[dict[str, Any]], dict[str, Any]] = strict_crd_schema if self.strict else dict
             return CompiledSchema(lambda: jsonschema_rs.Draft7Validator(fast_schema(crd), validate_formats=False),
                                   readable, cel, crd if cel is not None else None,
-                                  self.compile_after, name=f"{kind} ({api_version})", custom_resource=True)
+                                  self.compile_after, name=f"{kind} ({api_version})",
+                                  custom_resource=not self._served_by_kubernetes(api_version, kind))
         return self._kubernetes_validator(api_version, kind)
 
     # ----- CRDs -----
@@ -264,12 +266,22 @@ class SchemaRegistry:
         return json.loads(gzip.decompress(path.read_bytes()))
 
     # ----- Kubernetes core -----
-    def _kubernetes_validator(self, api_version: str, kind: str) -> CompiledSchema | None:
+    def _kubernetes_schema_file(self, api_version: str, kind: str) -> str:
+        """kubernetes-validate's file for one of Kubernetes' own kinds (it may not exist)."""
         schema_dir = f"v{self._schema_version}-local" + ("-strict" if self.strict else "")
         normalised = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+        return f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{normalised}.json"
+
+    def _served_by_kubernetes(self, api_version: str, kind: str) -> bool:
+        """One of Kubernetes' own kinds (a `--schema-dir` may carry its schema too): its name
+        rules are its own, not a custom resource's."""
+        return (importlib.resources.files("kubernetes_validate") / self._kubernetes_schema_file(api_version, kind)) \
+            .is_file()
+
+    def _kubernetes_validator(self, api_version: str, kind: str) -> CompiledSchema | None:
+        schema_dir = f"v{self._schema_version}-local" + ("-strict" if self.strict else "")
         try:
-            schema = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{normalised}.json",
-                                        self.kubernetes_version)
+            schema = kv.schema_contents(self._kubernetes_schema_file(api_version, kind), self.kubernetes_version)
         except FileNotFoundError:
             return None
         except Exception as error:  # noqa: BLE001 - a broken schema must fail the check, loudly

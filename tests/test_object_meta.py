@@ -211,3 +211,15 @@ def test_a_built_in_kind_from_a_schema_dir_keeps_its_own_name_rule(tmp_path, cli
                                         "  name: team/view\n  namespace: ml\n"})
     code, out, _ = cli("validate", "--schema-dir", str(tmp_path / "schemas"), str(tmp_path / "role.yaml"))
     assert code == 1 and "may not contain '/'" in out
+
+
+def test_a_namespace_is_checked_where_the_kind_is_namespaced():
+    def namespaced(api_version, kind, custom=False):
+        document = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "namespace": "ML_Team"}}
+        return [path for path, _ in metadata_problems(document, custom)]
+
+    assert namespaced("v1", "ConfigMap") == [("metadata", "namespace")]
+    assert namespaced("monitoring.coreos.com/v1", "PodMonitor", custom=True) == [("metadata", "namespace")]
+    # the API server clears a namespace sent with a cluster-scoped object
+    assert namespaced("rbac.authorization.k8s.io/v1", "ClusterRole") == []
+    assert namespaced("kueue.x-k8s.io/v1beta1", "ClusterQueue", custom=True) == []

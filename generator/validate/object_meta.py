@@ -9,7 +9,8 @@ label-key and label-value rules in pkg/api/validate/content), the custom-resourc
 (names are DNS-1123 subdomains) and core validation (a Service's name is a DNS-1035 label,
 a Namespace's a DNS-1123 label, RBAC objects take path-segment names; a pod template's
 labels and annotations are checked as an object's). Other built-in kinds' name rules
-differ by kind; their names are left to the schema. The metadata an Argo workflow or a
+differ by kind; their names are left to the schema. A namespace is a DNS-1123 label on
+namespaced kinds; the API server clears one sent with a cluster-scoped object. The metadata an Argo workflow or a
 JobSet gives the pods and Jobs it creates is checked too: the API server refuses those
 objects when the run starts, long after the sync went green.
 """
@@ -110,6 +111,17 @@ _BUILT_IN_NAMES: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = {
     **{("rbac.authorization.k8s.io", kind): path_segment
        for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
 }
+# Cluster-scoped kinds: the API server clears a namespace sent with one, whatever it holds.
+_CLUSTER_SCOPED = frozenset({
+    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
+    *(("rbac.authorization.k8s.io", kind) for kind in ("ClusterRole", "ClusterRoleBinding")),
+    ("scheduling.k8s.io", "PriorityClass"), ("storage.k8s.io", "StorageClass"), ("networking.k8s.io", "IngressClass"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    *(("admissionregistration.k8s.io", kind) for kind in ("ValidatingWebhookConfiguration",
+                                                           "MutatingWebhookConfiguration")),
+    ("argoproj.io", "ClusterWorkflowTemplate"), ("serving.kserve.io", "ClusterServingRuntime"),
+    *(("kueue.x-k8s.io", kind) for kind in ("ClusterQueue", "ResourceFlavor", "WorkloadPriorityClass")),
+})
 # where a built-in kind carries a pod template whose labels and annotations the API server checks
 _POD_TEMPLATES: dict[str, tuple[tuple[str, ...], ...]] = {
     **{kind: (("spec", "template", "metadata"),) for kind in
@@ -145,7 +157,7 @@ def metadata_problems(document: dict[str, Any], custom_resource: bool, templated
             problems += [(("metadata", "name"), f"Invalid value: {name!r}: {m}")
                          for m in _checked(name, name_rule, templated)]
         namespace = metadata.get("namespace")
-        if isinstance(namespace, str) and namespace:
+        if isinstance(namespace, str) and namespace and (group, kind) not in _CLUSTER_SCOPED:
             problems += [(("metadata", "namespace"), f"Invalid value: {namespace!r}: {m}")
                          for m in _checked(namespace, dns1123_label, templated)]
         problems += _labels_and_annotations(metadata, ("metadata",), templated)

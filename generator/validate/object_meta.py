@@ -168,9 +168,9 @@ def metadata_problems(document: dict[str, Any], custom_resource: bool, templated
                              for m in _checked(finalizer, qualified_name, templated)]
     if not custom_resource and group in ("", "apps", "batch"):
         for path in _POD_TEMPLATES.get(kind, ()):
-            template = _at(document, path)
-            if isinstance(template, dict):
-                problems += _labels_and_annotations(template, path, templated)
+            for place, template in _each(document, path):
+                if isinstance(template, dict):
+                    problems += _labels_and_annotations(template, place, templated)
     for pattern in _CREATED_METADATA.get((group, kind), ()) if custom_resource else ():
         for place, template in _each(document, pattern):
             if isinstance(template, dict):  # Argo fills in `{{...}}` when it creates the pod: known only then
@@ -218,11 +218,3 @@ def _each(value: Any, pattern: tuple[str, ...], at: tuple[str | int, ...] = ()) 
             if isinstance(value, list) else []
     return _each(value[head], rest, (*at, head)) if isinstance(value, dict) and head in value else []
 
-
-def _at(document: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = document
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value

@@ -266,28 +266,29 @@ class SchemaRegistry:
         return json.loads(gzip.decompress(path.read_bytes()))
 
     # ----- Kubernetes core -----
-    def _kubernetes_schema_file(self, api_version: str, kind: str) -> str:
-        """kubernetes-validate's file for one of Kubernetes' own kinds (it may not exist)."""
-        schema_dir = f"v{self._schema_version}-local" + ("-strict" if self.strict else "")
+    def _kubernetes_schema_file(self, name: str) -> str:
+        """A file of kubernetes-validate's schemas for this version (it may not exist)."""
+        return f"kubernetes-json-schema/v{self._schema_version}-local{'-strict' if self.strict else ''}/{name}"
+
+    def _kind_schema_file(self, api_version: str, kind: str) -> str:
         normalised = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-        return f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{normalised}.json"
+        return self._kubernetes_schema_file(f"{kind.lower()}-{normalised}.json")
 
     def _served_by_kubernetes(self, api_version: str, kind: str) -> bool:
         """One of Kubernetes' own kinds (a `--schema-dir` may carry its schema too): its name
         rules are its own, not a custom resource's."""
-        return (importlib.resources.files("kubernetes_validate") / self._kubernetes_schema_file(api_version, kind)) \
+        return (importlib.resources.files("kubernetes_validate") / self._kind_schema_file(api_version, kind)) \
             .is_file()
 
     def _kubernetes_validator(self, api_version: str, kind: str) -> CompiledSchema | None:
-        schema_dir = f"v{self._schema_version}-local" + ("-strict" if self.strict else "")
         try:
-            schema = kv.schema_contents(self._kubernetes_schema_file(api_version, kind), self.kubernetes_version)
+            schema = kv.schema_contents(self._kind_schema_file(api_version, kind), self.kubernetes_version)
         except FileNotFoundError:
             return None
         except Exception as error:  # noqa: BLE001 - a broken schema must fail the check, loudly
             raise ModelopsError(f"cannot load Kubernetes schema for {kind} ({api_version}): {error}") from None
         if self._k8s_registry is None:
-            definitions = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json",
+            definitions = kv.schema_contents(self._kubernetes_schema_file("_definitions.json"),
                                              self.kubernetes_version)
             self._k8s_registry = referencing.Resource.from_contents(definitions) @ referencing.Registry()
             self._k8s_fast_registry = jsonschema_rs.Registry([(definitions["$id"], definitions)])

@@ -285,3 +285,36 @@ def test_a_scheduled_model_whose_cron_workflow_name_argo_refuses_fails(example_r
     found = [f for f in report["findings"] if f["rule"] == "MO-TRN-007"]
     assert code == 1 and {f["environment"] for f in found if f["level"] == "deny"} == {"staging", "prod"}
     assert all("has 54 characters; Argo Workflows refuses more than 52" in f["message"] for f in found)
+
+
+def test_a_raw_deployment_inference_service_whose_host_kserve_cannot_name_fails(example_repo, cli):
+    """In RawDeployment mode KServe names the predictor's host `<name>-predictor-<namespace>`
+    (its default domainTemplate) and refuses one past 63 characters: a 43-character KServe
+    model in `ml-staging` passed `check` and never became ready. 42 characters still pass,
+    and the same name in Serverless mode passes."""
+    env = example_repo / "environments" / "staging" / "environment.yaml"
+    serverless = env.read_text()
+    env.write_text(serverless.replace("serving:\n  target: chart\n",
+                                      "serving:\n  target: chart\n  kserveDeploymentMode: RawDeployment\n", 1))
+
+    def renamed(name):
+        old = next((example_repo / "models").glob("shelf-vision*.yaml"))
+        text = old.read_text()
+        old.unlink()
+        current = text.split("\n  name: ", 1)[1].split("\n", 1)[0]
+        (example_repo / "models" / f"{name}.yaml").write_text(text.replace(f"name: {current}\n", f"name: {name}\n", 1))
+
+    fits, too_long = "shelf-vision-for-every-store-in-the-region", "shelf-vision-for-every-store-in-the-regions"
+    assert (len(fits), len(too_long)) == (42, 43)
+    renamed(fits)
+    code, report = _findings_json(cli, example_repo)
+    assert code == 0 and not [f for f in report["findings"] if f["rule"] == "MO-SRV-007"], report["findings"]
+    renamed(too_long)
+    code, report = _findings_json(cli, example_repo)
+    found = [f for f in report["findings"] if f["rule"] == "MO-SRV-007"]
+    assert code == 1 and [(f["environment"], f["level"], f["resource_kind"]) for f in found] == \
+        [("staging", "deny", "InferenceService")], found
+    assert f"'{too_long}-predictor-ml-staging' (KServe's default domainTemplate), 64 characters" in found[0]["message"]
+    env.write_text(serverless)
+    code, report = _findings_json(cli, example_repo)
+    assert not [f for f in report["findings"] if f["rule"] == "MO-SRV-007"]

@@ -95,10 +95,11 @@ def with_waivers(gathered: CheckResult, options: CheckOptions) -> CheckResult:
 
 def gather_findings(repo: Repository, options: CheckOptions, environments: Sequence[str] | None,
                     models: Sequence[str] | None, *, use_cache: bool = True,
-                    shard: Shard | None = None) -> CheckResult:
-    """`check_incrementally` before waivers: every pair's findings, from the cache or fresh."""
+                    shard: Shard | None = None, tools: str | None = None) -> CheckResult:
+    """`check_incrementally` before waivers: every pair's findings, from the cache or fresh.
+    `tools`: `tools_digest` when the caller has it already (it hashes every blueprint and policy)."""
     cache = CacheFile(repo.root, "check") if use_cache else CacheFile.disabled()
-    tools = tools_digest(repo.root, options)
+    tools = tools or tools_digest(repo.root, options)
     usage = repo.gpu_usage()
     envs = [e.name for e in repo.select_environments(environments)]
     names = [m.name for m in repo.select_models(models)]

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from generator.cache import CacheFile, code_digest, digest
-from generator.check.incremental import tools_digest
 from generator.check.run import CheckOptions, CheckResult
 from generator.config import CONFIG_FILE
 from generator.findings import Finding
@@ -81,12 +80,13 @@ def _hash_inputs(root: Path) -> str | None:
     return h.hexdigest()
 
 
-def memo_key(root: Path, options: CheckOptions, selection: Sequence[object]) -> str | None:
-    """The key of this run's result, or None when it must not be answered from the memo."""
+def memo_key(root: Path, options: CheckOptions, selection: Sequence[object], tools: str) -> str | None:
+    """The key of this run's result, or None when it must not be answered from the memo;
+    `tools` is `tools_digest(root, options)`."""
     inputs = _inputs_digest(root)
     if inputs is None:
         return None
-    return digest("check-run", inputs, tools_digest(root, options), code_digest(),
+    return digest("check-run", inputs, tools, code_digest(),
                   repr([str(options.kubernetes_version), str(options.plan_for is not None), *map(repr, selection)]))
 
 

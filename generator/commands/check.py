@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.check.gate import default_policy_dirs
-from generator.check.incremental import check_incrementally, gather_findings, with_waivers
+from generator.check.incremental import check_incrementally, gather_findings, tools_digest, with_waivers
 from generator.check.memo import memo_key, recall, remember
 from generator.check.run import CheckOptions, CheckResult, run_check
 from generator.check.shard import Shard, models_of_shard, parse_shard
@@ -150,9 +150,10 @@ def _checked(args: argparse.Namespace) -> CheckResult:
     """Load and check, or answer from the whole-run memo when every input is as last time."""
     root = Path(args.repo_root)
     options, choice = check_options(root, args)
-    key = None
+    key = tools = None
     if _whole_run_cached(args, options, choice):
-        key = memo_key(root, options, [args.env, args.model, args.shard])
+        tools = tools_digest(root, options)  # the memo's key and every pair's key hash it
+        key = memo_key(root, options, [args.env, args.model, args.shard], tools)
         remembered = recall(root, key) if key else None
         if remembered is not None:
             return with_waivers(remembered, options)
@@ -163,7 +164,7 @@ def _checked(args: argparse.Namespace) -> CheckResult:
         repo.model(name)
     if key is None:
         return check_repository(repo, args, (options, choice))
-    gathered = gather_findings(repo, options, args.env, args.model, shard=args.shard)
+    gathered = gather_findings(repo, options, args.env, args.model, shard=args.shard, tools=tools)
     remember(root, key, gathered)
     return with_waivers(gathered, options)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ def _defined(value: Any) -> Any:
 
 def to_scalar(value: Any) -> str:
     value = _defined(value)
+    if value.__class__ is str:  # most values: what json.dumps(ensure_ascii=False) returns, without its set-up
+        return encode_basestring(value)
     if isinstance(value, (dict, list)):
         raise ModelopsError(f"blueprint bug: `q` is for scalars, got {type(value).__name__}; use `json`")
     return json.dumps(value, ensure_ascii=False)
@@ -62,6 +65,7 @@ class Blueprints:
             autoescape=False,
             keep_trailing_newline=True,
             trim_blocks=False,
+            auto_reload=False,  # one environment per run: no stat of the template file per render
         )
         env.filters.update(q=to_scalar, json=to_flow, combine=combine)
         return env

@@ -31,7 +31,7 @@ from generator.spec.model import ResolvedModel
 if TYPE_CHECKING:  # the schema stack (jsonschema, jsonschema-rs, CEL) loads when a document is checked
     from generator.validate.schemas import SchemaRegistry, SchemaViolation
 
-__all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "METADATA_RULE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "checked_waivers", "policy_input",
+__all__ = ["CEL_RULE", "CEL_UNEVALUABLE", "METADATA_RULE", "PROMETHEUS_RULE", "SCHEMA_RULE", "CheckOptions", "CheckResult", "checked_waivers", "policy_input",
            "policy_inputs", "run_check"]
 
 SCHEMA_RULE = RuleInfo(id="MO-SCHEMA-001", title="Rendered objects match their Kubernetes or CRD schema",
@@ -48,7 +48,13 @@ METADATA_RULE = RuleInfo(id="MO-SCHEMA-002", title="Rendered objects' names, lab
                          "server accepts", severity="high", remediation="The API server refuses an object whose name, "
                          "label, annotation or finalizer breaks its rules, whatever the schema allows; fix the value "
                          "named in the message (in the spec, or in the team's blueprint that writes it).", level="deny")
-_SCHEMA_RULES = {"schema": SCHEMA_RULE, "cel": CEL_RULE, "cel-unevaluable": CEL_UNEVALUABLE, "metadata": METADATA_RULE}
+PROMETHEUS_RULE = RuleInfo(id="MO-PROM-001", title="PrometheusRules load in Prometheus", severity="high",
+                           remediation="prometheus-operator leaves out a PrometheusRule that Prometheus's rule "
+                           "loader refuses (every alert in it is silently gone) or, with its admission webhook, "
+                           "refuses to apply it; fix the rule named in the message (usually in the team's "
+                           "monitoring-prometheusrule blueprint).", level="deny")
+_SCHEMA_RULES = {"schema": SCHEMA_RULE, "cel": CEL_RULE, "cel-unevaluable": CEL_UNEVALUABLE, "metadata": METADATA_RULE,
+                 "prometheus": PROMETHEUS_RULE}
 
 
 @dataclass
@@ -126,7 +132,8 @@ COMPILE_ALL_AFTER = 400
 
 
 def _schema_findings(documents: list[CheckDocument], repo: Repository, options: CheckOptions) -> list[Finding]:
-    from generator.validate.schemas import COMPILE_AFTER, SchemaRegistry
+    from generator.validate.prometheus_rules import prometheus_rule_problems
+    from generator.validate.schemas import COMPILE_AFTER, SchemaRegistry, SchemaViolation, path_text
 
     registries: dict[tuple[str, tuple[tuple[str, str], ...]], SchemaRegistry] = {}
     findings = []
@@ -149,6 +156,8 @@ def _schema_findings(documents: list[CheckDocument], repo: Repository, options: 
         # a manifest embedded in a workflow holds Argo expressions, filled in when the workflow runs
         for violation in registries[key].validate(doc.document, templated=doc.source == "embedded"):
             findings.append(_schema_finding(doc, repo, violation))
+        for parts, message in prometheus_rule_problems(doc.document):
+            findings.append(_schema_finding(doc, repo, SchemaViolation(path_text(parts), message, parts, "prometheus")))
     return findings
 
 
@@ -244,7 +253,7 @@ class _silent:
 
 
 def rule_catalogue(evaluator: Any) -> dict[str, RuleInfo]:
-    rules = {r.id: r for r in (SCHEMA_RULE, METADATA_RULE, CEL_RULE, CEL_UNEVALUABLE)} | PLACEHOLDER_RULES
+    rules = {r.id: r for r in (SCHEMA_RULE, METADATA_RULE, CEL_RULE, CEL_UNEVALUABLE, PROMETHEUS_RULE)} | PLACEHOLDER_RULES
     for module in getattr(evaluator, "modules", ()):
         note = module.metadata.package_annotation
         if module.is_test or note is None:

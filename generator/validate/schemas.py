@@ -62,7 +62,7 @@ class SchemaViolation:
     path: str  # dotted path inside the document, e.g. spec.templates[0].retryStrategy.limit
     message: str
     parts: tuple[str | int, ...] = ()  # the same path as keys and indexes (to find its line)
-    source: str = "schema"  # schema | cel | cel-unevaluable | metadata (generator.validate.object_meta)
+    source: str = "schema"  # schema | cel | cel-unevaluable | metadata (validate.object_meta) | prometheus
     rule: str = ""  # the CEL rule, for cel violations
 
 
@@ -129,13 +129,13 @@ class CompiledSchema:
         found: list[SchemaViolation] = []
         if not self.is_valid(document):
             errors = sorted(self._readable_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-            found += [SchemaViolation(_path_text(e.absolute_path), _short_message(e), tuple(e.absolute_path))
+            found += [SchemaViolation(path_text(e.absolute_path), _short_message(e), tuple(e.absolute_path))
                       for e in errors[:MAX_ERRORS_PER_DOCUMENT]]
         if self.cel is not None:
             for broken in evaluate_plan(self.cel, self._defaulted(document)):
-                found.append(SchemaViolation(_path_text(broken.path), broken.message, broken.path,
+                found.append(SchemaViolation(path_text(broken.path), broken.message, broken.path,
                                              "cel-unevaluable" if broken.unevaluable else "cel", broken.rule))
-        found += [SchemaViolation(_path_text(path), message, path, "metadata")
+        found += [SchemaViolation(path_text(path), message, path, "metadata")
                   for path, message in metadata_problems(document, self.custom_resource, templated)]
         return found
 
@@ -146,7 +146,7 @@ class CompiledSchema:
         return document if self._defaults is None else self._defaults.apply(document)
 
 
-def _path_text(parts: Iterable[Any]) -> str:
+def path_text(parts: Iterable[Any]) -> str:
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -360,7 +360,7 @@ def _refuse_unusable(schema: Any, source: Path) -> None:
     meta = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA)
     error = jsonschema.exceptions.best_match(meta.iter_errors(schema))
     if error is not None:
-        where = _path_text(error.absolute_path) or "the top level"
+        where = path_text(error.absolute_path) or "the top level"
         raise ModelopsError(f"cannot load schema {source}: not a valid JSON Schema at {where}: {error.message}")
     _refuse_outside_refs(schema, source)
 

@@ -21,10 +21,10 @@ from typing import Any
 
 __all__ = ["prometheus_rule_problems"]
 
-Path = tuple[str | int, ...]
+Where = tuple[str | int, ...]  # a path inside the document, as keys and indexes
 
 
-def prometheus_rule_problems(document: dict[str, Any]) -> list[tuple[Path, str]]:
+def prometheus_rule_problems(document: dict[str, Any]) -> list[tuple[Where, str]]:
     """(path, message) for each rule Prometheus would refuse; [] for any other kind."""
     if document.get("kind") != "PrometheusRule" or document.get("apiVersion") != "monitoring.coreos.com/v1":
         return []
@@ -35,13 +35,13 @@ def prometheus_rule_problems(document: dict[str, Any]) -> list[tuple[Path, str]]
     return list(_group_problems(groups))
 
 
-def _group_problems(groups: list[Any]) -> Iterator[tuple[Path, str]]:
+def _group_problems(groups: list[Any]) -> Iterator[tuple[Where, str]]:
     seen: set[str] = set()
     for index, group in enumerate(groups):
         if not isinstance(group, dict):
             continue
         name = group.get("name")
-        where: Path = ("spec", "groups", index)
+        where: Where = ("spec", "groups", index)
         if not name:
             yield (*where, "name"), "a rule group needs a name (Prometheus: Groupname must not be empty)"
         elif isinstance(name, str) and name in seen:
@@ -54,7 +54,7 @@ def _group_problems(groups: list[Any]) -> Iterator[tuple[Path, str]]:
                 yield from _rule_problems(rule, (*where, "rules", position))
 
 
-def _rule_problems(rule: dict[str, Any], where: Path) -> Iterator[tuple[Path, str]]:
+def _rule_problems(rule: dict[str, Any], where: Where) -> Iterator[tuple[Where, str]]:
     record, alert = rule.get("record"), rule.get("alert")
     if record and alert:
         yield where, "only one of 'record' and 'alert' may be set"

@@ -116,3 +116,14 @@ def test_check_fails_a_team_blueprint_whose_alert_does_not_parse(example_repo, c
     assert all(f["resource_kind"] == "PrometheusRule" and f["level"] == "deny" for f in found)
     assert "spec.groups[1].rules[0].expr: PromQL does not parse: unexpected character inside brackets: ')'" in \
         found[0]["message"]
+
+
+def test_a_process_without_standard_error_still_checks_rules():
+    """A daemon may run with descriptor 2 closed: keeping the parser's panic off it must not fail."""
+    import sys
+
+    code = ("from generator.validate.prometheus_rules import promql_error as e; "
+            "print(bool(e('up offset NaN')), e('up'))")
+    result = subprocess.run(["sh", "-c", f'"{sys.executable}" -c "{code}" 2>&-'], check=False, capture_output=True,
+                            text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "True None\n"), result

@@ -26,6 +26,7 @@ def test_a_valid_rule_file_has_no_problems():
     document = _rule({"alert": "High", "expr": 'sum(rate(x{a="b"}[5m])) by (le) > 0.5', "for": "5m",
                       "labels": {"severity": "page"}, "annotations": {"summary": "{{ $value }}"}},
                      {"record": "job:x:rate5m", "expr": "sum by (job) (rate(x[5m]))"},
+                     {"record": "job:y:rate5m", "expr": "up", "for": "0s"},  # a zero `for` is no `for`
                      {"alert": "Number", "expr": 1})
     assert _messages(document) == []
 
@@ -127,3 +128,15 @@ def test_a_process_without_standard_error_still_checks_rules():
     result = subprocess.run(["sh", "-c", f'"{sys.executable}" -c "{code}" 2>&-'], check=False, capture_output=True,
                             text=True, timeout=60)
     assert (result.returncode, result.stdout) == (0, "True None\n"), result
+
+
+@pytest.mark.parametrize(("duration", "refused"), [("0s", False), ("0", False), ("1m", True), ("0s1ms", True)])
+def test_a_recording_rules_for_is_judged_as_promtool_judges_it(tmp_path, duration, refused):
+    binary = _promtool()
+    rule = {"record": "job:y:rate5m", "expr": "up", "for": duration}
+    assert bool(prometheus_rule_problems(_rule(rule))) is refused
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(json.dumps({"groups": [{"name": "g", "rules": [rule]}]}))
+    result = subprocess.run([binary, "check", "rules", str(rules)], check=False, capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode != 0) is refused, result.stdout

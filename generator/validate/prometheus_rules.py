@@ -13,6 +13,7 @@ left alone: Prometheus 3 accepts UTF-8 names, and the templates are Go templates
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ from typing import Any
 __all__ = ["prometheus_rule_problems"]
 
 Where = tuple[str | int, ...]  # a path inside the document, as keys and indexes
+# Prometheus's durations (model.ParseDuration) that are zero: `for: 0s` is no `for` at all
+_ZERO_DURATION = re.compile(r"0+|(?:0+(?:ms|s|m|h|d|w|y))+")
 
 
 def prometheus_rule_problems(document: dict[str, Any]) -> list[tuple[Where, str]]:
@@ -70,7 +73,8 @@ def _rule_problems(rule: dict[str, Any], where: Where) -> Iterator[tuple[Where, 
     if record and not alert:
         if rule.get("annotations"):
             yield (*where, "annotations"), "a recording rule takes no 'annotations'"
-        if rule.get("for") not in (None, ""):
+        duration = rule.get("for")
+        if duration not in (None, "") and not _ZERO_DURATION.fullmatch(str(duration)):
             yield (*where, "for"), "a recording rule takes no 'for'"
 
 

@@ -86,3 +86,12 @@ def s3_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """Prometheus's own rule checker (Debian package `prometheus`), for tests that compare with it."""
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.skip("promtool not installed (Debian package `prometheus`; scripts/install-test-deps.sh)")
+    return binary

@@ -5,7 +5,6 @@ model was silently dropped on the cluster."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -70,24 +69,22 @@ def test_a_duration_the_parser_panics_on_is_a_problem_not_a_crash(capfd):
     assert "panicked" not in capfd.readouterr().err
 
 
-def _promtool():
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.skip("promtool not installed (Debian package `prometheus`; scripts/install-test-deps.sh)")
-    return binary
+def _promtool_refuses(promtool, folder, rule):
+    """Whether `promtool check rules` refuses a group holding `rule`, and what it said."""
+    rules = folder / "rules.yaml"
+    rules.write_text(json.dumps({"groups": [{"name": "g", "rules": [rule]}]}))
+    result = subprocess.run([promtool, "check", "rules", str(rules)], check=False, capture_output=True, text=True,
+                            timeout=60)
+    return result.returncode != 0, result.stdout
 
 
 @pytest.mark.parametrize("expression", ["rate(x[5m)", "sum(x) by", "x offset", 'x{a="b"', "max(inf{a=\"b\"})",
                                         "up and", "histogram_quantile(0.9 rate(x[5m]))", "up @ foo"])
-def test_what_is_refused_prometheus_refuses_too(tmp_path, expression):
+def test_what_is_refused_prometheus_refuses_too(promtool, tmp_path, expression):
     """Each expression refused here is refused by Prometheus's own `promtool check rules`."""
-    binary = _promtool()
     assert promql_error(expression)
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(json.dumps({"groups": [{"name": "g", "rules": [{"alert": "A", "expr": expression}]}]}))
-    result = subprocess.run([binary, "check", "rules", str(rules)], check=False, capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode != 0, result.stdout
+    refused, said = _promtool_refuses(promtool, tmp_path, {"alert": "A", "expr": expression})
+    assert refused, said
 
 
 def test_the_example_repository_rules_parse(tmp_path):
@@ -131,12 +128,8 @@ def test_a_process_without_standard_error_still_checks_rules():
 
 
 @pytest.mark.parametrize(("duration", "refused"), [("0s", False), ("0", False), ("1m", True), ("0s1ms", True)])
-def test_a_recording_rules_for_is_judged_as_promtool_judges_it(tmp_path, duration, refused):
-    binary = _promtool()
+def test_a_recording_rules_for_is_judged_as_promtool_judges_it(promtool, tmp_path, duration, refused):
     rule = {"record": "job:y:rate5m", "expr": "up", "for": duration}
     assert bool(prometheus_rule_problems(_rule(rule))) is refused
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(json.dumps({"groups": [{"name": "g", "rules": [rule]}]}))
-    result = subprocess.run([binary, "check", "rules", str(rules)], check=False, capture_output=True, text=True,
-                            timeout=60)
-    assert (result.returncode != 0) is refused, result.stdout
+    promtool_refused, said = _promtool_refuses(promtool, tmp_path, rule)
+    assert promtool_refused is refused, said

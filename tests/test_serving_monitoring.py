@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -97,14 +96,6 @@ def test_vllm_runs_the_pinned_release_image_through_a_serving_runtime(all_on_kse
     assert model["storageUri"] == "s3://models/support-chat/v8/"
     assert model["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert isvc["spec"]["predictor"]["tolerations"][0]["key"] == "nvidia.com/gpu"
-
-
-@pytest.fixture(scope="module")
-def promtool():
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.skip("promtool not installed (Debian package `prometheus`; scripts/install-test-deps.sh)")
-    return binary
 
 
 def test_every_rendered_rule_file_passes_promtool(promtool, tmp_path):
